@@ -1,0 +1,1 @@
+//! OS package analyzers: os-release, dpkg, apk, rpm.

@@ -1,0 +1,19 @@
+//! # stella-model
+//!
+//! The vocabulary every other Stella crate speaks: content [`Digest`]s, package
+//! URLs ([`Purl`]), [`Component`]s with their layer and file evidence, the
+//! image's [`LayerInfo`] table, and the [`Inventory`] that a scan produces.
+//!
+//! This crate does no I/O. Everything here is plain data with deterministic
+//! ordering so that outputs built from it are byte-stable.
+
+mod digest;
+mod inventory;
+mod purl;
+
+pub use digest::{Digest, DigestError, DigestAlgorithm};
+pub use inventory::{
+    Component, ComponentKind, Distro, ImageInfo, Inventory, LayerInfo, SourcePackage, ToolInfo,
+    Warning, INVENTORY_SCHEMA,
+};
+pub use purl::Purl;
