@@ -1,1 +1,27 @@
-//! placeholder
+//! # stella-registry-store
+//!
+//! The read side of Stella's storage: turns an image reference in syft's
+//! vocabulary (`oci-dir:`, `oci-archive:`, `docker-archive:`, `registry:`,
+//! bare `REF`, `dir:`) into a [`ResolvedImage`] — manifest, config and layer
+//! table — plus a [`BlobSource`] that streams layer blobs.
+//!
+//! Every byte read through this crate is digest-checked: small documents
+//! (manifests, configs) before they are parsed, layer blobs while they stream
+//! (the reader fails at end of stream on a mismatch, so a caller that reads to
+//! the end can never accept wrong bytes).
+
+mod archive;
+mod error;
+mod image;
+mod layout;
+pub mod oci;
+mod platform;
+mod registry;
+mod source;
+mod verify;
+
+pub use error::StoreError;
+pub use image::{open_image, BlobSource, LayerDescriptor, OpenOptions, ResolvedImage};
+pub use platform::Platform;
+pub use source::{LayoutSelector, SourceSpec};
+pub use verify::VerifyingReader;

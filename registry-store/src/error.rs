@@ -1,0 +1,61 @@
+//! Typed errors of the store; each names the artifact that was wrong.
+
+use std::path::PathBuf;
+
+use stella_model::Digest;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("invalid source {input:?}: {reason}")]
+    BadSource { input: String, reason: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{what} is not valid: {reason}")]
+    Malformed { what: String, reason: String },
+    #[error("blob {digest} not found in {location}")]
+    BlobNotFound { digest: Digest, location: String },
+    #[error("{what} {reference} not found in {location}")]
+    NotFound {
+        what: &'static str,
+        reference: String,
+        location: String,
+    },
+    #[error("digest mismatch for {what}: expected {expected}, got {actual}")]
+    DigestMismatch {
+        what: String,
+        expected: Digest,
+        actual: Digest,
+    },
+    #[error("{what} is {size} bytes, over the {limit}-byte limit")]
+    TooLarge { what: String, size: u64, limit: u64 },
+    #[error("no image for platform {wanted} in {location}; available: {available}")]
+    PlatformNotFound {
+        wanted: String,
+        location: String,
+        available: String,
+    },
+    #[error("registry {registry}: {reason}")]
+    Registry { registry: String, reason: String },
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+}
+
+impl StoreError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> StoreError {
+        StoreError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn malformed(what: impl Into<String>, reason: impl ToString) -> StoreError {
+        StoreError::Malformed {
+            what: what.into(),
+            reason: reason.to_string(),
+        }
+    }
+}
