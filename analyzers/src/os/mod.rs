@@ -1,1 +1,3 @@
 //! OS package analyzers: os-release, dpkg, apk, rpm.
+
+pub mod apk;
