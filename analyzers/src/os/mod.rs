@@ -1,3 +1,4 @@
 //! OS package analyzers: os-release, dpkg, apk, rpm.
 
 pub mod apk;
+pub mod rpm;
