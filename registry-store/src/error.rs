@@ -38,6 +38,12 @@ pub enum StoreError {
         location: String,
         available: String,
     },
+    #[error("authentication failed for {registry}/{repository}: {reason}")]
+    AuthFailed {
+        registry: String,
+        repository: String,
+        reason: String,
+    },
     #[error("registry {registry}: {reason}")]
     Registry { registry: String, reason: String },
     #[error("unsupported: {0}")]
