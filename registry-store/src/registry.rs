@@ -20,7 +20,11 @@
 //!
 //! Transport: HTTPS, except plain HTTP for loopback hosts and for the
 //! registries listed in [`OpenOptions::insecure_registries`].
-//! Credentials: see [`auth`].
+//! Credentials: see [`auth`] (and [`token`] for `identitytoken`s).
+//!
+//! Known limit: oci-client reads a manifest response whole before we can
+//! check its size, so the 4 MiB manifest limit is enforced after the read;
+//! layers and configs are streamed and bounded while they arrive.
 
 mod auth;
 mod token;
