@@ -56,6 +56,9 @@ pub trait PackageAnalyzer: Send + Sync {
     /// layer: keep it cheap.
     fn wants(&self, path: &str) -> bool;
     /// Reads the package database from the view.
-    fn analyze(&self, view: &dyn FsView, ctx: &AnalyzeContext<'_>)
-        -> Result<Findings, AnalyzerError>;
+    fn analyze(
+        &self,
+        view: &dyn FsView,
+        ctx: &AnalyzeContext<'_>,
+    ) -> Result<Findings, AnalyzerError>;
 }

@@ -68,13 +68,12 @@ impl FsView for MemFs {
 
     fn list_dir(&self, dir: &str) -> Result<Vec<String>, ViewError> {
         let prefix = format!("{}/", dir.trim_end_matches('/'));
-        let mut names: Vec<String> = self
+        let names: std::collections::BTreeSet<String> = self
             .files
             .range(prefix.clone()..)
             .take_while(|(p, _)| p.starts_with(&prefix))
             .filter_map(|(p, _)| p[prefix.len()..].split('/').next().map(str::to_string))
             .collect();
-        names.dedup();
-        Ok(names)
+        Ok(names.into_iter().collect())
     }
 }

@@ -4,10 +4,18 @@
 //! verified on the fly), keeps only the files analyzers ask for, applies
 //! whiteouts to build the squashed view, runs the package analyzers on it and
 //! attributes every component to the layer that introduced it.
+//!
+//! Entry points: [`scan_image`] for OCI images from any store, [`scan_dir`]
+//! for a root filesystem on disk.
 
 pub mod analyzer;
+mod dir;
 pub mod fs;
+pub mod layer;
 pub mod os;
+mod scan;
+pub mod squash;
 
 pub use analyzer::{AnalyzeContext, AnalyzerError, Findings, PackageAnalyzer};
 pub use fs::{FileRef, FsView, MemFs, ViewError};
+pub use scan::{default_analyzers, scan_dir, scan_image, Progress, ScanError, ScanOptions, Silent};

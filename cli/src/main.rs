@@ -1,1 +1,50 @@
-fn main() {}
+//! `stella`: the command-line front end. Thin on purpose: parse arguments,
+//! call the engines, write outputs, map failures to exit codes.
+//!
+//! Exit codes: 0 success; 1 the scan failed (bad input, I/O, registry);
+//! 2 reserved for policy failures; 64 usage errors.
+
+mod output;
+mod progress;
+mod scan;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Usage errors (EX_USAGE), kept apart from 2 which policy failures will use.
+const EXIT_USAGE: u8 = 64;
+
+#[derive(Parser)]
+#[command(name = "stella", version, about = "OCI-native supply-chain scanner: deterministic SBOMs from any image source")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Scan an image (or a root filesystem) and write SBOMs.
+    Scan(scan::ScanArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Scan(args) => scan::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("stella: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

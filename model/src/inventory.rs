@@ -165,7 +165,9 @@ impl ImageInfo {
     /// The digest that names this image: the manifest digest, else the config
     /// digest (docker-archive without a manifest), else none (`dir:`).
     pub fn identity_digest(&self) -> Option<&Digest> {
-        self.manifest_digest.as_ref().or(self.config_digest.as_ref())
+        self.manifest_digest
+            .as_ref()
+            .or(self.config_digest.as_ref())
     }
 }
 
@@ -203,7 +205,8 @@ pub struct Inventory {
 impl Inventory {
     /// Sorts components and warnings into their canonical order.
     pub fn canonicalize(&mut self) {
-        self.components.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        self.components
+            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         self.warnings.sort();
         self.warnings.dedup();
     }

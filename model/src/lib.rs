@@ -11,7 +11,7 @@ mod digest;
 mod inventory;
 mod purl;
 
-pub use digest::{Digest, DigestError, DigestAlgorithm};
+pub use digest::{Digest, DigestAlgorithm, DigestError};
 pub use inventory::{
     Component, ComponentKind, Distro, ImageInfo, Inventory, LayerInfo, SourcePackage, ToolInfo,
     Warning, INVENTORY_SCHEMA,

@@ -40,6 +40,11 @@ impl<R: Read> VerifyingReader<R> {
         }
     }
 
+    /// Gives back the wrapped reader (for draining what lies past this stream).
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+
     fn finish(&mut self) -> io::Result<()> {
         self.done = true;
         if let Some(size) = self.expected_size {

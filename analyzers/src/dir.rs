@@ -1,0 +1,113 @@
+//! `dir:` sources: a root filesystem on disk read as a single pseudo-layer.
+//! Symlinks are recorded, never followed, so a link cannot lead the scan
+//! outside the root.
+
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use crate::layer::{EntryKind, EntryMeta, LayerFs, LayerLimits};
+
+/// Walks `root` (without following symlinks) and captures wanted files.
+pub fn read_dir_tree(
+    root: &Path,
+    wants: &dyn Fn(&str) -> bool,
+    limits: &LayerLimits,
+) -> std::io::Result<LayerFs> {
+    let meta = fs::metadata(root)?;
+    if !meta.is_dir() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "dir: needs a directory",
+        ));
+    }
+    let mut out = LayerFs::default();
+    let mut stack = vec![String::new()];
+    while let Some(rel) = stack.pop() {
+        let abs = if rel.is_empty() {
+            root.to_path_buf()
+        } else {
+            root.join(&rel)
+        };
+        let mut children: Vec<_> = match fs::read_dir(&abs) {
+            Ok(rd) => rd.filter_map(Result::ok).collect(),
+            Err(e) => {
+                out.skipped
+                    .insert(rel.clone(), format!("directory unreadable: {e}"));
+                continue;
+            }
+        };
+        children.sort_by_key(|c| c.file_name());
+        for child in children {
+            let name = child.file_name().to_string_lossy().into_owned();
+            let path = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            if out.entries.len() as u64 >= limits.max_entries {
+                return Err(std::io::Error::other(format!(
+                    "more than {} entries",
+                    limits.max_entries
+                )));
+            }
+            let Ok(meta) = child.path().symlink_metadata() else {
+                out.skipped.insert(path, "unreadable metadata".to_string());
+                continue;
+            };
+            let ft = meta.file_type();
+            let kind = if ft.is_dir() {
+                stack.push(path.clone());
+                EntryKind::Dir
+            } else if ft.is_symlink() {
+                let target = fs::read_link(child.path())
+                    .map(|t| t.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                EntryKind::Symlink(target)
+            } else if ft.is_file() {
+                EntryKind::File
+            } else {
+                EntryKind::Other
+            };
+            out.tar_bytes += meta.len();
+            if kind == EntryKind::File && wants(&path) {
+                capture(&child.path(), &path, meta.len(), limits, &mut out);
+            }
+            out.entries.push((
+                path,
+                EntryMeta {
+                    kind,
+                    size: meta.len(),
+                    mode: meta.permissions().mode(),
+                },
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn capture(abs: &Path, rel: &str, size: u64, limits: &LayerLimits, out: &mut LayerFs) {
+    if size > limits.max_captured_file {
+        out.skipped.insert(
+            rel.to_string(),
+            format!(
+                "{size} bytes, over the {}-byte capture limit",
+                limits.max_captured_file
+            ),
+        );
+        return;
+    }
+    let mut buf = Vec::new();
+    match fs::File::open(abs)
+        .and_then(|f| f.take(limits.max_captured_file + 1).read_to_end(&mut buf))
+    {
+        Ok(_) => {
+            out.captured.insert(rel.to_string(), buf);
+        }
+        Err(e) => {
+            out.skipped
+                .insert(rel.to_string(), format!("unreadable: {e}"));
+        }
+    }
+}

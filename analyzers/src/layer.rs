@@ -1,0 +1,346 @@
+//! One streaming pass over a layer: decompress (gzip, zstd or plain tar,
+//! sniffed from the bytes), verify the diffID while reading, walk the tar,
+//! record every entry's metadata and whiteouts, and buffer only the files an
+//! analyzer asked for. Nothing is written to disk.
+
+use std::collections::BTreeMap;
+use std::io::{self, BufRead, BufReader, Read};
+
+use stella_model::Digest;
+use stella_registry_store::VerifyingReader;
+
+/// Bounds that keep hostile layers from exhausting memory.
+#[derive(Debug, Clone, Copy)]
+pub struct LayerLimits {
+    /// Largest file that will be buffered for an analyzer.
+    pub max_captured_file: u64,
+    /// Most tar entries accepted in one layer.
+    pub max_entries: u64,
+    /// Longest accepted path, in bytes.
+    pub max_path_len: usize,
+}
+
+impl Default for LayerLimits {
+    fn default() -> Self {
+        LayerLimits {
+            max_captured_file: 512 * 1024 * 1024,
+            max_entries: 20_000_000,
+            max_path_len: 4096,
+        }
+    }
+}
+
+/// What kind of filesystem object a tar entry is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Dir,
+    /// Target exactly as recorded (may be relative or absolute).
+    Symlink(String),
+    /// Normalized path of the entry (in the same layer) this one links to.
+    Hardlink(String),
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryMeta {
+    pub kind: EntryKind,
+    pub size: u64,
+    pub mode: u32,
+}
+
+/// Everything one layer contributes to the filesystem.
+#[derive(Debug, Default)]
+pub struct LayerFs {
+    /// Entries in archive order (whiteout markers excluded).
+    pub entries: Vec<(String, EntryMeta)>,
+    /// Paths this layer deletes from the layers below (`.wh.NAME`).
+    pub whiteouts: Vec<String>,
+    /// Directories whose lower-layer contents this layer hides (`.wh..wh..opq`).
+    pub opaque_dirs: Vec<String>,
+    /// Contents of the files analyzers wanted.
+    pub captured: BTreeMap<String, Vec<u8>>,
+    /// Wanted files that were not captured, with the reason.
+    pub skipped: BTreeMap<String, String>,
+    /// Bytes of uncompressed tar read.
+    pub tar_bytes: u64,
+}
+
+/// A layer that could not be read; `path` names the tar entry when one was at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("{}{message}", path.as_ref().map(|p| format!("entry {p}: ")).unwrap_or_default())]
+pub struct LayerError {
+    pub path: Option<String>,
+    pub message: String,
+}
+
+impl LayerError {
+    fn at(path: &str, message: impl Into<String>) -> LayerError {
+        LayerError {
+            path: Some(path.to_string()),
+            message: message.into(),
+        }
+    }
+
+    fn stream(e: io::Error) -> LayerError {
+        LayerError {
+            path: None,
+            message: e.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Compression {
+    Gzip,
+    Zstd,
+    None,
+}
+
+fn sniff(head: &[u8]) -> Compression {
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Compression::Gzip
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Compression::Zstd
+    } else {
+        Compression::None
+    }
+}
+
+/// Streams one layer blob. `diff_id`, when given, is checked against the
+/// uncompressed tar; the blob reader itself should verify the blob digest.
+pub fn read_layer(
+    blob: impl Read,
+    diff_id: Option<&Digest>,
+    wants: &dyn Fn(&str) -> bool,
+    limits: &LayerLimits,
+) -> Result<LayerFs, LayerError> {
+    let mut raw = BufReader::with_capacity(1 << 20, blob);
+    let compression = sniff(raw.fill_buf().map_err(LayerError::stream)?);
+    match compression {
+        Compression::Gzip => {
+            let decoder = flate2::bufread::MultiGzDecoder::new(raw);
+            let (fs, decoder) = walk_verified(decoder, diff_id, wants, limits)?;
+            drain(decoder.into_inner())?;
+            Ok(fs)
+        }
+        Compression::Zstd => {
+            let decoder =
+                zstd::stream::read::Decoder::with_buffer(raw).map_err(LayerError::stream)?;
+            let (fs, decoder) = walk_verified(decoder, diff_id, wants, limits)?;
+            drain(decoder.finish())?;
+            Ok(fs)
+        }
+        Compression::None => {
+            let (fs, raw) = walk_verified(raw, diff_id, wants, limits)?;
+            drain(raw)?;
+            Ok(fs)
+        }
+    }
+}
+
+/// Reads the rest of a stream so that digest checks at EOF run.
+fn drain(mut r: impl Read) -> Result<u64, LayerError> {
+    io::copy(&mut r, &mut io::sink()).map_err(LayerError::stream)
+}
+
+/// Counts bytes of uncompressed tar.
+struct Counting<R> {
+    inner: R,
+    n: u64,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.n += n as u64;
+        Ok(n)
+    }
+}
+
+fn walk_verified<R: Read>(
+    tar_stream: R,
+    diff_id: Option<&Digest>,
+    wants: &dyn Fn(&str) -> bool,
+    limits: &LayerLimits,
+) -> Result<(LayerFs, R), LayerError> {
+    match diff_id {
+        Some(d) => {
+            let verified = VerifyingReader::new(tar_stream, d.clone(), None);
+            let (mut fs, mut counted) = walk_tar(
+                Counting {
+                    inner: verified,
+                    n: 0,
+                },
+                wants,
+                limits,
+            )?;
+            // Past the end-of-archive blocks: finish hashing the uncompressed stream.
+            drain(&mut counted)?;
+            fs.tar_bytes = counted.n;
+            Ok((fs, counted.inner.into_inner()))
+        }
+        None => {
+            let (mut fs, mut counted) = walk_tar(
+                Counting {
+                    inner: tar_stream,
+                    n: 0,
+                },
+                wants,
+                limits,
+            )?;
+            drain(&mut counted)?;
+            fs.tar_bytes = counted.n;
+            Ok((fs, counted.inner))
+        }
+    }
+}
+
+/// Turns a raw tar path into a clean relative path; `None` for the root itself.
+pub fn normalize_entry_path(raw: &str) -> Result<Option<String>, String> {
+    if raw.starts_with('/') {
+        return Err("absolute path in layer tar".to_string());
+    }
+    let mut parts = Vec::new();
+    for seg in raw.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => return Err("path escapes the root with '..'".to_string()),
+            s => parts.push(s),
+        }
+    }
+    if parts.is_empty() {
+        Ok(None)
+    } else {
+        Ok(Some(parts.join("/")))
+    }
+}
+
+fn walk_tar<R: Read>(
+    stream: R,
+    wants: &dyn Fn(&str) -> bool,
+    limits: &LayerLimits,
+) -> Result<(LayerFs, R), LayerError> {
+    let mut archive = tar::Archive::new(stream);
+    let mut fs = LayerFs::default();
+    let mut count: u64 = 0;
+    {
+        let entries = archive.entries().map_err(LayerError::stream)?;
+        for entry in entries {
+            let mut entry = entry.map_err(|e| LayerError {
+                path: fs.entries.last().map(|(p, _)| format!("after {p}")),
+                message: format!("corrupt tar stream: {e}"),
+            })?;
+            count += 1;
+            if count > limits.max_entries {
+                return Err(LayerError {
+                    path: None,
+                    message: format!("more than {} entries", limits.max_entries),
+                });
+            }
+            let raw_path = entry.path_bytes();
+            if raw_path.len() > limits.max_path_len {
+                return Err(LayerError {
+                    path: None,
+                    message: format!("entry path longer than {} bytes", limits.max_path_len),
+                });
+            }
+            let raw_path = String::from_utf8_lossy(&raw_path).into_owned();
+            let path = match normalize_entry_path(&raw_path) {
+                Ok(Some(p)) => p,
+                Ok(None) => continue,
+                Err(why) => return Err(LayerError::at(&raw_path, why)),
+            };
+            let (parent, base) = match path.rsplit_once('/') {
+                Some((d, b)) => (d, b),
+                None => ("", path.as_str()),
+            };
+            if let Some(hidden) = base.strip_prefix(".wh.") {
+                if hidden == ".wh..opq" {
+                    fs.opaque_dirs.push(parent.to_string());
+                } else if !hidden.starts_with(".wh.") && !hidden.is_empty() {
+                    let target = if parent.is_empty() {
+                        hidden.to_string()
+                    } else {
+                        format!("{parent}/{hidden}")
+                    };
+                    fs.whiteouts.push(target);
+                }
+                // Other `.wh..wh.*` names are AUFS bookkeeping: ignored.
+                continue;
+            }
+            let header = entry.header();
+            let mode = header.mode().unwrap_or(0);
+            let size = entry.size();
+            let ty = header.entry_type();
+            let kind = if ty.is_file() || ty.is_gnu_sparse() || ty == tar::EntryType::Continuous {
+                EntryKind::File
+            } else if ty.is_dir() {
+                EntryKind::Dir
+            } else if ty.is_symlink() {
+                let target = entry
+                    .link_name_bytes()
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
+                EntryKind::Symlink(target)
+            } else if ty.is_hard_link() {
+                let target = entry
+                    .link_name_bytes()
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
+                match normalize_entry_path(target.trim_start_matches('/')) {
+                    Ok(Some(t)) => EntryKind::Hardlink(t),
+                    _ => {
+                        return Err(LayerError::at(
+                            &path,
+                            format!("hardlink to invalid target {target:?}"),
+                        ))
+                    }
+                }
+            } else {
+                EntryKind::Other
+            };
+            if kind == EntryKind::File && wants(&path) {
+                if size > limits.max_captured_file {
+                    fs.skipped.insert(
+                        path.clone(),
+                        format!(
+                            "{size} bytes, over the {}-byte capture limit",
+                            limits.max_captured_file
+                        ),
+                    );
+                } else {
+                    let mut buf = Vec::with_capacity(size.min(64 << 20) as usize);
+                    (&mut entry)
+                        .take(limits.max_captured_file + 1)
+                        .read_to_end(&mut buf)
+                        .map_err(|e| LayerError::at(&path, format!("reading file: {e}")))?;
+                    fs.captured.insert(path.clone(), buf);
+                }
+            }
+            fs.entries.push((path, EntryMeta { kind, size, mode }));
+        }
+    }
+    Ok((fs, archive.into_inner()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_paths() {
+        assert_eq!(
+            normalize_entry_path("./etc/os-release").unwrap().as_deref(),
+            Some("etc/os-release")
+        );
+        assert_eq!(normalize_entry_path("./").unwrap(), None);
+        assert_eq!(
+            normalize_entry_path("a//b/./c/").unwrap().as_deref(),
+            Some("a/b/c")
+        );
+        assert!(normalize_entry_path("../etc/passwd").is_err());
+        assert!(normalize_entry_path("a/../../b").is_err());
+        assert!(normalize_entry_path("/etc/passwd").is_err());
+    }
+}

@@ -1,0 +1,374 @@
+//! The scan pipeline: stream layers in parallel → squash → detect the distro →
+//! run each package analyzer at every layer where its files changed →
+//! attribute components to the layer that introduced them → [`Inventory`].
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Read;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use stella_model::{
+    Component, Digest, Distro, ImageInfo, Inventory, LayerInfo, ToolInfo, Warning, INVENTORY_SCHEMA,
+};
+use stella_registry_store::{LayerDescriptor, ResolvedImage, StoreError};
+
+use crate::analyzer::{AnalyzeContext, PackageAnalyzer};
+use crate::dir::read_dir_tree;
+use crate::layer::{read_layer, LayerError, LayerFs, LayerLimits};
+use crate::os::{apk::ApkAnalyzer, dpkg::DpkgAnalyzer, os_release, rpm::RpmAnalyzer};
+use crate::squash::SquashedFs;
+
+/// How to scan.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Layers streamed at once (≥ 1).
+    pub threads: usize,
+    /// Keep unreadable package databases as warnings instead of failing.
+    pub lenient: bool,
+    pub limits: LayerLimits,
+    pub tool: ToolInfo,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            lenient: false,
+            limits: LayerLimits::default(),
+            tool: ToolInfo {
+                name: "stella".to_string(),
+                version: env!("CARGO_PKG_VERSION").to_string(),
+            },
+        }
+    }
+}
+
+/// Progress callbacks (a TTY progress bar in the CLI; nothing in CI).
+pub trait Progress: Sync {
+    /// A layer of `size` bytes (if known) starts streaming.
+    fn layer_started(&self, _index: u32, _size: Option<u64>) {}
+    /// `bytes` more of blob data were read.
+    fn bytes_read(&self, _bytes: u64) {}
+    fn layer_finished(&self, _index: u32) {}
+}
+
+/// No progress reporting.
+pub struct Silent;
+impl Progress for Silent {}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("image {image}, layer {layer} ({digest}): {source}")]
+    Layer {
+        image: String,
+        layer: u32,
+        digest: Digest,
+        #[source]
+        source: LayerError,
+    },
+    #[error("image {image}{}: {analyzer} could not read {path}: {message}", layer.map(|l| format!(", layer {l}")).unwrap_or_default())]
+    Analyzer {
+        image: String,
+        layer: Option<u32>,
+        analyzer: &'static str,
+        path: String,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    Dir { path: String, message: String },
+}
+
+/// Every analyzer Stella runs, in a fixed order.
+pub fn default_analyzers() -> Vec<Box<dyn PackageAnalyzer>> {
+    vec![Box::new(DpkgAnalyzer), Box::new(ApkAnalyzer), Box::new(RpmAnalyzer)]
+}
+
+/// Scans an image from any store.
+pub fn scan_image(
+    image: &ResolvedImage,
+    opts: &ScanOptions,
+    progress: &dyn Progress,
+) -> Result<Inventory, ScanError> {
+    let analyzers = default_analyzers();
+    let wants = |p: &str| os_release::wants(p) || analyzers.iter().any(|a| a.wants(p));
+    let label = image_label(&image.info);
+    let layers = stream_layers(image, &wants, opts, progress, &label)?;
+    let layer_infos = image
+        .layers
+        .iter()
+        .map(|l| LayerInfo {
+            index: l.index,
+            digest: Some(l.digest.clone()),
+            diff_id: Some(l.diff_id.clone()),
+            media_type: Some(l.media_type.clone()).filter(|m| !m.is_empty()),
+            size: l
+                .size
+                .unwrap_or_else(|| layers.get(l.index as usize).map_or(0, |f| f.tar_bytes)),
+            created_by: l.created_by.clone(),
+        })
+        .collect();
+    analyze(
+        &layers,
+        layer_infos,
+        image.info.clone(),
+        &analyzers,
+        opts,
+        &label,
+    )
+}
+
+/// Scans a root filesystem directory (one pseudo-layer, no digests).
+pub fn scan_dir(root: &Path, source: &str, opts: &ScanOptions) -> Result<Inventory, ScanError> {
+    let analyzers = default_analyzers();
+    let wants = |p: &str| os_release::wants(p) || analyzers.iter().any(|a| a.wants(p));
+    let fs = read_dir_tree(root, &wants, &opts.limits).map_err(|e| ScanError::Dir {
+        path: root.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let info = ImageInfo {
+        source: source.to_string(),
+        name: Some(root.display().to_string()),
+        ..ImageInfo::default()
+    };
+    let layer = LayerInfo {
+        index: 0,
+        digest: None,
+        diff_id: None,
+        media_type: None,
+        size: fs.tar_bytes,
+        created_by: None,
+    };
+    analyze(&[fs], vec![layer], info, &analyzers, opts, source)
+}
+
+fn image_label(info: &ImageInfo) -> String {
+    match info.identity_digest() {
+        Some(d) => format!("{}@{}", info.source, d),
+        None => info.source.clone(),
+    }
+}
+
+/// Reads a blob while reporting progress.
+struct Metered<'a, R> {
+    inner: R,
+    progress: &'a dyn Progress,
+}
+
+impl<R: Read> Read for Metered<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.bytes_read(n as u64);
+        Ok(n)
+    }
+}
+
+/// Streams all layers with `opts.threads` workers; results in layer order.
+fn stream_layers(
+    image: &ResolvedImage,
+    wants: &(dyn Fn(&str) -> bool + Sync),
+    opts: &ScanOptions,
+    progress: &dyn Progress,
+    label: &str,
+) -> Result<Vec<LayerFs>, ScanError> {
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let results: Mutex<Vec<Option<Result<LayerFs, ScanError>>>> =
+        Mutex::new((0..image.layers.len()).map(|_| None).collect());
+    let read_one = |layer: &LayerDescriptor| -> Result<LayerFs, ScanError> {
+        progress.layer_started(layer.index, layer.size);
+        let layer_err = |source: LayerError| ScanError::Layer {
+            image: label.to_string(),
+            layer: layer.index,
+            digest: layer.digest.clone(),
+            source,
+        };
+        let blob = image.blobs.open_layer(layer)?;
+        let fs = read_layer(
+            Metered {
+                inner: blob,
+                progress,
+            },
+            Some(&layer.diff_id),
+            wants,
+            &opts.limits,
+        )
+        .map_err(layer_err)?;
+        progress.layer_finished(layer.index);
+        Ok(fs)
+    };
+    let workers = opts.threads.clamp(1, image.layers.len().max(1));
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                if failed.load(Ordering::Relaxed) {
+                    break;
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(layer) = image.layers.get(i) else {
+                    break;
+                };
+                let result = read_one(layer);
+                if result.is_err() {
+                    failed.store(true, Ordering::Relaxed);
+                }
+                if let Ok(mut slots) = results.lock() {
+                    slots[i] = Some(result);
+                }
+            });
+        }
+    });
+    let slots = results
+        .into_inner()
+        .unwrap_or_else(|poison| poison.into_inner());
+    // Report the lowest failing layer so the error is the same at any thread count.
+    let mut layers = Vec::with_capacity(slots.len());
+    for slot in slots {
+        match slot {
+            Some(Ok(fs)) => layers.push(fs),
+            Some(Err(e)) => return Err(e),
+            None => {} // skipped after an earlier failure; the error is reported below
+        }
+    }
+    if layers.len() != image.layers.len() {
+        return Err(ScanError::Store(StoreError::Unsupported(
+            "a layer was not read after another failed".to_string(),
+        )));
+    }
+    Ok(layers)
+}
+
+/// Squashes, detects the distro, runs analyzers per layer checkpoint and
+/// attributes components.
+fn analyze(
+    layers: &[LayerFs],
+    layer_infos: Vec<LayerInfo>,
+    info: ImageInfo,
+    analyzers: &[Box<dyn PackageAnalyzer>],
+    opts: &ScanOptions,
+    label: &str,
+) -> Result<Inventory, ScanError> {
+    let mut warnings = Vec::new();
+    for (i, fs) in layers.iter().enumerate() {
+        for (path, reason) in &fs.skipped {
+            warnings.push(Warning {
+                layer: Some(i as u32),
+                path: Some(path.clone()),
+                message: format!("not analyzed: {reason}"),
+            });
+        }
+    }
+
+    let mut top = SquashedFs::new(layers);
+    top.apply_all();
+    let distro: Option<Distro> = os_release::detect(&top).map_err(|e| ScanError::Analyzer {
+        image: label.to_string(),
+        layer: None,
+        analyzer: "os-release",
+        path: "etc/os-release".to_string(),
+        message: e.to_string(),
+    })?;
+    let ctx = AnalyzeContext {
+        distro: distro.as_ref(),
+    };
+
+    let mut components = Vec::new();
+    for analyzer in analyzers {
+        match attribute(layers, analyzer.as_ref(), &ctx) {
+            Ok(found) => components.extend(found),
+            Err((layer, e)) if opts.lenient => warnings.push(Warning {
+                layer,
+                path: Some(e.path.clone()),
+                message: format!("{} analyzer skipped: {}", analyzer.name(), e.message),
+            }),
+            Err((layer, e)) => {
+                return Err(ScanError::Analyzer {
+                    image: label.to_string(),
+                    layer,
+                    analyzer: analyzer.name(),
+                    path: e.path,
+                    message: e.message,
+                })
+            }
+        }
+    }
+    for c in &mut components {
+        if let Some(l) = c.layer {
+            c.layer_diff_id = layer_infos
+                .get(l as usize)
+                .and_then(|li| li.diff_id.clone());
+        }
+    }
+    let mut inventory = Inventory {
+        schema: INVENTORY_SCHEMA,
+        tool: opts.tool.clone(),
+        image: info,
+        distro,
+        layers: layer_infos,
+        components,
+        warnings,
+    };
+    inventory.canonicalize();
+    Ok(inventory)
+}
+
+/// Runs `analyzer` on the view after every layer that changed one of its
+/// files, and gives each final component the lowest layer from which it was
+/// continuously present.
+fn attribute(
+    layers: &[LayerFs],
+    analyzer: &dyn PackageAnalyzer,
+    ctx: &AnalyzeContext<'_>,
+) -> Result<Vec<Component>, (Option<u32>, crate::AnalyzerError)> {
+    // Every path this analyzer captured in any layer; a checkpoint is a layer
+    // after which one of them appears, changes or disappears.
+    let mut watched: Vec<&str> = layers
+        .iter()
+        .flat_map(|l| l.captured.keys().chain(l.skipped.keys()))
+        .map(String::as_str)
+        .filter(|p| analyzer.wants(p))
+        .collect();
+    watched.sort_unstable();
+    watched.dedup();
+    if watched.is_empty() {
+        return Ok(Vec::new());
+    }
+
+    let mut view = SquashedFs::new(layers);
+    let mut signature: Vec<Option<u32>> = Vec::new();
+    // For each identity: the layer since which it has been continuously present.
+    let mut since: BTreeMap<(String, String, String, String), u32> = BTreeMap::new();
+    let mut last: Vec<Component> = Vec::new();
+    while view.apply_next() {
+        let layer = (view.applied() - 1) as u32;
+        let sig: Vec<Option<u32>> = watched.iter().map(|p| view.layer_of(p)).collect();
+        if sig == signature {
+            continue;
+        }
+        signature = sig;
+        let findings = analyzer.analyze(&view, ctx).map_err(|e| (Some(layer), e))?;
+        let present: HashSet<_> = findings.components.iter().map(key).collect();
+        since.retain(|k, _| present.contains(k));
+        for k in present {
+            since.entry(k).or_insert(layer);
+        }
+        last = findings.components;
+    }
+    for c in &mut last {
+        c.layer = since.get(&key(c)).copied();
+    }
+    Ok(last)
+}
+
+fn key(c: &Component) -> (String, String, String, String) {
+    (
+        c.kind.as_str().to_string(),
+        c.name.clone(),
+        c.version.clone(),
+        c.arch.clone().unwrap_or_default(),
+    )
+}

@@ -1,0 +1,129 @@
+//! Output formats (`-o FORMAT[=FILE]`) and their writers.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use anyhow::{bail, Context};
+use stella_model::Inventory;
+use stella_sbom::SbomOptions;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    CycloneDxJson,
+    SpdxJson,
+    Json,
+    Table,
+}
+
+/// One requested output: a format and where it goes (stdout when no file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputSpec {
+    pub format: Format,
+    pub file: Option<PathBuf>,
+}
+
+impl FromStr for OutputSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (name, file) = match s.split_once('=') {
+            Some((n, f)) if !f.is_empty() => (n, Some(PathBuf::from(f))),
+            Some(_) => return Err(format!("{s}: empty file name after '='")),
+            None => (s, None),
+        };
+        let format = match name {
+            "cyclonedx-json" | "cyclonedx" | "cdx-json" => Format::CycloneDxJson,
+            "spdx-json" | "spdx" => Format::SpdxJson,
+            "json" => Format::Json,
+            "table" => Format::Table,
+            other => {
+                return Err(format!(
+                    "unknown output format {other:?} (expected cyclonedx-json, spdx-json, json or table)"
+                ))
+            }
+        };
+        Ok(OutputSpec { format, file })
+    }
+}
+
+/// Renders one format.
+pub fn render(format: Format, inv: &Inventory, sbom: &SbomOptions) -> anyhow::Result<Vec<u8>> {
+    Ok(match format {
+        Format::CycloneDxJson => stella_sbom::cyclonedx_json(inv, sbom).context("writing CycloneDX")?,
+        Format::SpdxJson => stella_sbom::spdx_json(inv, sbom).context("writing SPDX")?,
+        Format::Json => {
+            let mut v = serde_json::to_vec_pretty(inv).context("writing JSON inventory")?;
+            v.push(b'\n');
+            v
+        }
+        Format::Table => table(inv).into_bytes(),
+    })
+}
+
+/// Writes every requested output; at most one may go to stdout.
+pub fn write_all(specs: &[OutputSpec], inv: &Inventory, sbom: &SbomOptions) -> anyhow::Result<()> {
+    if specs.iter().filter(|s| s.file.is_none()).count() > 1 {
+        bail!("only one output can go to stdout; give the others a file (-o FORMAT=FILE)");
+    }
+    for spec in specs {
+        let bytes = render(spec.format, inv, sbom)?;
+        match &spec.file {
+            Some(path) => std::fs::write(path, &bytes).with_context(|| format!("writing {}", path.display()))?,
+            None => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(&bytes).and_then(|()| out.flush()).context("writing to stdout")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A plain aligned table for humans.
+pub fn table(inv: &Inventory) -> String {
+    let mut rows: Vec<[String; 4]> = vec![["NAME".into(), "VERSION".into(), "TYPE".into(), "LAYER".into()]];
+    for c in &inv.components {
+        rows.push([
+            c.name.clone(),
+            c.version.clone(),
+            c.kind.as_str().to_string(),
+            c.layer.map(|l| l.to_string()).unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    let widths: Vec<usize> = (0..4).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for r in &rows {
+        let line: Vec<String> = r.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    if let Some(d) = &inv.distro {
+        out.push_str(&format!("\n{} component(s); distro {}", inv.components.len(), d.pretty_name.as_deref().unwrap_or(&d.id)));
+    } else {
+        out.push_str(&format!("\n{} component(s)", inv.components.len()));
+    }
+    out.push('\n');
+    for w in &inv.warnings {
+        out.push_str(&format!("warning: {}{}{}\n",
+            w.layer.map(|l| format!("layer {l}: ")).unwrap_or_default(),
+            w.path.as_deref().map(|p| format!("{p}: ")).unwrap_or_default(),
+            w.message));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_output_specs() {
+        assert_eq!(
+            "spdx-json=out/sbom.json".parse::<OutputSpec>().unwrap(),
+            OutputSpec { format: Format::SpdxJson, file: Some("out/sbom.json".into()) }
+        );
+        assert_eq!("json".parse::<OutputSpec>().unwrap().file, None);
+        assert!("xml".parse::<OutputSpec>().is_err());
+        assert!("json=".parse::<OutputSpec>().is_err());
+    }
+}

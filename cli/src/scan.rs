@@ -1,0 +1,102 @@
+//! `stella scan SOURCE`.
+
+use std::io::IsTerminal;
+use std::time::{Duration, UNIX_EPOCH};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use stella_analyzers::{scan_dir, scan_image, ScanOptions};
+use stella_model::Inventory;
+use stella_registry_store::{open_image, OpenOptions, Platform, SourceSpec};
+use stella_sbom::SbomOptions;
+
+use crate::output::{write_all, Format, OutputSpec};
+use crate::progress::Bar;
+
+#[derive(Args)]
+pub struct ScanArgs {
+    /// What to scan: oci-dir:PATH[:TAG|@DIGEST], oci-archive:PATH, docker-archive:PATH,
+    /// registry:REF, dir:PATH, or a bare image reference.
+    pub source: String,
+    /// Output as FORMAT[=FILE]: cyclonedx-json, spdx-json, json, table. Repeatable.
+    /// Default: table on a terminal, json otherwise.
+    #[arg(short = 'o', long = "output", value_name = "FORMAT[=FILE]")]
+    pub outputs: Vec<OutputSpec>,
+    /// Platform to pick from a multi-platform image (os/arch[/variant]); default: this host's.
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Layers streamed in parallel (default: number of CPUs).
+    #[arg(long, env = "STELLA_THREADS")]
+    pub threads: Option<usize>,
+    /// Allow plain HTTP to this registry (loopback registries always may). Repeatable.
+    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
+    pub insecure_registries: Vec<String>,
+    /// Keep unreadable package databases as warnings in the output instead of failing.
+    #[arg(long)]
+    pub lenient: bool,
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+pub fn run(args: ScanArgs) -> anyhow::Result<()> {
+    let spec = SourceSpec::parse(&args.source)?;
+    let mut opts = ScanOptions::default();
+    if let Some(t) = args.threads {
+        if t == 0 {
+            bail!("--threads must be at least 1");
+        }
+        opts.threads = t;
+    }
+    opts.lenient = args.lenient;
+    let outputs = if args.outputs.is_empty() {
+        let format = if std::io::stdout().is_terminal() { Format::Table } else { Format::Json };
+        vec![OutputSpec { format, file: None }]
+    } else {
+        args.outputs.clone()
+    };
+    // Fail on bad arguments before spending time on the scan.
+    let sbom_time = sbom_timestamp()?;
+    let show_progress = !args.quiet && std::io::stderr().is_terminal();
+
+    let inventory: Inventory = match &spec {
+        SourceSpec::Dir { path } => scan_dir(path, &args.source, &opts)?,
+        _ => {
+            let mut open = OpenOptions { insecure_registries: args.insecure_registries.clone(), ..OpenOptions::default() };
+            if let Some(p) = &args.platform {
+                open.platform = p.parse::<Platform>()?;
+            }
+            let image = open_image(&spec, &open, &args.source).with_context(|| format!("opening {}", args.source))?;
+            let total = image.layers.iter().filter_map(|l| l.size).sum();
+            let bar = Bar::new(total, show_progress);
+            let result = scan_image(&image, &opts, &bar);
+            bar.finish();
+            result?
+        }
+    };
+    let timestamp = match sbom_time {
+        Some(t) => t,
+        None => image_timestamp(&inventory),
+    };
+    let sbom = SbomOptions { tool_version: opts.tool.version.clone(), timestamp };
+    write_all(&outputs, &inventory, &sbom)
+}
+
+/// `SOURCE_DATE_EPOCH` as an RFC 3339 UTC timestamp, when set.
+fn sbom_timestamp() -> anyhow::Result<Option<String>> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.trim().is_empty() => {
+            let secs: u64 = v.trim().parse().with_context(|| format!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds"))?;
+            Ok(Some(humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The image's `created` time (UTC, whole seconds), else the epoch: never the wall clock.
+fn image_timestamp(inv: &Inventory) -> String {
+    let parsed = inv.image.created.as_deref().and_then(|c| humantime::parse_rfc3339_weak(c).ok());
+    let t = parsed.unwrap_or(UNIX_EPOCH);
+    let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
+}
