@@ -73,7 +73,7 @@ impl Distribution {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(format!("exited with {status}: {}", self.log()));
             }
-            if let Ok(r) = super::raw_request(&self.addr, "GET", "/v2/", &[]) {
+            if let Ok(r) = crate::http::raw_request(&self.addr, "GET", "/v2/", &[]) {
                 if r.status == 200 || r.status == 401 {
                     return Ok(());
                 }
