@@ -61,15 +61,16 @@ impl Progress for Silent {}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("image {image}, layer {layer} ({digest}): {source}")]
+    // The cause is in the message, so it is not also the `source()`:
+    // chained reports (anyhow's `{:#}`) would print it twice.
+    #[error("image {image}, layer {layer} ({digest}): {error}")]
     Layer {
         image: String,
         layer: u32,
         digest: Digest,
-        #[source]
-        source: LayerError,
+        error: LayerError,
     },
     #[error("image {image}{}: {analyzer} could not read {path}: {message}", layer.map(|l| format!(", layer {l}")).unwrap_or_default())]
     Analyzer {
@@ -181,13 +182,19 @@ fn stream_layers(
         Mutex::new((0..image.layers.len()).map(|_| None).collect());
     let read_one = |layer: &LayerDescriptor| -> Result<LayerFs, ScanError> {
         progress.layer_started(layer.index, layer.size);
-        let layer_err = |source: LayerError| ScanError::Layer {
+        let layer_err = |error: LayerError| ScanError::Layer {
             image: label.to_string(),
             layer: layer.index,
             digest: layer.digest.clone(),
-            source,
+            error,
         };
-        let blob = image.blobs.open_layer(layer)?;
+        // A missing or unreadable blob is this layer's failure: say which image and layer.
+        let blob = image.blobs.open_layer(layer).map_err(|e| {
+            layer_err(LayerError {
+                path: None,
+                message: e.to_string(),
+            })
+        })?;
         let fs = read_layer(
             Metered {
                 inner: blob,

@@ -8,11 +8,12 @@ use stella_model::Digest;
 pub enum StoreError {
     #[error("invalid source {input:?}: {reason}")]
     BadSource { input: String, reason: String },
-    #[error("{path}: {source}")]
+    // The io error is in the message, so it is not also the `source()`:
+    // chained reports (anyhow's `{:#}`) would print it twice.
+    #[error("{path}: {error}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{what} is not valid: {reason}")]
     Malformed { what: String, reason: String },
@@ -54,7 +55,7 @@ impl StoreError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> StoreError {
         StoreError::Io {
             path: path.into(),
-            source,
+            error: source,
         }
     }
 
