@@ -16,7 +16,11 @@ use clap::{Parser, Subcommand};
 const EXIT_USAGE: u8 = 64;
 
 #[derive(Parser)]
-#[command(name = "stella", version, about = "OCI-native supply-chain scanner: deterministic SBOMs from any image source")]
+#[command(
+    name = "stella",
+    version,
+    about = "OCI-native supply-chain scanner: deterministic SBOMs from any image source"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -50,7 +50,9 @@ impl FromStr for OutputSpec {
 /// Renders one format.
 pub fn render(format: Format, inv: &Inventory, sbom: &SbomOptions) -> anyhow::Result<Vec<u8>> {
     Ok(match format {
-        Format::CycloneDxJson => stella_sbom::cyclonedx_json(inv, sbom).context("writing CycloneDX")?,
+        Format::CycloneDxJson => {
+            stella_sbom::cyclonedx_json(inv, sbom).context("writing CycloneDX")?
+        }
         Format::SpdxJson => stella_sbom::spdx_json(inv, sbom).context("writing SPDX")?,
         Format::Json => {
             let mut v = serde_json::to_vec_pretty(inv).context("writing JSON inventory")?;
@@ -69,10 +71,13 @@ pub fn write_all(specs: &[OutputSpec], inv: &Inventory, sbom: &SbomOptions) -> a
     for spec in specs {
         let bytes = render(spec.format, inv, sbom)?;
         match &spec.file {
-            Some(path) => std::fs::write(path, &bytes).with_context(|| format!("writing {}", path.display()))?,
+            Some(path) => std::fs::write(path, &bytes)
+                .with_context(|| format!("writing {}", path.display()))?,
             None => {
                 let mut out = std::io::stdout().lock();
-                out.write_all(&bytes).and_then(|()| out.flush()).context("writing to stdout")?;
+                out.write_all(&bytes)
+                    .and_then(|()| out.flush())
+                    .context("writing to stdout")?;
             }
         }
     }
@@ -81,7 +86,12 @@ pub fn write_all(specs: &[OutputSpec], inv: &Inventory, sbom: &SbomOptions) -> a
 
 /// A plain aligned table for humans.
 pub fn table(inv: &Inventory) -> String {
-    let mut rows: Vec<[String; 4]> = vec![["NAME".into(), "VERSION".into(), "TYPE".into(), "LAYER".into()]];
+    let mut rows: Vec<[String; 4]> = vec![[
+        "NAME".into(),
+        "VERSION".into(),
+        "TYPE".into(),
+        "LAYER".into(),
+    ]];
     for c in &inv.components {
         rows.push([
             c.name.clone(),
@@ -90,24 +100,39 @@ pub fn table(inv: &Inventory) -> String {
             c.layer.map(|l| l.to_string()).unwrap_or_else(|| "-".into()),
         ]);
     }
-    let widths: Vec<usize> = (0..4).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..4)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
     let mut out = String::new();
     for r in &rows {
-        let line: Vec<String> = r.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
+        let line: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }
     if let Some(d) = &inv.distro {
-        out.push_str(&format!("\n{} component(s); distro {}", inv.components.len(), d.pretty_name.as_deref().unwrap_or(&d.id)));
+        out.push_str(&format!(
+            "\n{} component(s); distro {}",
+            inv.components.len(),
+            d.pretty_name.as_deref().unwrap_or(&d.id)
+        ));
     } else {
         out.push_str(&format!("\n{} component(s)", inv.components.len()));
     }
     out.push('\n');
     for w in &inv.warnings {
-        out.push_str(&format!("warning: {}{}{}\n",
+        out.push_str(&format!(
+            "warning: {}{}{}\n",
             w.layer.map(|l| format!("layer {l}: ")).unwrap_or_default(),
-            w.path.as_deref().map(|p| format!("{p}: ")).unwrap_or_default(),
-            w.message));
+            w.path
+                .as_deref()
+                .map(|p| format!("{p}: "))
+                .unwrap_or_default(),
+            w.message
+        ));
     }
     out
 }
@@ -120,7 +145,10 @@ mod tests {
     fn parses_output_specs() {
         assert_eq!(
             "spdx-json=out/sbom.json".parse::<OutputSpec>().unwrap(),
-            OutputSpec { format: Format::SpdxJson, file: Some("out/sbom.json".into()) }
+            OutputSpec {
+                format: Format::SpdxJson,
+                file: Some("out/sbom.json".into())
+            }
         );
         assert_eq!("json".parse::<OutputSpec>().unwrap().file, None);
         assert!("xml".parse::<OutputSpec>().is_err());

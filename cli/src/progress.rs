@@ -12,11 +12,17 @@ impl Bar {
     pub fn new(total: u64, enabled: bool) -> Bar {
         let bar = ProgressBar::with_draw_target(
             Some(total),
-            if enabled { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
+            if enabled {
+                ProgressDrawTarget::stderr()
+            } else {
+                ProgressDrawTarget::hidden()
+            },
         );
         bar.set_style(
-            ProgressStyle::with_template("{spinner} scanning layers {bytes}/{total_bytes} {bytes_per_sec} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(
+                "{spinner} scanning layers {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         Bar { bar }
     }

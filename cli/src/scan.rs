@@ -50,7 +50,11 @@ pub fn run(args: ScanArgs) -> anyhow::Result<()> {
     }
     opts.lenient = args.lenient;
     let outputs = if args.outputs.is_empty() {
-        let format = if std::io::stdout().is_terminal() { Format::Table } else { Format::Json };
+        let format = if std::io::stdout().is_terminal() {
+            Format::Table
+        } else {
+            Format::Json
+        };
         vec![OutputSpec { format, file: None }]
     } else {
         args.outputs.clone()
@@ -62,11 +66,15 @@ pub fn run(args: ScanArgs) -> anyhow::Result<()> {
     let inventory: Inventory = match &spec {
         SourceSpec::Dir { path } => scan_dir(path, &args.source, &opts)?,
         _ => {
-            let mut open = OpenOptions { insecure_registries: args.insecure_registries.clone(), ..OpenOptions::default() };
+            let mut open = OpenOptions {
+                insecure_registries: args.insecure_registries.clone(),
+                ..OpenOptions::default()
+            };
             if let Some(p) = &args.platform {
                 open.platform = p.parse::<Platform>()?;
             }
-            let image = open_image(&spec, &open, &args.source).with_context(|| format!("opening {}", args.source))?;
+            let image = open_image(&spec, &open, &args.source)
+                .with_context(|| format!("opening {}", args.source))?;
             let total = image.layers.iter().filter_map(|l| l.size).sum();
             let bar = Bar::new(total, show_progress);
             let result = scan_image(&image, &opts, &bar);
@@ -78,7 +86,10 @@ pub fn run(args: ScanArgs) -> anyhow::Result<()> {
         Some(t) => t,
         None => image_timestamp(&inventory),
     };
-    let sbom = SbomOptions { tool_version: opts.tool.version.clone(), timestamp };
+    let sbom = SbomOptions {
+        tool_version: opts.tool.version.clone(),
+        timestamp,
+    };
     write_all(&outputs, &inventory, &sbom)
 }
 
@@ -86,8 +97,14 @@ pub fn run(args: ScanArgs) -> anyhow::Result<()> {
 fn sbom_timestamp() -> anyhow::Result<Option<String>> {
     match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(v) if !v.trim().is_empty() => {
-            let secs: u64 = v.trim().parse().with_context(|| format!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds"))?;
-            Ok(Some(humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()))
+            let secs: u64 = v
+                .trim()
+                .parse()
+                .with_context(|| format!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds"))?;
+            Ok(Some(
+                humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs))
+                    .to_string(),
+            ))
         }
         _ => Ok(None),
     }
@@ -95,8 +112,15 @@ fn sbom_timestamp() -> anyhow::Result<Option<String>> {
 
 /// The image's `created` time (UTC, whole seconds), else the epoch: never the wall clock.
 fn image_timestamp(inv: &Inventory) -> String {
-    let parsed = inv.image.created.as_deref().and_then(|c| humantime::parse_rfc3339_weak(c).ok());
+    let parsed = inv
+        .image
+        .created
+        .as_deref()
+        .and_then(|c| humantime::parse_rfc3339_weak(c).ok());
     let t = parsed.unwrap_or(UNIX_EPOCH);
-    let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
 }
