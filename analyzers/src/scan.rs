@@ -86,7 +86,11 @@ pub enum ScanError {
 
 /// Every analyzer Stella runs, in a fixed order.
 pub fn default_analyzers() -> Vec<Box<dyn PackageAnalyzer>> {
-    vec![Box::new(DpkgAnalyzer), Box::new(ApkAnalyzer), Box::new(RpmAnalyzer)]
+    vec![
+        Box::new(DpkgAnalyzer),
+        Box::new(ApkAnalyzer),
+        Box::new(RpmAnalyzer),
+    ]
 }
 
 /// Scans an image from any store.

@@ -97,6 +97,11 @@ pub fn open_image(
     Ok(image)
 }
 
+/// Opens the raw bytes of a manifest or config by descriptor, reading at most
+/// the given number of bytes; the caller verifies the digest.
+pub(crate) type FetchDocument =
+    dyn Fn(&Descriptor, u64) -> Result<Box<dyn Read + Send>, StoreError>;
+
 /// What resolving a manifest chain yields before a blob source is attached.
 pub(crate) struct Resolved {
     pub manifest_digest: Digest,
@@ -114,7 +119,7 @@ pub(crate) fn resolve_chain(
     root_digest: Digest,
     platform: &Platform,
     location: &str,
-    fetch: &dyn Fn(&Descriptor, u64) -> Result<Box<dyn Read + Send>, StoreError>,
+    fetch: &FetchDocument,
 ) -> Result<Resolved, StoreError> {
     let mut bytes = root_bytes;
     let mut digest = root_digest;
@@ -149,7 +154,7 @@ fn resolve_manifest(
     manifest: Manifest,
     manifest_digest: Digest,
     location: &str,
-    fetch: &dyn Fn(&Descriptor, u64) -> Result<Box<dyn Read + Send>, StoreError>,
+    fetch: &FetchDocument,
 ) -> Result<Resolved, StoreError> {
     let what = format!(
         "config {} of manifest {manifest_digest} in {location}",

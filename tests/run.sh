@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs what the tests need (Debian
+# packages, the Python SBOM validators), builds the test images from real Debian
+# packages, then runs formatting, lints, every cargo test and a short fuzz pass.
+# Needs root (debootstrap, chroot, apt-get) and the package registries.
+#
+# Environment: STELLA_TEST_IMAGES (default target/stella-test-images),
+#              STELLA_FUZZ_SECONDS (default 15 per target; 0 skips fuzzing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "installing test dependencies"
+apt_packages=(debootstrap umoci skopeo docker-registry rpm)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+python3 -c 'import cyclonedx.validation.json, spdx_tools' 2>/dev/null \
+  || python3 -m pip install --quiet 'cyclonedx-python-lib[validation]' spdx-tools
+
+images=${STELLA_TEST_IMAGES:-$PWD/target/stella-test-images}
+export STELLA_TEST_IMAGES=$images
+step "building test images in $images"
+bash samples/build-test-images.sh "$images"
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+step "cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+step "cargo test"
+cargo test --workspace
+
+seconds=${STELLA_FUZZ_SECONDS:-15}
+if [ "$seconds" != 0 ] && [ -x fuzz/run.sh ]; then
+  step "fuzzing each target for ${seconds}s"
+  fuzz/run.sh "$seconds"
+fi
