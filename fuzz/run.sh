@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Runs every Stella fuzz target for SECONDS each (default 60).
+#
+#   fuzz/run.sh [SECONDS]
+#
+# Installs cargo-fuzz when it is missing. Works on the stable toolchain:
+# RUSTC_BOOTSTRAP=1 lets stable rustc take the -Z flags cargo-fuzz passes.
+# Seed corpora are generated here from the repository's real fixtures
+# (analyzers/tests/fixtures/**) and a few well-formed documents, into
+# fuzz/corpus/TARGET (git-ignored, like fuzz/artifacts).
+#
+# Environment:
+#   FUZZ_SANITIZER   none (default: the code under test is safe Rust, and
+#                    none runs ~2x faster) or address
+#   FUZZ_TARGETS     space-separated subset of targets (default: all)
+#   CARGO_BUILD_JOBS parallel rustc jobs (default 2)
+#
+# Exits non-zero when any target found a crash; the reproducers are in
+# fuzz/artifacts/TARGET/ (replay one: cargo fuzz run TARGET FILE).
+set -euo pipefail
+
+SECONDS_EACH=${1:-60}
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(dirname "$here")
+fixtures="$repo/analyzers/tests/fixtures"
+sanitizer=${FUZZ_SANITIZER:-none}
+export RUSTC_BOOTSTRAP=1
+export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2}
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "== installing cargo-fuzz"
+    cargo install cargo-fuzz --locked
+fi
+
+cd "$here"
+corpus="$here/corpus"
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+
+# Splits a blank-line-separated database (dpkg status, apk installed) into
+# seeds of a few stanzas each, plus the whole file when it is small.
+split_stanzas() { # FILE DEST_DIR PREFIX
+    local file=$1 dest=$2 prefix=$3
+    [ -f "$file" ] || return 0
+    awk -v dir="$dest" -v prefix="$prefix" '
+        BEGIN { RS = ""; n = 0 }
+        { chunk = chunk $0 "\n\n"; if (++k == 3) { f = sprintf("%s/%s-%03d", dir, prefix, n++); printf "%s", chunk > f; close(f); chunk = ""; k = 0 } }
+        END { if (chunk != "") { f = sprintf("%s/%s-%03d", dir, prefix, n++); printf "%s", chunk > f; close(f) } }
+    ' "$file"
+    if [ "$(wc -c < "$file")" -le 65536 ]; then cp "$file" "$dest/$prefix-whole"; fi
+}
+
+seed_dpkg() {
+    local d="$corpus/dpkg_status"
+    mkdir -p "$d"
+    # The repository has no dpkg fixture file; the unit-test sample shape plus,
+    # when present, this machine's own status database.
+    printf 'Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nSource: glibc\nVersion: 2.36-9+deb12u4\nDescription: GNU C Library\n Contains the standard libraries.\n\nPackage: oldpkg\nStatus: deinstall ok config-files\nVersion: 1.0\n' > "$d/seed-sample"
+    printf 'Package: base-files\nVersion: 12.4+deb12u5\nArchitecture: amd64\nSource: base-files (12.4)\n' > "$d/seed-distroless"
+    if [ -f /var/lib/dpkg/status ]; then
+        head -c 200000 /var/lib/dpkg/status > "$scratch/status"
+        split_stanzas "$scratch/status" "$d" seed-host
+    fi
+}
+
+seed_apk() {
+    local d="$corpus/apk_db"
+    mkdir -p "$d"
+    local i=0
+    while IFS= read -r -d '' f; do
+        split_stanzas "$f" "$d" "seed-$i"
+        i=$((i + 1))
+    done < <(find "$fixtures/apk" -name installed -type f -print0)
+}
+
+seed_rpm() {
+    local d="$corpus/rpm_header"
+    mkdir -p "$d"
+    python3 - "$fixtures/rpm/sqlite/rpmdb.sqlite" "$d" <<'PY'
+import sqlite3, sys
+con = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro&immutable=1", uri=True)
+for i, (blob,) in enumerate(con.execute("SELECT blob FROM Packages")):
+    with open(f"{sys.argv[2]}/seed-sqlite-{i:03d}", "wb") as out:
+        out.write(blob)
+PY
+}
+
+seed_layer() {
+    local d="$corpus/layer_tar" root="$scratch/rootfs"
+    mkdir -p "$d" "$root"
+    # A root filesystem from the fixtures, with what layers carry: links,
+    # whiteouts, an opaque dir, a sparse file.
+    mkdir -p "$root/etc" "$root/lib/apk/db" "$root/var/lib/rpm" "$root/usr/lib/gone" "$root/var/lib/dpkg"
+    cp "$fixtures/apk/alpine-3.13-armv7/lib/apk/db/installed" "$root/lib/apk/db/installed"
+    printf 'ID=alpine\nVERSION_ID=3.13.0\nPRETTY_NAME="Alpine Linux v3.13"\n' > "$root/usr/lib/os-release"
+    ln -s ../usr/lib/os-release "$root/etc/os-release"
+    ln "$root/lib/apk/db/installed" "$root/lib/apk/db/installed.hard"
+    cp "$fixtures/rpm/ndb/Packages.db" "$root/var/lib/rpm/Packages.db"
+    : > "$root/usr/lib/.wh.removed"
+    : > "$root/usr/lib/gone/.wh..wh..opq"
+    ln -s dpkg "$root/var/lib/dpkg/loop"
+    truncate -s 1M "$root/var/lib/dpkg/status"
+    printf 'Package: x\nVersion: 1\n' >> "$root/var/lib/dpkg/status"
+    ( cd "$root" && tar --format=gnu -S -cf "$d/seed-gnu.tar" . )
+    ( cd "$root" && tar --format=pax -cf "$scratch/pax.tar" etc usr lib var/lib/dpkg/loop )
+    cp "$scratch/pax.tar" "$d/seed-pax.tar"
+    gzip -9 -c "$scratch/pax.tar" > "$d/seed-pax.tar.gz"
+    if command -v zstd >/dev/null; then zstd -q -19 -c "$scratch/pax.tar" > "$d/seed-pax.tar.zst"; fi
+    ( cd "$root" && tar --format=ustar -cf "$d/seed-small.tar" etc usr/lib/os-release )
+}
+
+seed_manifest() {
+    local d="$corpus/manifest"
+    mkdir -p "$d"
+    local h=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+    cat > "$d/seed-manifest" <<JSON
+{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"$h","size":1234},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"$h","size":5678}],"annotations":{"org.opencontainers.image.ref.name":"latest"}}
+JSON
+    cat > "$d/seed-index" <<JSON
+{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"$h","size":500,"platform":{"os":"linux","architecture":"arm64","variant":"v8"}},{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"$h","size":500,"platform":{"os":"unknown","architecture":"unknown"}}]}
+JSON
+    cat > "$d/seed-docker-list" <<JSON
+{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[{"mediaType":"application/vnd.docker.distribution.manifest.v2+json","digest":"$h","size":528,"platform":{"architecture":"amd64","os":"linux"}}]}
+JSON
+    cat > "$d/seed-config" <<JSON
+{"created":"2024-01-02T03:04:05Z","architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/bin"],"Cmd":["/bin/sh"],"WorkingDir":"/","User":"0"},"rootfs":{"type":"layers","diff_ids":["$h","sha512:$(printf '%0128d' 0)"]},"history":[{"created_by":"ADD rootfs.tar /"},{"created_by":"ENV X=1","empty_layer":true}]}
+JSON
+    printf '{"schemaVersion":1,"name":"x"}' > "$d/seed-schema1"
+}
+
+seed_dpkg
+seed_apk
+seed_rpm
+seed_layer
+seed_manifest
+mkdir -p "$corpus/squash"
+
+echo "== building fuzz targets (sanitizer: $sanitizer)"
+cargo fuzz build -s "$sanitizer" -a
+
+targets=${FUZZ_TARGETS:-$(cargo fuzz list)}
+failed=()
+for t in $targets; do
+    echo "== $t: ${SECONDS_EACH}s"
+    mkdir -p "$corpus/$t"
+    max_len=65536
+    [ "$t" = layer_tar ] && max_len=262144
+    if ! cargo fuzz run -s "$sanitizer" -a "$t" "$corpus/$t" -- \
+        -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 \
+        -max_len="$max_len" -print_final_stats=1 2>&1 | tee "$scratch/$t.log" | grep -E '^(#[0-9]+ +DONE|==[0-9]+==|SUMMARY|stat::number_of_executed_units|stat::peak_rss_mb|Done|thread .* panicked|INFO: Running)' ; then
+        :
+    fi
+    if grep -qE 'panicked|ERROR: libFuzzer|SUMMARY: libFuzzer|deadly signal|Test unit written' "$scratch/$t.log"; then
+        failed+=("$t")
+        grep -E 'panicked|ERROR: libFuzzer|Test unit written' "$scratch/$t.log" | head -5
+    fi
+done
+
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "== crashes in: ${failed[*]} (reproducers in $here/artifacts/)"
+    exit 1
+fi
+echo "== no crashes"
