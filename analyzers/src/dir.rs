@@ -9,6 +9,9 @@ use std::path::Path;
 
 use crate::layer::{EntryKind, EntryMeta, LayerFs, LayerLimits};
 
+/// Top-level directories skipped when the root is the running system's `/`.
+const PSEUDO_FS_DIRS: [&str; 3] = ["proc", "sys", "dev"];
+
 /// Walks `root` (without following symlinks) and captures wanted files.
 pub fn read_dir_tree(
     root: &Path,
@@ -22,6 +25,9 @@ pub fn read_dir_tree(
             "dir: needs a directory",
         ));
     }
+    // Scanning a live system's `/`: kernel pseudo-filesystems hold no
+    // packages, are huge and change while we read them.
+    let live_root = root.canonicalize().is_ok_and(|r| r == Path::new("/"));
     let mut out = LayerFs::default();
     let mut stack = vec![String::new()];
     while let Some(rel) = stack.pop() {
@@ -41,6 +47,9 @@ pub fn read_dir_tree(
         children.sort_by_key(|c| c.file_name());
         for child in children {
             let name = child.file_name().to_string_lossy().into_owned();
+            if live_root && rel.is_empty() && PSEUDO_FS_DIRS.contains(&name.as_str()) {
+                continue;
+            }
             let path = if rel.is_empty() {
                 name
             } else {

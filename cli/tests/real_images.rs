@@ -293,3 +293,23 @@ fn sboms_of_a_real_image_validate_against_the_official_schemas() {
         );
     }
 }
+
+#[test]
+fn live_root_filesystem_matches_the_hosts_dpkg_query() {
+    // The machine running the tests is Debian: its own dpkg is the oracle.
+    let out = Command::new("dpkg-query")
+        .args(["-W", "-f", "${Package}\\t${Version}\\t${Architecture}\\t${db:Status-Status}\\t${source:Package}\\t${source:Version}\\n"])
+        .output()
+        .expect("dpkg-query");
+    assert!(out.status.success());
+    let tmp = tempfile::tempdir().unwrap();
+    let tsv = tmp.path().join("host.tsv");
+    std::fs::write(&tsv, &out.stdout).unwrap();
+    let scan = scan_json("dir:/", &[]);
+    assert_same(&oracle(&tsv), &found(&scan), "dir:/ vs host dpkg-query");
+    assert!(
+        scan["warnings"].is_null(),
+        "pseudo-filesystems must be skipped: {}",
+        scan["warnings"]
+    );
+}
