@@ -62,7 +62,7 @@ pub enum SbomError {
     BadTimestamp(String),
     #[error("tool version must not be empty")]
     EmptyToolVersion,
-    #[error("cannot serialize the SBOM: {0}")]
+    #[error("cannot serialize the SBOM")]
     Json(#[from] serde_json::Error),
 }
 
