@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Read};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 
 use stella_model::Digest;
 use stella_registry_store::VerifyingReader;
@@ -107,35 +108,124 @@ fn sniff(head: &[u8]) -> Compression {
     }
 }
 
+/// Uncompressed bytes handed from the decompressing thread to the tar walker at a time.
+const CHUNK: usize = 256 * 1024;
+/// Chunks in flight between the two threads (bounds memory to ~2 MiB per layer).
+const PIPELINE_DEPTH: usize = 8;
+
 /// Streams one layer blob. `diff_id`, when given, is checked against the
 /// uncompressed tar; the blob reader itself should verify the blob digest.
+///
+/// Two threads per layer: one reads and decompresses the blob (and so runs
+/// the blob digest check), the other hashes the tar for the diffID and walks
+/// it. Inflate is inherently sequential, so this pipeline is what lets a
+/// single large layer use two cores.
 pub fn read_layer(
-    blob: impl Read,
+    blob: impl Read + Send,
     diff_id: Option<&Digest>,
     wants: &dyn Fn(&str) -> bool,
     limits: &LayerLimits,
 ) -> Result<LayerFs, LayerError> {
+    std::thread::scope(|scope| {
+        let (chunks_tx, chunks_rx) = mpsc::sync_channel(PIPELINE_DEPTH);
+        let (free_tx, free_rx) = mpsc::channel();
+        scope.spawn(move || {
+            if let Err(e) = decompress(blob, &chunks_tx, &free_rx) {
+                // The walker may already be gone; then nobody needs the error.
+                let _ = chunks_tx.send(Err(e));
+            }
+        });
+        let tar = ChunkReader {
+            chunks: chunks_rx,
+            free: free_tx,
+            current: Vec::new(),
+            pos: 0,
+        };
+        walk_verified(tar, diff_id, wants, limits).map(|(fs, _)| fs)
+    })
+}
+
+/// Decompresses `blob` into chunks; reads the blob to its end so that its
+/// digest is checked before the walker sees end of stream.
+fn decompress(
+    blob: impl Read,
+    out: &SyncSender<io::Result<Vec<u8>>>,
+    free: &Receiver<Vec<u8>>,
+) -> io::Result<()> {
     let mut raw = BufReader::with_capacity(1 << 20, blob);
-    let compression = sniff(raw.fill_buf().map_err(LayerError::stream)?);
-    match compression {
+    match sniff(raw.fill_buf()?) {
         Compression::Gzip => {
-            let decoder = flate2::bufread::MultiGzDecoder::new(raw);
-            let (fs, decoder) = walk_verified(decoder, diff_id, wants, limits)?;
-            drain(decoder.into_inner())?;
-            Ok(fs)
+            let mut decoder = flate2::bufread::MultiGzDecoder::new(raw);
+            if pump(&mut decoder, out, free)? {
+                io::copy(&mut decoder.into_inner(), &mut io::sink())?;
+            }
         }
         Compression::Zstd => {
-            let decoder =
-                zstd::stream::read::Decoder::with_buffer(raw).map_err(LayerError::stream)?;
-            let (fs, decoder) = walk_verified(decoder, diff_id, wants, limits)?;
-            drain(decoder.finish())?;
-            Ok(fs)
+            let mut decoder = zstd::stream::read::Decoder::with_buffer(raw)?;
+            if pump(&mut decoder, out, free)? {
+                io::copy(&mut decoder.finish(), &mut io::sink())?;
+            }
         }
         Compression::None => {
-            let (fs, raw) = walk_verified(raw, diff_id, wants, limits)?;
-            drain(raw)?;
-            Ok(fs)
+            pump(&mut raw, out, free)?;
         }
+    }
+    Ok(())
+}
+
+/// Sends `r` as full chunks until EOF; false when the receiver hung up.
+fn pump(
+    r: &mut impl Read,
+    out: &SyncSender<io::Result<Vec<u8>>>,
+    free: &Receiver<Vec<u8>>,
+) -> io::Result<bool> {
+    loop {
+        let mut buf = free.try_recv().unwrap_or_default();
+        buf.resize(CHUNK, 0);
+        let mut filled = 0;
+        while filled < CHUNK {
+            match r.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if filled == 0 {
+            return Ok(true);
+        }
+        buf.truncate(filled);
+        if out.send(Ok(buf)).is_err() {
+            return Ok(false);
+        }
+    }
+}
+
+/// The walker's side of the pipeline; hands spent buffers back for reuse.
+struct ChunkReader {
+    chunks: Receiver<io::Result<Vec<u8>>>,
+    free: Sender<Vec<u8>>,
+    current: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.current.len() {
+            match self.chunks.recv() {
+                Ok(Ok(next)) => {
+                    let spent = std::mem::replace(&mut self.current, next);
+                    let _ = self.free.send(spent);
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.pos);
+        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
     }
 }
 
