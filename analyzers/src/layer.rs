@@ -155,9 +155,11 @@ fn decompress(
     let mut raw = BufReader::with_capacity(1 << 20, blob);
     match sniff(raw.fill_buf()?) {
         Compression::Gzip => {
-            let mut decoder = flate2::bufread::MultiGzDecoder::new(raw);
+            let mut decoder = crate::gzip::GzipStream::new(raw);
             if pump(&mut decoder, out, free)? {
-                io::copy(&mut decoder.into_inner(), &mut io::sink())?;
+                if let Some(mut rest) = decoder.into_inner() {
+                    io::copy(&mut rest, &mut io::sink())?;
+                }
             }
         }
         Compression::Zstd => {

@@ -11,6 +11,7 @@
 pub mod analyzer;
 mod dir;
 pub mod fs;
+mod gzip;
 pub mod layer;
 pub mod os;
 mod scan;
