@@ -22,8 +22,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-python3 -c 'import cyclonedx.validation.json, spdx_tools' 2>/dev/null \
-  || python3 -m pip install --quiet 'cyclonedx-python-lib[validation]' spdx-tools
+# SBOM schema validators, and python-debian (the oracle for DEP-5 licenses).
+python3 -c 'import cyclonedx.validation.json, spdx_tools, debian.copyright' 2>/dev/null \
+  || python3 -m pip install --quiet 'cyclonedx-python-lib[validation]' spdx-tools python-debian
 
 images=${STELLA_TEST_IMAGES:-$PWD/target/stella-test-images}
 export STELLA_TEST_IMAGES=$images

@@ -13,7 +13,7 @@ use stella_model::{
 };
 use stella_registry_store::{LayerDescriptor, ResolvedImage, StoreError};
 
-use crate::analyzer::{AnalyzeContext, PackageAnalyzer};
+use crate::analyzer::{AnalyzeContext, Findings, PackageAnalyzer};
 use crate::dir::read_dir_tree;
 use crate::layer::{read_layer, LayerError, LayerFs, LayerLimits};
 use crate::os::{apk::ApkAnalyzer, dpkg::DpkgAnalyzer, os_release, rpm::RpmAnalyzer};
@@ -290,7 +290,15 @@ fn analyze(
     let mut components = Vec::new();
     for analyzer in analyzers {
         match attribute(layers, analyzer.as_ref(), &ctx) {
-            Ok(found) => components.extend(found),
+            Ok(found) => {
+                // Notes describe the final squashed view, not one layer.
+                warnings.extend(found.notes.into_iter().map(|(path, message)| Warning {
+                    layer: None,
+                    path: Some(path),
+                    message: format!("{}: {message}", analyzer.name()),
+                }));
+                components.extend(found.components);
+            }
             Err((layer, e)) if opts.lenient => warnings.push(Warning {
                 layer,
                 path: Some(e.path.clone()),
@@ -334,7 +342,7 @@ fn attribute(
     layers: &[LayerFs],
     analyzer: &dyn PackageAnalyzer,
     ctx: &AnalyzeContext<'_>,
-) -> Result<Vec<Component>, (Option<u32>, crate::AnalyzerError)> {
+) -> Result<Findings, (Option<u32>, crate::AnalyzerError)> {
     // Every path this analyzer captured in any layer; a checkpoint is a layer
     // after which one of them appears, changes or disappears.
     let mut watched: Vec<&str> = layers
@@ -346,14 +354,14 @@ fn attribute(
     watched.sort_unstable();
     watched.dedup();
     if watched.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Findings::default());
     }
 
     let mut view = SquashedFs::new(layers);
     let mut signature: Vec<Option<u32>> = Vec::new();
     // For each identity: the layer since which it has been continuously present.
     let mut since: BTreeMap<(String, String, String, String), u32> = BTreeMap::new();
-    let mut last: Vec<Component> = Vec::new();
+    let mut last = Findings::default();
     while view.apply_next() {
         let layer = (view.applied() - 1) as u32;
         let sig: Vec<Option<u32>> = watched.iter().map(|p| view.layer_of(p)).collect();
@@ -367,9 +375,9 @@ fn attribute(
         for k in present {
             since.entry(k).or_insert(layer);
         }
-        last = findings.components;
+        last = findings;
     }
-    for c in &mut last {
+    for c in &mut last.components {
         c.layer = since.get(&key(c)).copied();
     }
     Ok(last)

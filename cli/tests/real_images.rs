@@ -313,3 +313,45 @@ fn live_root_filesystem_matches_the_hosts_dpkg_query() {
         scan["warnings"]
     );
 }
+
+#[test]
+fn debian_licenses_match_python_debians_dep5_parser() {
+    let dir = images_dir();
+    let scan = scan_json(&format!("oci-dir:{}:multi", dir.join("oci").display()), &[]);
+    let components = scan["components"].as_array().unwrap();
+    let names: Vec<&str> = components
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    let oracle_script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/dep5_oracle.py");
+    let out = Command::new(std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()))
+        .arg(&oracle_script)
+        .arg(dir.join("multi-rootfs"))
+        .args(&names)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "python-debian oracle failed (pip install python-debian): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected: BTreeMap<String, Vec<String>> = serde_json::from_slice(&out.stdout).unwrap();
+    let mut with_licenses = 0;
+    for c in components {
+        let name = c["name"].as_str().unwrap();
+        let got: Vec<String> = c["licenses"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|l| l.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(&got, &expected[name], "licenses of {name}");
+        with_licenses += usize::from(!got.is_empty());
+    }
+    assert!(
+        with_licenses > 60,
+        "only {with_licenses} packages with licenses"
+    );
+}

@@ -1,6 +1,8 @@
 //! dpkg's database: `var/lib/dpkg/status` (Debian, Ubuntu) and the one-file-
 //! per-package `var/lib/dpkg/status.d/` of distroless images. Keeps the source
 //! package and its version because Debian advisories are keyed by them.
+//! dpkg's database records no licenses; they come from each package's
+//! machine-readable `usr/share/doc/<package>/copyright` when it has one.
 
 use stella_model::{Component, ComponentKind, Purl, SourcePackage};
 
@@ -10,6 +12,8 @@ use crate::os::os_release::purl_distro;
 
 const STATUS: &str = "var/lib/dpkg/status";
 const STATUS_D: &str = "var/lib/dpkg/status.d";
+/// Each package's `debian/copyright` lands in `usr/share/doc/<package>/copyright`.
+const DOC_DIR: &str = "usr/share/doc/";
 
 pub struct DpkgAnalyzer;
 
@@ -27,6 +31,10 @@ impl PackageAnalyzer for DpkgAnalyzer {
             || path
                 .strip_prefix(STATUS_D)
                 .is_some_and(|rest| rest.starts_with('/') && !rest.ends_with(".md5sums"))
+            || path
+                .strip_prefix(DOC_DIR)
+                .and_then(|rest| rest.strip_suffix("/copyright"))
+                .is_some_and(|package| !package.is_empty() && !package.contains('/'))
     }
 
     fn analyze(
@@ -60,8 +68,41 @@ impl PackageAnalyzer for DpkgAnalyzer {
                 }
             }
         }
+        for c in &mut findings.components {
+            let path = format!("{DOC_DIR}{}/copyright", c.name);
+            match view.read(&path) {
+                Ok(Some(file)) => c.licenses = dep5_licenses(file.bytes),
+                Ok(None) => {}
+                Err(e) => findings
+                    .notes
+                    .push((path, format!("license not read: {e}"))),
+            }
+        }
         Ok(findings)
     }
+}
+
+/// License synopses (`License:` first lines) of a machine-readable
+/// (DEP-5) `debian/copyright` file, sorted and unique. Free-form copyright
+/// files give nothing: guessing licenses from prose is how SBOMs go wrong.
+pub fn dep5_licenses(bytes: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut lines = text.lines().map(|l| l.strip_suffix('\r').unwrap_or(l));
+    let is_dep5 = lines
+        .by_ref()
+        .find(|l| !l.trim().is_empty())
+        .is_some_and(|first| first.starts_with("Format:") && first.contains("copyright-format"));
+    if !is_dep5 {
+        return Vec::new();
+    }
+    let mut found: Vec<String> = lines
+        .filter_map(|l| l.strip_prefix("License:"))
+        .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|v| !v.is_empty())
+        .collect();
+    found.sort();
+    found.dedup();
+    found
 }
 
 /// One package paragraph: fields in file order, continuation lines folded in.
@@ -254,6 +295,24 @@ mod tests {
         assert!(DpkgAnalyzer
             .analyze(&fs, &AnalyzeContext::default())
             .is_err());
+    }
+
+    #[test]
+    fn licenses_come_from_dep5_copyright_only() {
+        let dep5 = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: jq\n\nFiles: *\nCopyright: 2012 Stephen Dolan\nLicense: MIT\n\nFiles: src/decNumber/*\nLicense: ICU\n\nLicense: MIT\n Permission is hereby granted...\n";
+        assert_eq!(dep5_licenses(dep5.as_bytes()), vec!["ICU", "MIT"]);
+        let prose = "This package was debianized by someone.\nLicense: GPL\n";
+        assert!(dep5_licenses(prose.as_bytes()).is_empty());
+        let fs = MemFs::new()
+            .with_file(STATUS, STATUS_SAMPLE)
+            .with_file("usr/share/doc/libc6/copyright", dep5);
+        assert!(DpkgAnalyzer.wants("usr/share/doc/libc6/copyright"));
+        assert!(!DpkgAnalyzer.wants("usr/share/doc/libc6/examples/copyright"));
+        let f = DpkgAnalyzer
+            .analyze(&fs, &AnalyzeContext::default())
+            .unwrap();
+        assert_eq!(f.components[0].licenses, vec!["ICU", "MIT"]);
+        assert!(f.components[1].licenses.is_empty());
     }
 
     #[test]
