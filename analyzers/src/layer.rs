@@ -141,7 +141,7 @@ pub fn read_layer(
             current: Vec::new(),
             pos: 0,
         };
-        walk_verified(tar, diff_id, wants, limits).map(|(fs, _)| fs)
+        walk_verified(tar, diff_id, wants, limits)
     })
 }
 
@@ -250,42 +250,28 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-fn walk_verified<R: Read>(
-    tar_stream: R,
+fn walk_verified(
+    tar_stream: impl Read,
     diff_id: Option<&Digest>,
     wants: &dyn Fn(&str) -> bool,
     limits: &LayerLimits,
-) -> Result<(LayerFs, R), LayerError> {
-    match diff_id {
-        Some(d) => {
-            let verified = VerifyingReader::new(tar_stream, d.clone(), None);
-            let (mut fs, mut counted) = walk_tar(
-                Counting {
-                    inner: verified,
-                    n: 0,
-                },
-                wants,
-                limits,
-            )?;
-            // Past the end-of-archive blocks: finish hashing the uncompressed stream.
-            drain(&mut counted)?;
-            fs.tar_bytes = counted.n;
-            Ok((fs, counted.inner.into_inner()))
-        }
-        None => {
-            let (mut fs, mut counted) = walk_tar(
-                Counting {
-                    inner: tar_stream,
-                    n: 0,
-                },
-                wants,
-                limits,
-            )?;
-            drain(&mut counted)?;
-            fs.tar_bytes = counted.n;
-            Ok((fs, counted.inner))
-        }
-    }
+) -> Result<LayerFs, LayerError> {
+    let stream: Box<dyn Read + '_> = match diff_id {
+        Some(d) => Box::new(VerifyingReader::new(tar_stream, d.clone(), None)),
+        None => Box::new(tar_stream),
+    };
+    let (mut fs, mut counted) = walk_tar(
+        Counting {
+            inner: stream,
+            n: 0,
+        },
+        wants,
+        limits,
+    )?;
+    // Past the end-of-archive blocks: finish hashing the uncompressed stream.
+    drain(&mut counted)?;
+    fs.tar_bytes = counted.n;
+    Ok(fs)
 }
 
 /// Turns a raw tar path into a clean relative path; `None` for the root itself.
