@@ -213,16 +213,20 @@ fn stream_layers(
         Ok(fs)
     };
     let workers = opts.threads.clamp(1, image.layers.len().max(1));
+    // Largest layers first: the scan takes at least as long as its biggest
+    // layer, so starting that one last would leave a core idle at the end.
+    let mut order: Vec<usize> = (0..image.layers.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(image.layers[i].size.unwrap_or(0)));
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| loop {
                 if failed.load(Ordering::Relaxed) {
                     break;
                 }
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(layer) = image.layers.get(i) else {
+                let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
                     break;
                 };
+                let layer = &image.layers[i];
                 let result = read_one(layer);
                 if result.is_err() {
                     failed.store(true, Ordering::Relaxed);
