@@ -36,10 +36,15 @@ cargo fmt --all -- --check
 step "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test"
-cargo test --workspace
+test_log=$(mktemp)
+trap 'rm -f "$test_log"' EXIT
+cargo test --workspace 2>&1 | tee "$test_log"
 
 seconds=${STELLA_FUZZ_SECONDS:-15}
 if [ "$seconds" != 0 ] && [ -x fuzz/run.sh ]; then
   step "fuzzing each target for ${seconds}s"
   fuzz/run.sh "$seconds"
 fi
+
+# One plain closing line for the whole suite (cargo prints one per test binary).
+awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$test_log"
