@@ -13,6 +13,7 @@ mod dir;
 pub mod fs;
 mod gzip;
 pub mod layer;
+pub mod lang;
 pub mod os;
 mod scan;
 pub mod squash;

@@ -11,13 +11,29 @@ use crate::{Digest, Purl};
 /// Schema tag of the native JSON inventory (`-o json`).
 pub const INVENTORY_SCHEMA: &str = "stella-inventory@1";
 
-/// Where a component was found.
+/// Which package ecosystem a component belongs to (named after purl types).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ComponentKind {
     Deb,
     Apk,
     Rpm,
+    /// npm packages (`node_modules/**/package.json`, lockfiles).
+    Npm,
+    /// Python distributions (`*.dist-info`, `*.egg-info`).
+    Pypi,
+    /// Java archives (pom.properties, MANIFEST.MF).
+    Maven,
+    /// Go modules and the Go toolchain (`stdlib`) from build info.
+    Golang,
+    /// Rust crates from cargo-auditable data.
+    Cargo,
+    /// .NET packages from `*.deps.json`.
+    Nuget,
+    /// PHP packages from `vendor/composer/installed.json`.
+    Composer,
+    /// Ruby gems from `specifications/*.gemspec`.
+    Gem,
 }
 
 impl ComponentKind {
@@ -26,6 +42,14 @@ impl ComponentKind {
             ComponentKind::Deb => "deb",
             ComponentKind::Apk => "apk",
             ComponentKind::Rpm => "rpm",
+            ComponentKind::Npm => "npm",
+            ComponentKind::Pypi => "pypi",
+            ComponentKind::Maven => "maven",
+            ComponentKind::Golang => "golang",
+            ComponentKind::Cargo => "cargo",
+            ComponentKind::Nuget => "nuget",
+            ComponentKind::Composer => "composer",
+            ComponentKind::Gem => "gem",
         }
     }
 }

@@ -1,0 +1,2 @@
+//! Language package analyzers: what package managers installed into the
+//! image (npm, Python, …), each with the file that proves it.
