@@ -1,6 +1,7 @@
 //! The python analyzer against real installed distributions: the fixture
 //! script (`fixtures/python/make-fixture.sh`) installs pinned packages from
-//! PyPI into a venv and a `pip install --target` dir, and writes the oracle
+//! PyPI into a venv and a `pip install --target` dir, adds egg-info written
+//! by setuptools' own commands (a directory and a bare file), and writes the oracle
 //! with CPython's own `importlib.metadata`. We must find exactly that set of
 //! (normalized name, version), both through a `MemFs` holding the wanted
 //! files and through the full engine (`scan_dir`, which also sees the venv's
@@ -115,32 +116,46 @@ fn check_shape(components: &[Component]) {
             purl,
             format!("pkg:pypi/{}@{}", normalize_name(&c.name), c.version)
         );
-        assert_eq!(c.evidence.len(), 2, "METADATA and RECORD: {:?}", c.evidence);
-        assert!(c.evidence[0].ends_with(".dist-info/METADATA"), "{c:?}");
-        assert!(c.evidence[1].ends_with(".dist-info/RECORD"), "{c:?}");
-        let files: usize = c
-            .properties
-            .get(PROP_FILES)
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
-        assert!(files > 0, "RECORD file count: {c:?}");
+        if c.evidence[0].ends_with(".dist-info/METADATA") {
+            assert_eq!(c.evidence.len(), 2, "METADATA and RECORD: {:?}", c.evidence);
+            assert!(c.evidence[1].ends_with(".dist-info/RECORD"), "{c:?}");
+            let files: usize = c
+                .properties
+                .get(PROP_FILES)
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            assert!(files > 0, "RECORD file count: {c:?}");
+        } else {
+            // setuptools' egg_info dir or distutils' bare egg-info file.
+            assert_eq!(c.evidence.len(), 1, "{c:?}");
+            assert!(
+                c.evidence[0].ends_with(".egg-info/PKG-INFO")
+                    || c.evidence[0].ends_with(".egg-info"),
+                "{c:?}"
+            );
+            assert_eq!(
+                c.properties.get(PROP_SITE).map(String::as_str),
+                Some("eggs")
+            );
+            assert!(!c.licenses.is_empty() && c.supplier.is_some(), "{c:?}");
+        }
         let site = c.properties.get(PROP_SITE).expect("site");
         assert!(
-            site.ends_with("site-packages") || site == "target",
+            site.ends_with("site-packages") || site == "target" || site == "eggs",
             "site {site}"
         );
     }
 }
 
 #[test]
-fn oracle_real_venv_and_target_dir() {
+fn oracle_real_venv_target_dir_and_eggs() {
     let dir = make_fixture();
     let root = dir.path();
     let expected = oracle(root);
 
     // The analyzer alone, over the wanted files.
     let fs = load(root, root, MemFs::new());
-    let view = Rooted(fs, vec!["target".to_string(), "venv".to_string()]);
+    let view = Rooted(fs, ["eggs", "target", "venv"].map(String::from).to_vec());
     let findings = PythonAnalyzer
         .analyze(&view, &AnalyzeContext::default())
         .expect("analyze");
