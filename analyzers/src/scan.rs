@@ -90,6 +90,7 @@ pub fn default_analyzers() -> Vec<Box<dyn PackageAnalyzer>> {
         Box::new(DpkgAnalyzer),
         Box::new(ApkAnalyzer),
         Box::new(RpmAnalyzer),
+        Box::new(crate::lang::npm::NpmAnalyzer),
         Box::new(crate::lang::python::PythonAnalyzer),
     ]
 }
