@@ -37,6 +37,11 @@ pub trait FsView {
     /// Names (not paths) of the entries directly inside directory `dir`,
     /// sorted. Empty when `dir` does not exist.
     fn list_dir(&self, dir: &str) -> Result<Vec<String>, ViewError>;
+    /// Physical paths of the visible regular files whose contents were
+    /// captured (the files analyzers' `wants` accepted), sorted. Analyzers
+    /// that find their files by pattern iterate this instead of walking
+    /// directories, which would cost a lookup per entry of the image.
+    fn captured_files(&self) -> Vec<String>;
 }
 
 /// A plain in-memory view (no symlinks, one layer): handy for feeding real
@@ -58,6 +63,10 @@ impl MemFs {
 }
 
 impl FsView for MemFs {
+    fn captured_files(&self) -> Vec<String> {
+        self.files.keys().cloned().collect()
+    }
+
     fn read(&self, path: &str) -> Result<Option<FileRef<'_>>, ViewError> {
         Ok(self.files.get_key_value(path).map(|(p, b)| FileRef {
             path: p,
@@ -67,7 +76,12 @@ impl FsView for MemFs {
     }
 
     fn list_dir(&self, dir: &str) -> Result<Vec<String>, ViewError> {
-        let prefix = format!("{}/", dir.trim_end_matches('/'));
+        let dir = dir.trim_end_matches('/');
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
         let names: std::collections::BTreeSet<String> = self
             .files
             .range(prefix.clone()..)
@@ -75,5 +89,21 @@ impl FsView for MemFs {
             .filter_map(|(p, _)| p[prefix.len()..].split('/').next().map(str::to_string))
             .collect();
         Ok(names.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mem_fs_lists_the_root_and_subdirectories() {
+        let fs = MemFs::new()
+            .with_file("etc/os-release", "ID=x")
+            .with_file("etc/a.d/b", "")
+            .with_file("top", "");
+        assert_eq!(fs.list_dir("").unwrap(), vec!["etc", "top"]);
+        assert_eq!(fs.list_dir("etc").unwrap(), vec!["a.d", "os-release"]);
+        assert!(fs.list_dir("nope").unwrap().is_empty());
     }
 }

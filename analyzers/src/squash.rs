@@ -151,6 +151,21 @@ impl<'a> SquashedFs<'a> {
 }
 
 impl FsView for SquashedFs<'_> {
+    fn captured_files(&self) -> Vec<String> {
+        self.nodes
+            .iter()
+            .filter(|(path, node)| {
+                let captured = &self.layers[node.layer as usize].captured;
+                match &node.kind {
+                    EntryKind::File => captured.contains_key(path.as_str()),
+                    EntryKind::Hardlink(target) => captured.contains_key(target),
+                    _ => false,
+                }
+            })
+            .map(|(path, _)| path.clone())
+            .collect()
+    }
+
     fn read(&self, path: &str) -> Result<Option<FileRef<'_>>, ViewError> {
         let physical = self.resolve(path)?;
         let Some((key, node)) = self.nodes.get_key_value(&physical) else {

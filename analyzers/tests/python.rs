@@ -12,9 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use stella_analyzers::lang::python::{normalize_name, PythonAnalyzer, PROP_FILES, PROP_SITE};
-use stella_analyzers::{
-    scan_dir, AnalyzeContext, FileRef, FsView, MemFs, PackageAnalyzer, ScanOptions, ViewError,
-};
+use stella_analyzers::{scan_dir, AnalyzeContext, MemFs, PackageAnalyzer, ScanOptions};
 use stella_model::{Component, ComponentKind};
 
 /// Builds the fixture into a fresh temp dir; fails (not skips) without python3/pip.
@@ -84,23 +82,6 @@ fn load(root: &Path, dir: &Path, fs: MemFs) -> MemFs {
     fs
 }
 
-/// `MemFs::list_dir("")` does not list the root (it looks for `/…`); the
-/// engine's squashed view does. This answers the root listing.
-struct Rooted(MemFs, Vec<String>);
-
-impl FsView for Rooted {
-    fn read(&self, path: &str) -> Result<Option<FileRef<'_>>, ViewError> {
-        self.0.read(path)
-    }
-    fn list_dir(&self, dir: &str) -> Result<Vec<String>, ViewError> {
-        if dir.is_empty() {
-            Ok(self.1.clone())
-        } else {
-            self.0.list_dir(dir)
-        }
-    }
-}
-
 fn found(components: &[Component]) -> BTreeSet<(String, String)> {
     components
         .iter()
@@ -155,9 +136,8 @@ fn oracle_real_venv_target_dir_and_eggs() {
 
     // The analyzer alone, over the wanted files.
     let fs = load(root, root, MemFs::new());
-    let view = Rooted(fs, ["eggs", "target", "venv"].map(String::from).to_vec());
     let findings = PythonAnalyzer
-        .analyze(&view, &AnalyzeContext::default())
+        .analyze(&fs, &AnalyzeContext::default())
         .expect("analyze");
     assert!(findings.notes.is_empty(), "notes: {:?}", findings.notes);
     assert_eq!(found(&findings.components), expected);

@@ -34,12 +34,6 @@ const DEBIAN_DIST_PACKAGES: &str = "usr/lib/python3/dist-packages/";
 pub const MAX_HEADER_BYTES: usize = 1 << 20;
 /// Largest `RECORD` whose lines we count.
 pub const MAX_RECORD_BYTES: usize = 64 << 20;
-/// Directory depth the search for distributions descends to.
-const MAX_DEPTH: usize = 32;
-/// Directory entries the search visits before giving up (symlink mazes).
-const MAX_VISITS: usize = 5_000_000;
-/// Top-level pseudo filesystems that never hold packages.
-const SKIP_TOP: &[&str] = &["proc", "sys", "dev"];
 
 pub struct PythonAnalyzer;
 
@@ -68,66 +62,45 @@ impl PackageAnalyzer for PythonAnalyzer {
             view,
             findings: Findings::default(),
             seen: BTreeSet::new(),
-            visits: 0,
-            exhausted: false,
         };
-        walk.dir("", 0);
+        for path in view.captured_files() {
+            if let Some(dir) = path
+                .strip_suffix("/METADATA")
+                .filter(|d| d.ends_with(".dist-info"))
+            {
+                walk.dist_info(dir);
+            } else if let Some(dir) = path
+                .strip_suffix("/PKG-INFO")
+                .filter(|d| d.ends_with(".egg-info"))
+            {
+                walk.egg_info(dir);
+            } else if path.ends_with(".egg-info") {
+                walk.egg_info(&path);
+            } else if let Some(dir) = path
+                .strip_suffix("/RECORD")
+                .filter(|d| d.ends_with(".dist-info"))
+            {
+                if matches!(view.read(&format!("{dir}/METADATA")), Ok(None)) {
+                    walk.note(dir, "dist-info directory without a METADATA file");
+                }
+            }
+        }
         Ok(walk.findings)
     }
 }
 
-/// Depth-first search of the view for distributions.
+/// The distributions found so far in one view.
 struct Walk<'v> {
     view: &'v dyn FsView,
     findings: Findings,
     /// Physical paths of the metadata files already reported (symlinked
     /// directories such as merged-usr `lib -> usr/lib` reach them twice).
     seen: BTreeSet<String>,
-    visits: usize,
-    exhausted: bool,
 }
 
 impl<'v> Walk<'v> {
     fn note(&mut self, path: &str, message: impl Into<String>) {
         self.findings.notes.push((path.to_string(), message.into()));
-    }
-
-    fn dir(&mut self, dir: &str, depth: usize) {
-        if self.exhausted {
-            return;
-        }
-        let names = match self.view.list_dir(dir) {
-            Ok(names) => names,
-            Err(e) => {
-                self.note(dir, format!("directory not searched: {e}"));
-                return;
-            }
-        };
-        for name in names {
-            self.visits += 1;
-            if self.visits > MAX_VISITS {
-                self.exhausted = true;
-                self.note(
-                    dir,
-                    format!("search stopped after {MAX_VISITS} directory entries"),
-                );
-                return;
-            }
-            let path = if dir.is_empty() {
-                name.clone()
-            } else {
-                format!("{dir}/{name}")
-            };
-            if name.ends_with(".dist-info") {
-                self.dist_info(&path);
-            } else if name.ends_with(".egg-info") {
-                self.egg_info(&path);
-            } else if depth == 0 && SKIP_TOP.contains(&name.as_str()) {
-                continue;
-            } else if depth < MAX_DEPTH {
-                self.dir(&path, depth + 1);
-            }
-        }
     }
 
     /// `<site>/<name>-<ver>.dist-info/` with `METADATA` and, usually, `RECORD`.
@@ -386,26 +359,8 @@ mod tests {
     use super::*;
     use crate::fs::MemFs;
 
-    /// `MemFs` cannot list its root (`list_dir("")` looks for `/…`), which
-    /// the squashed view can; this answers the root listing itself.
-    struct Rooted<'a>(&'a MemFs, Vec<String>);
-
-    impl FsView for Rooted<'_> {
-        fn read(&self, path: &str) -> Result<Option<FileRef<'_>>, crate::fs::ViewError> {
-            self.0.read(path)
-        }
-        fn list_dir(&self, dir: &str) -> Result<Vec<String>, crate::fs::ViewError> {
-            if dir.is_empty() {
-                Ok(self.1.clone())
-            } else {
-                self.0.list_dir(dir)
-            }
-        }
-    }
-
-    fn run(fs: &MemFs, tops: &[&str]) -> Findings {
-        let view = Rooted(fs, tops.iter().map(|t| t.to_string()).collect());
-        match PythonAnalyzer.analyze(&view, &AnalyzeContext::default()) {
+    fn run(fs: &MemFs) -> Findings {
+        match PythonAnalyzer.analyze(fs, &AnalyzeContext::default()) {
             Ok(f) => f,
             Err(e) => panic!("analyzer failed: {e}"),
         }
@@ -465,7 +420,7 @@ mod tests {
                 &format!("{site}/Foo_Bar.baz-2.0.dist-info/RECORD"),
                 "foo/__init__.py,sha256=x,1\nfoo_bar.baz-2.0.dist-info/RECORD,,\n\n",
             );
-        let f = run(&fs, &["usr"]);
+        let f = run(&fs);
         assert!(f.notes.is_empty(), "{:?}", f.notes);
         let [c] = f.components.as_slice() else {
             panic!("one component expected: {:?}", f.components)
@@ -506,7 +461,7 @@ mod tests {
                 "Name: mything\nVersion: 0.1.dev0\n",
             )
             .with_file("app/src/mything.egg-info/SOURCES.txt", "a.py\n");
-        let f = run(&fs, &["app", "usr"]);
+        let f = run(&fs);
         assert!(f.notes.is_empty(), "{:?}", f.notes);
         let got: Vec<(&str, &str, Option<&str>, Option<&str>)> = f
             .components
@@ -562,7 +517,7 @@ mod tests {
                 &format!("{site}/good-1.dist-info/METADATA"),
                 "Name: good\nVersion: 1\n",
             );
-        let f = run(&fs, &["venv"]);
+        let f = run(&fs);
         let names: Vec<&str> = f.components.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, vec!["good"]);
         let noted: Vec<&str> = f.notes.iter().map(|(p, _)| p.as_str()).collect();
