@@ -16,8 +16,7 @@
 //! - One broken file must not hide the others: malformed or oversized files
 //!   become notes, never an [`AnalyzerError`].
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::hash::{Hash, Hasher};
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 use stella_model::{Component, ComponentKind, Purl};
@@ -31,10 +30,6 @@ pub const PROP_PATH: &str = "stella:npm:path";
 pub const PROP_DECLARED: &str = "stella:npm:declared";
 /// Largest `package.json` or lockfile parsed.
 pub const MAX_FILE: usize = 16 * 1024 * 1024;
-/// Deepest directory the walk descends into (symlink loops end here).
-const MAX_DEPTH: usize = 64;
-/// Most directory listings in one analysis (bounds pathological trees).
-const MAX_LISTINGS: usize = 4_000_000;
 /// Nesting accepted in a v1 `package-lock.json` `dependencies` tree.
 const MAX_LOCK_NESTING: usize = 128;
 
@@ -96,7 +91,7 @@ impl PackageAnalyzer for NpmAnalyzer {
         _ctx: &AnalyzeContext<'_>,
     ) -> Result<Findings, AnalyzerError> {
         let mut findings = Findings::default();
-        let found = walk(view, &mut findings.notes);
+        let found = discover(view);
 
         // Installed packages, each physical package.json once.
         let mut seen = BTreeSet::new();
@@ -184,127 +179,28 @@ impl PackageAnalyzer for NpmAnalyzer {
     }
 }
 
-/// What the directory walk found (view paths, sorted).
+/// What the view holds for this analyzer (physical paths, sorted).
 #[derive(Default)]
 struct Found {
     package_dirs: BTreeSet<String>,
     lockfiles: BTreeSet<String>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// An ordinary directory: look for `node_modules` and lockfiles.
-    Plain,
-    /// A `node_modules` directory: entries are packages and `@scope`s.
-    NodeModules,
-    /// An `@scope` directory inside `node_modules`.
-    Scope,
-    /// A package directory: only its own `node_modules` can hold packages.
-    Package,
-}
-
-fn join(dir: &str, name: &str) -> String {
-    if dir.is_empty() {
-        name.to_string()
-    } else {
-        format!("{dir}/{name}")
-    }
-}
-
-/// Walks the view for package directories and lockfiles. Package contents
-/// other than their `node_modules` are not entered (published packages never
-/// nest real installs elsewhere, and that keeps symlinked trees small).
-fn walk(view: &dyn FsView, notes: &mut Vec<(String, String)>) -> Found {
+/// Package directories and lockfiles among the captured files. These are
+/// physical paths, so a package reached through symlinks (pnpm's top-level
+/// links, workspace links) appears once, and no directory walk can loop.
+fn discover(view: &dyn FsView) -> Found {
     let mut found = Found::default();
-    let mut stack: Vec<(String, Mode, usize)> = vec![(String::new(), Mode::Plain, 0)];
-    let mut listings = 0usize;
-    // Listings of ordinary directories (two entries or more), to spot
-    // symlink loops such as Debian's `usr/bin/X11 -> .`: a directory that
-    // lists exactly like one of its ancestors is that ancestor again.
-    let mut plain_listings: HashMap<String, u64> = HashMap::new();
-    while let Some((dir, mode, depth)) = stack.pop() {
-        // Problems outside node_modules are not npm's business: stay quiet.
-        let in_npm = mode != Mode::Plain;
-        if depth > MAX_DEPTH {
-            if in_npm {
-                notes.push((
-                    dir,
-                    format!("deeper than {MAX_DEPTH} directories; not walked"),
-                ));
+    for path in view.captured_files() {
+        match path.strip_suffix("/package.json") {
+            Some(dir) if package_dir_name(dir).is_some() => {
+                found.package_dirs.insert(dir.to_string());
             }
-            continue;
-        }
-        listings += 1;
-        if listings > MAX_LISTINGS {
-            notes.push((
-                dir,
-                format!("more than {MAX_LISTINGS} directories walked; stopped"),
-            ));
-            break;
-        }
-        let entries = match view.list_dir(&dir) {
-            Ok(e) => e,
-            Err(e) => {
-                if in_npm {
-                    notes.push((dir, e.to_string()));
-                }
-                continue;
+            Some(_) => {}
+            None if is_lockfile(&path) => {
+                found.lockfiles.insert(path);
             }
-        };
-        if mode == Mode::Plain && entries.len() >= 2 {
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
-            entries.hash(&mut hasher);
-            let h = hasher.finish();
-            let mut ancestor = dir.as_str();
-            let mut looped = false;
-            while !ancestor.is_empty() {
-                ancestor = ancestor.rsplit_once('/').map_or("", |(a, _)| a);
-                if plain_listings.get(ancestor) == Some(&h) {
-                    looped = true;
-                    break;
-                }
-            }
-            if looped {
-                continue;
-            }
-            plain_listings.insert(dir.clone(), h);
-        }
-        for name in entries.iter().rev() {
-            let child = join(&dir, name);
-            match mode {
-                Mode::Plain => {
-                    if name == "node_modules" {
-                        stack.push((child, Mode::NodeModules, depth + 1));
-                    } else if LOCKFILES.contains(&name.as_str()) {
-                        if is_lockfile(&child) {
-                            found.lockfiles.insert(child);
-                        }
-                    } else if !(depth == 0 && matches!(name.as_str(), "proc" | "sys" | "dev")) {
-                        stack.push((child, Mode::Plain, depth + 1));
-                    }
-                }
-                Mode::NodeModules => {
-                    if name == ".pnpm" {
-                        stack.push((child, Mode::Plain, depth + 1));
-                    } else if name.starts_with('@') {
-                        stack.push((child, Mode::Scope, depth + 1));
-                    } else if !name.starts_with('.') {
-                        stack.push((child, Mode::Package, depth + 1));
-                    }
-                }
-                Mode::Scope => {
-                    if !name.starts_with('.') {
-                        stack.push((child, Mode::Package, depth + 1));
-                    }
-                }
-                Mode::Package => {
-                    if name == "package.json" {
-                        found.package_dirs.insert(dir.clone());
-                    } else if name == "node_modules" {
-                        stack.push((child, Mode::NodeModules, depth + 1));
-                    }
-                }
-            }
+            None => {}
         }
     }
     found
