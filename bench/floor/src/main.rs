@@ -237,7 +237,9 @@ fn main() {
                     Some("sha256") => Mode::Sha256,
                     Some("tar") => Mode::Tar,
                     Some("tar-buf") => Mode::TarBuf,
-                    other => die(format!("unknown mode {other:?} (inflate, sha256, tar, tar-buf)")),
+                    other => die(format!(
+                        "unknown mode {other:?} (inflate, sha256, tar, tar-buf)"
+                    )),
                 }
             }
             "--json" => json = true,
@@ -306,7 +308,12 @@ fn main() {
         n_layers += 1;
     }
     let secs = start.elapsed().as_secs_f64();
-    let mode_name = match mode { Mode::Inflate => "inflate", Mode::Sha256 => "sha256", Mode::Tar => "tar", Mode::TarBuf => "tar-buf" };
+    let mode_name = match mode {
+        Mode::Inflate => "inflate",
+        Mode::Sha256 => "sha256",
+        Mode::Tar => "tar",
+        Mode::TarBuf => "tar-buf",
+    };
     let mut out = io::stdout().lock();
     if json {
         let v = serde_json::json!({
