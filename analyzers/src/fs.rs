@@ -56,6 +56,18 @@ impl MemFs {
         MemFs::default()
     }
 
+    /// The regular files under `root` that `wants` accepts, keyed by their
+    /// path relative to `root` — read the way a `dir:` scan reads them.
+    pub fn from_dir(
+        root: &std::path::Path,
+        wants: &dyn Fn(&str) -> bool,
+    ) -> std::io::Result<MemFs> {
+        let tree = crate::dir::read_dir_tree(root, wants, &crate::layer::LayerLimits::default())?;
+        Ok(MemFs {
+            files: tree.captured,
+        })
+    }
+
     pub fn with_file(mut self, path: &str, bytes: impl Into<Vec<u8>>) -> MemFs {
         self.files.insert(path.to_string(), bytes.into());
         self

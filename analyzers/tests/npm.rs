@@ -3,7 +3,7 @@
 //! small inline samples for the layouts and malformed input.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::Value;
@@ -23,31 +23,6 @@ fn installed(f: &Findings) -> BTreeSet<(String, String)> {
         .filter(|c| !c.properties.contains_key(PROP_DECLARED))
         .map(|c| (c.name.clone(), c.version.clone()))
         .collect()
-}
-
-/// Every `package.json` under `root`, keyed by its path relative to `base`.
-fn load_package_jsons(base: &Path, dir: &Path, mut fs: MemFs) -> MemFs {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.expect("dir entry").path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        let meta = std::fs::symlink_metadata(&path).expect("metadata");
-        if meta.is_dir() {
-            fs = load_package_jsons(base, &path, fs);
-        } else if meta.is_file()
-            && path.file_name().and_then(|n| n.to_str()) == Some("package.json")
-        {
-            let rel = path.strip_prefix(base).expect("under base");
-            let rel = rel.to_str().expect("utf-8 path");
-            let bytes = std::fs::read(&path).expect("read package.json");
-            if NpmAnalyzer.wants(rel) {
-                fs = fs.with_file(rel, bytes);
-            }
-        }
-    }
-    fs
 }
 
 /// (name, version) of every installed dependency in `npm ls --all --json`.
@@ -100,7 +75,7 @@ fn real_npm_install_matches_npm_ls() {
 
     // Test fixtures and the lockfiles are loaded too: the former must be
     // ignored, the latter must add nothing (everything is installed).
-    let mut fs = load_package_jsons(tmp.path(), &tmp.path().join("app"), MemFs::new());
+    let mut fs = MemFs::from_dir(tmp.path(), &|p| NpmAnalyzer.wants(p)).expect("load fixture");
     fs = fs
         .with_file(
             "app/package-lock.json",

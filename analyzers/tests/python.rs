@@ -55,33 +55,6 @@ fn oracle(root: &Path) -> BTreeSet<(String, String)> {
     set
 }
 
-/// Every wanted regular file under `root` (symlinks not followed), keyed by
-/// its path relative to `root`.
-fn load(root: &Path, dir: &Path, fs: MemFs) -> MemFs {
-    let mut fs = fs;
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .expect("read_dir")
-        .map(|e| e.expect("dir entry").path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        let meta = std::fs::symlink_metadata(&path).expect("metadata");
-        if meta.is_dir() {
-            fs = load(root, &path, fs);
-        } else if meta.is_file() {
-            let rel = path
-                .strip_prefix(root)
-                .expect("under root")
-                .to_string_lossy()
-                .into_owned();
-            if PythonAnalyzer.wants(&rel) {
-                fs = fs.with_file(&rel, std::fs::read(&path).expect("read"));
-            }
-        }
-    }
-    fs
-}
-
 fn found(components: &[Component]) -> BTreeSet<(String, String)> {
     components
         .iter()
@@ -135,7 +108,7 @@ fn oracle_real_venv_target_dir_and_eggs() {
     let expected = oracle(root);
 
     // The analyzer alone, over the wanted files.
-    let fs = load(root, root, MemFs::new());
+    let fs = MemFs::from_dir(root, &|p| PythonAnalyzer.wants(p)).expect("load fixture");
     let findings = PythonAnalyzer
         .analyze(&fs, &AnalyzeContext::default())
         .expect("analyze");
