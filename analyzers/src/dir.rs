@@ -38,6 +38,9 @@ pub fn read_dir_tree(
         };
         let mut children: Vec<_> = match fs::read_dir(&abs) {
             Ok(rd) => rd.filter_map(Result::ok).collect(),
+            // Deleted between listing its parent and opening it (a live
+            // filesystem): it is no longer part of the tree, not an error.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => {
                 out.skipped
                     .insert(rel.clone(), format!("directory unreadable: {e}"));
@@ -61,9 +64,14 @@ pub fn read_dir_tree(
                     limits.max_entries
                 )));
             }
-            let Ok(meta) = child.path().symlink_metadata() else {
-                out.skipped.insert(path, "unreadable metadata".to_string());
-                continue;
+            let meta = match child.path().symlink_metadata() {
+                Ok(meta) => meta,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    out.skipped
+                        .insert(path, format!("unreadable metadata: {e}"));
+                    continue;
+                }
             };
             let ft = meta.file_type();
             let kind = if ft.is_dir() {
@@ -80,8 +88,11 @@ pub fn read_dir_tree(
                 EntryKind::Other
             };
             out.tar_bytes += meta.len();
-            if kind == EntryKind::File && wants(&path) {
-                capture(&child.path(), &path, meta.len(), limits, &mut out);
+            if kind == EntryKind::File
+                && wants(&path)
+                && !capture(&child.path(), &path, meta.len(), limits, &mut out)
+            {
+                continue; // vanished while we read it
             }
             out.entries.push((
                 path,
@@ -96,7 +107,8 @@ pub fn read_dir_tree(
     Ok(out)
 }
 
-fn capture(abs: &Path, rel: &str, size: u64, limits: &LayerLimits, out: &mut LayerFs) {
+/// Buffers one wanted file; returns false when it no longer exists.
+fn capture(abs: &Path, rel: &str, size: u64, limits: &LayerLimits, out: &mut LayerFs) -> bool {
     if size > limits.max_captured_file {
         out.skipped.insert(
             rel.to_string(),
@@ -105,7 +117,7 @@ fn capture(abs: &Path, rel: &str, size: u64, limits: &LayerLimits, out: &mut Lay
                 limits.max_captured_file
             ),
         );
-        return;
+        return true;
     }
     let mut buf = Vec::new();
     match fs::File::open(abs)
@@ -114,9 +126,11 @@ fn capture(abs: &Path, rel: &str, size: u64, limits: &LayerLimits, out: &mut Lay
         Ok(_) => {
             out.captured.insert(rel.to_string(), buf);
         }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return false,
         Err(e) => {
             out.skipped
                 .insert(rel.to_string(), format!("unreadable: {e}"));
         }
     }
+    true
 }
