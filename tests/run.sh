@@ -38,7 +38,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test"
 test_log=$(mktemp)
 trap 'rm -f "$test_log"' EXIT
-cargo test --workspace 2>&1 | tee "$test_log"
+cargo test --workspace --no-fail-fast 2>&1 | tee "$test_log"
 
 seconds=${STELLA_FUZZ_SECONDS:-15}
 if [ "$seconds" != 0 ] && [ -x fuzz/run.sh ]; then
