@@ -7,7 +7,8 @@ use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use crate::layer::{EntryKind, EntryMeta, LayerFs, LayerLimits};
+use crate::file_analyzer::{analyze_claimed, HEAD_LEN};
+use crate::layer::{EntryKind, EntryMeta, Interest, LayerFs, LayerLimits};
 
 /// Top-level directories skipped when the root is the running system's `/`.
 const PSEUDO_FS_DIRS: [&str; 3] = ["proc", "sys", "dev"];
@@ -15,7 +16,7 @@ const PSEUDO_FS_DIRS: [&str; 3] = ["proc", "sys", "dev"];
 /// Walks `root` (without following symlinks) and captures wanted files.
 pub fn read_dir_tree(
     root: &Path,
-    wants: &dyn Fn(&str) -> bool,
+    interest: &Interest<'_>,
     limits: &LayerLimits,
 ) -> std::io::Result<LayerFs> {
     let meta = fs::metadata(root)?;
@@ -88,18 +89,30 @@ pub fn read_dir_tree(
                 EntryKind::Other
             };
             out.tar_bytes += meta.len();
+            let mode = meta.permissions().mode();
             if kind == EntryKind::File
-                && wants(&path)
+                && (interest.wants)(&path)
                 && !capture(&child.path(), &path, meta.len(), limits, &mut out)
             {
                 continue; // vanished while we read it
+            }
+            if kind == EntryKind::File && !interest.file_analyzers.is_empty() && meta.len() > 0 {
+                analyze_file(
+                    &child.path(),
+                    &path,
+                    mode,
+                    meta.len(),
+                    interest,
+                    limits,
+                    &mut out,
+                );
             }
             out.entries.push((
                 path,
                 EntryMeta {
                     kind,
                     size: meta.len(),
-                    mode: meta.permissions().mode(),
+                    mode,
                 },
             ));
         }
@@ -133,4 +146,64 @@ fn capture(abs: &Path, rel: &str, size: u64, limits: &LayerLimits, out: &mut Lay
         }
     }
     true
+}
+
+/// Runs the file analyzers that claim `abs` (by its first bytes) over it.
+fn analyze_file(
+    abs: &Path,
+    rel: &str,
+    mode: u32,
+    size: u64,
+    interest: &Interest<'_>,
+    limits: &LayerLimits,
+    out: &mut LayerFs,
+) {
+    let head_of = |bytes: &[u8]| bytes[..bytes.len().min(HEAD_LEN)].to_vec();
+    let mut report_error = |e: std::io::Error| {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            out.skipped
+                .insert(rel.to_string(), format!("unreadable: {e}"));
+        }
+    };
+    // Already buffered for a package analyzer: no second read.
+    let captured = out.captured.get(rel).map(|b| head_of(b));
+    let head = match captured {
+        Some(head) => head,
+        None => {
+            let mut head = Vec::with_capacity(HEAD_LEN);
+            match fs::File::open(abs).and_then(|f| f.take(HEAD_LEN as u64).read_to_end(&mut head)) {
+                Ok(_) => head,
+                Err(e) => return report_error(e),
+            }
+        }
+    };
+    let claimants = interest.claimants(rel, mode, &head);
+    if claimants.is_empty() {
+        return;
+    }
+    if size > limits.max_captured_file {
+        out.skipped.insert(
+            rel.to_string(),
+            format!(
+                "{size} bytes, over the {}-byte analysis limit",
+                limits.max_captured_file
+            ),
+        );
+        return;
+    }
+    let report = match out.captured.get(rel) {
+        Some(bytes) => analyze_claimed(&claimants, rel, bytes),
+        None => {
+            let mut data = Vec::new();
+            match fs::File::open(abs)
+                .and_then(|f| f.take(limits.max_captured_file + 1).read_to_end(&mut data))
+            {
+                Ok(_) => analyze_claimed(&claimants, rel, &data),
+                Err(e) => return report_error(e),
+            }
+        }
+    };
+    if !report.is_empty() {
+        out.file_reports.insert(rel.to_string(), report);
+    }
 }

@@ -60,9 +60,13 @@ impl MemFs {
     /// path relative to `root` — read the way a `dir:` scan reads them.
     pub fn from_dir(
         root: &std::path::Path,
-        wants: &dyn Fn(&str) -> bool,
+        wants: &(dyn Fn(&str) -> bool + Sync),
     ) -> std::io::Result<MemFs> {
-        let tree = crate::dir::read_dir_tree(root, wants, &crate::layer::LayerLimits::default())?;
+        let tree = crate::dir::read_dir_tree(
+            root,
+            &crate::layer::Interest::paths(wants),
+            &crate::layer::LayerLimits::default(),
+        )?;
         Ok(MemFs {
             files: tree.captured,
         })

@@ -10,6 +10,39 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use stella_model::Digest;
 use stella_registry_store::VerifyingReader;
 
+use crate::file_analyzer::{analyze_claimed, FileAnalyzer, FileReport, HEAD_LEN};
+
+/// What the walk should keep from a layer: files buffered whole for the
+/// package analyzers (`wants`), and files handed to the file analyzers.
+#[derive(Clone, Copy)]
+pub struct Interest<'a> {
+    pub wants: &'a (dyn Fn(&str) -> bool + Sync),
+    pub file_analyzers: &'a [&'a dyn FileAnalyzer],
+}
+
+impl<'a> Interest<'a> {
+    /// Only path-based capture, no file analyzers.
+    pub fn paths(wants: &'a (dyn Fn(&str) -> bool + Sync)) -> Interest<'a> {
+        Interest {
+            wants,
+            file_analyzers: &[],
+        }
+    }
+
+    pub(crate) fn claimants(
+        &self,
+        path: &str,
+        mode: u32,
+        head: &[u8],
+    ) -> Vec<&'a dyn FileAnalyzer> {
+        self.file_analyzers
+            .iter()
+            .copied()
+            .filter(|a| a.claims(path, mode, head))
+            .collect()
+    }
+}
+
 /// Bounds that keep hostile layers from exhausting memory.
 #[derive(Debug, Clone, Copy)]
 pub struct LayerLimits {
@@ -63,6 +96,8 @@ pub struct LayerFs {
     pub captured: BTreeMap<String, Vec<u8>>,
     /// Wanted files that were not captured, with the reason.
     pub skipped: BTreeMap<String, String>,
+    /// What the file analyzers learned, per path (only non-empty reports).
+    pub file_reports: BTreeMap<String, FileReport>,
     /// Bytes of uncompressed tar read.
     pub tar_bytes: u64,
 }
@@ -123,7 +158,7 @@ const PIPELINE_DEPTH: usize = 8;
 pub fn read_layer(
     blob: impl Read + Send,
     diff_id: Option<&Digest>,
-    wants: &dyn Fn(&str) -> bool,
+    interest: &Interest<'_>,
     limits: &LayerLimits,
 ) -> Result<LayerFs, LayerError> {
     std::thread::scope(|scope| {
@@ -141,7 +176,7 @@ pub fn read_layer(
             current: Vec::new(),
             pos: 0,
         };
-        walk_verified(tar, diff_id, wants, limits)
+        walk_verified(tar, diff_id, interest, limits)
     })
 }
 
@@ -253,7 +288,7 @@ impl<R: Read> Read for Counting<R> {
 fn walk_verified(
     tar_stream: impl Read,
     diff_id: Option<&Digest>,
-    wants: &dyn Fn(&str) -> bool,
+    interest: &Interest<'_>,
     limits: &LayerLimits,
 ) -> Result<LayerFs, LayerError> {
     let stream: Box<dyn Read + '_> = match diff_id {
@@ -265,7 +300,7 @@ fn walk_verified(
             inner: stream,
             n: 0,
         },
-        wants,
+        interest,
         limits,
     )?;
     // Past the end-of-archive blocks: finish hashing the uncompressed stream.
@@ -296,11 +331,14 @@ pub fn normalize_entry_path(raw: &str) -> Result<Option<String>, String> {
 
 fn walk_tar<R: Read>(
     stream: R,
-    wants: &dyn Fn(&str) -> bool,
+    interest: &Interest<'_>,
     limits: &LayerLimits,
 ) -> Result<(LayerFs, R), LayerError> {
     let mut archive = tar::Archive::new(stream);
     let mut fs = LayerFs::default();
+    // Reused for every file a file analyzer claims: binaries are read, analyzed
+    // and dropped one at a time.
+    let mut scratch: Vec<u8> = Vec::new();
     let mut count: u64 = 0;
     {
         let entries = archive.entries().map_err(LayerError::stream)?;
@@ -378,7 +416,9 @@ fn walk_tar<R: Read>(
             } else {
                 EntryKind::Other
             };
-            if kind == EntryKind::File && wants(&path) {
+            // A later entry for the same path replaces the earlier one.
+            fs.file_reports.remove(&path);
+            if kind == EntryKind::File && (interest.wants)(&path) {
                 if size > limits.max_captured_file {
                     fs.skipped.insert(
                         path.clone(),
@@ -393,13 +433,96 @@ fn walk_tar<R: Read>(
                         .take(limits.max_captured_file + 1)
                         .read_to_end(&mut buf)
                         .map_err(|e| LayerError::at(&path, format!("reading file: {e}")))?;
+                    let claimants =
+                        interest.claimants(&path, mode, &buf[..buf.len().min(HEAD_LEN)]);
+                    if !claimants.is_empty() {
+                        let report = analyze_claimed(&claimants, &path, &buf);
+                        if !report.is_empty() {
+                            fs.file_reports.insert(path.clone(), report);
+                        }
+                    }
                     fs.captured.insert(path.clone(), buf);
+                }
+            } else if let EntryKind::Hardlink(target) = &kind {
+                // The same inode under another name: EntryTrace may reach the
+                // binary through either. Components stay with the first name
+                // so they are not counted twice.
+                if let Some(elf) = fs.file_reports.get(target).and_then(|r| r.elf.clone()) {
+                    fs.file_reports.insert(
+                        path.clone(),
+                        FileReport {
+                            elf: Some(elf),
+                            ..FileReport::default()
+                        },
+                    );
+                }
+            } else if kind == EntryKind::File && !interest.file_analyzers.is_empty() && size > 0 {
+                if let Some(report) = analyze_entry(
+                    &mut entry,
+                    &path,
+                    mode,
+                    size,
+                    interest,
+                    limits,
+                    &mut scratch,
+                )? {
+                    fs.file_reports.insert(path.clone(), report);
                 }
             }
             fs.entries.push((path, EntryMeta { kind, size, mode }));
         }
     }
     Ok((fs, archive.into_inner()))
+}
+
+/// Offers a file's first bytes to the file analyzers and, when one claims it,
+/// reads the whole file into `scratch` and analyzes it.
+fn analyze_entry(
+    entry: &mut impl Read,
+    path: &str,
+    mode: u32,
+    size: u64,
+    interest: &Interest<'_>,
+    limits: &LayerLimits,
+    scratch: &mut Vec<u8>,
+) -> Result<Option<FileReport>, LayerError> {
+    let mut head = [0u8; HEAD_LEN];
+    let mut got = 0;
+    while got < HEAD_LEN {
+        match entry.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(LayerError::at(path, format!("reading file: {e}"))),
+        }
+    }
+    let claimants = interest.claimants(path, mode, &head[..got]);
+    if claimants.is_empty() {
+        return Ok(None);
+    }
+    if size > limits.max_captured_file {
+        let names: Vec<&str> = claimants.iter().map(|a| a.name()).collect();
+        return Ok(Some(FileReport {
+            notes: vec![format!(
+                "{}: not analyzed: {size} bytes, over the {}-byte limit",
+                names.join(", "),
+                limits.max_captured_file
+            )],
+            ..FileReport::default()
+        }));
+    }
+    scratch.clear();
+    scratch.extend_from_slice(&head[..got]);
+    entry
+        .take(limits.max_captured_file + 1 - got as u64)
+        .read_to_end(scratch)
+        .map_err(|e| LayerError::at(path, format!("reading file: {e}")))?;
+    let report = analyze_claimed(&claimants, path, scratch);
+    // Do not let one huge binary pin its buffer for the rest of the layer.
+    if scratch.capacity() > 64 << 20 {
+        *scratch = Vec::new();
+    }
+    Ok(Some(report).filter(|r| !r.is_empty()))
 }
 
 #[cfg(test)]

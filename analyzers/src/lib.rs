@@ -9,7 +9,9 @@
 //! for a root filesystem on disk.
 
 pub mod analyzer;
+pub mod binary;
 mod dir;
+pub mod file_analyzer;
 pub mod fs;
 mod gzip;
 pub mod lang;
@@ -19,5 +21,9 @@ mod scan;
 pub mod squash;
 
 pub use analyzer::{AnalyzeContext, AnalyzerError, Findings, PackageAnalyzer};
+pub use file_analyzer::{ElfInfo, FileAnalyzer, FileReport};
 pub use fs::{FileRef, FsView, MemFs, ViewError};
-pub use scan::{default_analyzers, scan_dir, scan_image, Progress, ScanError, ScanOptions, Silent};
+pub use scan::{
+    default_analyzers, default_file_analyzers, scan_dir, scan_image, Progress, ScanError,
+    ScanOptions, Silent,
+};

@@ -15,7 +15,8 @@ use stella_registry_store::{LayerDescriptor, ResolvedImage, StoreError};
 
 use crate::analyzer::{AnalyzeContext, Findings, PackageAnalyzer};
 use crate::dir::read_dir_tree;
-use crate::layer::{read_layer, LayerError, LayerFs, LayerLimits};
+use crate::file_analyzer::{ElfInfo, FileAnalyzer};
+use crate::layer::{read_layer, Interest, LayerError, LayerFs, LayerLimits};
 use crate::os::{apk::ApkAnalyzer, dpkg::DpkgAnalyzer, os_release, rpm::RpmAnalyzer};
 use crate::squash::SquashedFs;
 
@@ -95,6 +96,11 @@ pub fn default_analyzers() -> Vec<Box<dyn PackageAnalyzer>> {
     ]
 }
 
+/// Every file analyzer Stella runs inside the layer walk, in a fixed order.
+pub fn default_file_analyzers() -> Vec<Box<dyn FileAnalyzer>> {
+    vec![]
+}
+
 /// Scans an image from any store.
 pub fn scan_image(
     image: &ResolvedImage,
@@ -103,8 +109,14 @@ pub fn scan_image(
 ) -> Result<Inventory, ScanError> {
     let analyzers = default_analyzers();
     let wants = |p: &str| os_release::wants(p) || analyzers.iter().any(|a| a.wants(p));
+    let file_analyzers = default_file_analyzers();
+    let file_refs: Vec<&dyn FileAnalyzer> = file_analyzers.iter().map(|a| a.as_ref()).collect();
+    let interest = Interest {
+        wants: &wants,
+        file_analyzers: &file_refs,
+    };
     let label = image_label(&image.info);
-    let layers = stream_layers(image, &wants, opts, progress, &label)?;
+    let layers = stream_layers(image, &interest, opts, progress, &label)?;
     let layer_infos = image
         .layers
         .iter()
@@ -133,7 +145,13 @@ pub fn scan_image(
 pub fn scan_dir(root: &Path, source: &str, opts: &ScanOptions) -> Result<Inventory, ScanError> {
     let analyzers = default_analyzers();
     let wants = |p: &str| os_release::wants(p) || analyzers.iter().any(|a| a.wants(p));
-    let fs = read_dir_tree(root, &wants, &opts.limits).map_err(|e| ScanError::Dir {
+    let file_analyzers = default_file_analyzers();
+    let file_refs: Vec<&dyn FileAnalyzer> = file_analyzers.iter().map(|a| a.as_ref()).collect();
+    let interest = Interest {
+        wants: &wants,
+        file_analyzers: &file_refs,
+    };
+    let fs = read_dir_tree(root, &interest, &opts.limits).map_err(|e| ScanError::Dir {
         path: root.display().to_string(),
         message: e.to_string(),
     })?;
@@ -177,7 +195,7 @@ impl<R: Read> Read for Metered<'_, R> {
 /// Streams all layers with `opts.threads` workers; results in layer order.
 fn stream_layers(
     image: &ResolvedImage,
-    wants: &(dyn Fn(&str) -> bool + Sync),
+    interest: &Interest<'_>,
     opts: &ScanOptions,
     progress: &dyn Progress,
     label: &str,
@@ -207,7 +225,7 @@ fn stream_layers(
                 progress,
             },
             Some(&layer.diff_id),
-            wants,
+            interest,
             &opts.limits,
         )
         .map_err(layer_err)?;
@@ -293,7 +311,9 @@ fn analyze(
         distro: distro.as_ref(),
     };
 
-    let mut components = Vec::new();
+    let files = visible_file_reports(layers, &top);
+    warnings.extend(files.warnings);
+    let mut components = files.components;
     for analyzer in analyzers {
         match attribute(layers, analyzer.as_ref(), &ctx) {
             Ok(found) => {
@@ -339,6 +359,47 @@ fn analyze(
     };
     inventory.canonicalize();
     Ok(inventory)
+}
+
+/// The file analyzers' findings for the files visible in the final image.
+struct VisibleFiles {
+    components: Vec<Component>,
+    warnings: Vec<Warning>,
+    /// ELF facts by physical path, for EntryTrace and the usage view.
+    #[allow(dead_code)] // read by EntryTrace (next step)
+    elf: BTreeMap<String, ElfInfo>,
+}
+
+/// Keeps each layer's file reports whose path that layer still provides at
+/// the top; the component's layer is that layer.
+fn visible_file_reports(layers: &[LayerFs], top: &SquashedFs<'_>) -> VisibleFiles {
+    let mut out = VisibleFiles {
+        components: Vec::new(),
+        warnings: Vec::new(),
+        elf: BTreeMap::new(),
+    };
+    for (index, fs) in layers.iter().enumerate() {
+        let layer = index as u32;
+        for (path, report) in &fs.file_reports {
+            if top.layer_of(path) != Some(layer) {
+                continue;
+            }
+            out.warnings.extend(report.notes.iter().map(|note| Warning {
+                layer: Some(layer),
+                path: Some(path.clone()),
+                message: note.clone(),
+            }));
+            out.components
+                .extend(report.components.iter().map(|c| Component {
+                    layer: Some(layer),
+                    ..c.clone()
+                }));
+            if let Some(elf) = &report.elf {
+                out.elf.insert(path.clone(), elf.clone());
+            }
+        }
+    }
+    out
 }
 
 /// Runs `analyzer` on the view after every layer that changed one of its
@@ -396,4 +457,95 @@ fn key(c: &Component) -> (String, String, String, String) {
         c.version.clone(),
         c.arch.clone().unwrap_or_default(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::file_analyzer::FileReport;
+    use stella_model::ComponentKind;
+
+    /// Claims files starting with `PKG ` and reports the rest of the first line as a name.
+    struct Tagged;
+    impl FileAnalyzer for Tagged {
+        fn name(&self) -> &'static str {
+            "tagged"
+        }
+        fn version(&self) -> u32 {
+            1
+        }
+        fn claims(&self, _path: &str, _mode: u32, head: &[u8]) -> bool {
+            head.starts_with(b"PKG ")
+        }
+        fn analyze_file(
+            &self,
+            _: &str,
+            data: &[u8],
+            report: &mut FileReport,
+        ) -> Result<(), String> {
+            let line = data.split(|&b| b == b'\n').next().unwrap_or_default();
+            let name = std::str::from_utf8(&line[4..]).map_err(|e| e.to_string())?;
+            if name.is_empty() {
+                return Err("empty name".into());
+            }
+            report
+                .components
+                .push(Component::new(ComponentKind::Golang, name, "1"));
+            Ok(())
+        }
+    }
+
+    fn layer(files: &[(&str, &[u8])]) -> LayerFs {
+        let mut tar = tar::Builder::new(Vec::new());
+        for (path, data) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o755);
+            h.set_cksum();
+            tar.append_data(&mut h, path, *data).unwrap();
+        }
+        let bytes = tar.into_inner().unwrap();
+        let analyzers: [&dyn FileAnalyzer; 1] = [&Tagged];
+        let interest = Interest {
+            wants: &|_| false,
+            file_analyzers: &analyzers,
+        };
+        read_layer(&bytes[..], None, &interest, &LayerLimits::default()).unwrap()
+    }
+
+    #[test]
+    fn file_reports_follow_the_squash() {
+        let layers = [
+            layer(&[
+                ("bin/kept", b"PKG kept\n"),
+                ("bin/replaced", b"PKG old\n"),
+                ("bin/deleted", b"PKG deleted\n"),
+                ("bin/broken", b"PKG \n"),
+                ("bin/plain", b"just text"),
+            ]),
+            layer(&[
+                ("bin/replaced", b"not a package any more"),
+                ("bin/.wh.deleted", b""),
+                ("bin/new", b"PKG new\n"),
+            ]),
+        ];
+        let mut top = SquashedFs::new(&layers);
+        top.apply_all();
+        let files = visible_file_reports(&layers, &top);
+        let found: Vec<(String, Option<u32>, Vec<String>)> = files
+            .components
+            .iter()
+            .map(|c| (c.name.clone(), c.layer, c.evidence.clone()))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("kept".to_string(), Some(0), vec!["bin/kept".to_string()]),
+                ("new".to_string(), Some(1), vec!["bin/new".to_string()]),
+            ]
+        );
+        assert_eq!(files.warnings.len(), 1, "{:?}", files.warnings);
+        assert_eq!(files.warnings[0].path.as_deref(), Some("bin/broken"));
+        assert_eq!(files.warnings[0].message, "tagged: empty name");
+    }
 }

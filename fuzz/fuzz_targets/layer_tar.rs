@@ -1,12 +1,14 @@
 //! One layer blob (gzip, zstd or plain tar, sniffed like real layers) through
-//! `read_layer` with an analyzer that wants every file and small limits, then
+//! `read_layer` with an analyzer that wants every file, the file analyzers and
+//! small limits, then
 //! through the squashed view. Nothing may panic, hang or allocate beyond the
 //! limits; whatever is accepted must be normalized.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use stella_analyzers::fs::FsView;
-use stella_analyzers::layer::{read_layer, LayerLimits};
+use stella_analyzers::layer::{read_layer, Interest, LayerLimits};
+use stella_analyzers::FileAnalyzer;
 use stella_analyzers::squash::SquashedFs;
 use stella_model::Digest;
 
@@ -17,10 +19,17 @@ fuzz_target!(|data: &[u8]| {
         max_path_len: 1024,
     };
     let wants = |_: &str| true;
+    // The binary/archive analyzers run inside the walk: fuzz them there too.
+    let file_analyzers = stella_analyzers::default_file_analyzers();
+    let file_refs: Vec<&dyn FileAnalyzer> = file_analyzers.iter().map(|a| a.as_ref()).collect();
+    let interest = Interest {
+        wants: &wants,
+        file_analyzers: &file_refs,
+    };
     let compressed = data.starts_with(&[0x1f, 0x8b]) || data.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
     // A plain tar is its own diffID: that exercises the verifying path too.
     let diff_id = (!compressed).then(|| Digest::sha256_of(data));
-    let Ok(fs) = read_layer(data, diff_id.as_ref(), &wants, &limits) else {
+    let Ok(fs) = read_layer(data, diff_id.as_ref(), &interest, &limits) else {
         return;
     };
     for (path, _) in &fs.entries {
