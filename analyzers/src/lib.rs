@@ -17,6 +17,7 @@ mod gzip;
 pub mod lang;
 pub mod layer;
 pub mod os;
+pub mod ownership;
 mod scan;
 pub mod squash;
 

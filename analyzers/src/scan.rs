@@ -18,6 +18,7 @@ use crate::dir::read_dir_tree;
 use crate::file_analyzer::{ElfInfo, FileAnalyzer};
 use crate::layer::{read_layer, Interest, LayerError, LayerFs, LayerLimits};
 use crate::os::{apk::ApkAnalyzer, dpkg::DpkgAnalyzer, os_release, rpm::RpmAnalyzer};
+use crate::ownership::{self, FileOwners};
 use crate::squash::SquashedFs;
 
 /// How to scan.
@@ -96,6 +97,12 @@ pub fn default_analyzers() -> Vec<Box<dyn PackageAnalyzer>> {
     ]
 }
 
+/// True for the files the analysis after the squash reads: package
+/// databases, os-release and the OS packages' file lists.
+fn wanted_by_analysis(analyzers: &[Box<dyn PackageAnalyzer>], path: &str) -> bool {
+    os_release::wants(path) || ownership::wants(path) || analyzers.iter().any(|a| a.wants(path))
+}
+
 /// Every file analyzer Stella runs inside the layer walk, in a fixed order.
 pub fn default_file_analyzers() -> Vec<Box<dyn FileAnalyzer>> {
     vec![]
@@ -108,7 +115,7 @@ pub fn scan_image(
     progress: &dyn Progress,
 ) -> Result<Inventory, ScanError> {
     let analyzers = default_analyzers();
-    let wants = |p: &str| os_release::wants(p) || analyzers.iter().any(|a| a.wants(p));
+    let wants = |p: &str| wanted_by_analysis(&analyzers, p);
     let file_analyzers = default_file_analyzers();
     let file_refs: Vec<&dyn FileAnalyzer> = file_analyzers.iter().map(|a| a.as_ref()).collect();
     let interest = Interest {
@@ -144,7 +151,7 @@ pub fn scan_image(
 /// Scans a root filesystem directory (one pseudo-layer, no digests).
 pub fn scan_dir(root: &Path, source: &str, opts: &ScanOptions) -> Result<Inventory, ScanError> {
     let analyzers = default_analyzers();
-    let wants = |p: &str| os_release::wants(p) || analyzers.iter().any(|a| a.wants(p));
+    let wants = |p: &str| wanted_by_analysis(&analyzers, p);
     let file_analyzers = default_file_analyzers();
     let file_refs: Vec<&dyn FileAnalyzer> = file_analyzers.iter().map(|a| a.as_ref()).collect();
     let interest = Interest {
@@ -341,6 +348,10 @@ fn analyze(
             }
         }
     }
+    // Reported once: a language package inside an OS package's files is a
+    // property of that OS package.
+    let owners = FileOwners::collect(&top, &components);
+    ownership::fold_owned_language_packages(&mut components, &owners);
     for c in &mut components {
         if let Some(l) = c.layer {
             c.layer_diff_id = layer_infos

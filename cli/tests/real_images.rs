@@ -307,10 +307,85 @@ fn live_root_filesystem_matches_the_hosts_dpkg_query() {
     std::fs::write(&tsv, &out.stdout).unwrap();
     let scan = scan_json("dir:/", &[]);
     assert_same(&oracle(&tsv), &found(&scan), "dir:/ vs host dpkg-query");
+    // Whatever else on a live machine may warn, never the kernel's trees.
+    let pseudo: Vec<&Value> = scan["warnings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|w| {
+            w["path"].as_str().is_some_and(|p| {
+                ["proc", "sys", "dev"]
+                    .iter()
+                    .any(|d| p == *d || p.starts_with(&format!("{d}/")))
+            })
+        })
+        .collect();
     assert!(
-        scan["warnings"].is_null(),
-        "pseudo-filesystems must be skipped: {}",
-        scan["warnings"]
+        pseudo.is_empty(),
+        "pseudo-filesystems must be skipped: {pseudo:?}"
+    );
+    python_distributions_inside_debs_are_reported_once(&scan);
+}
+
+/// Debian's own Python distributions (dist-packages) belong to `python3-*`
+/// debs: each must appear once, as a language purl on the deb dpkg says owns
+/// it; distributions dpkg does not know stay standalone pypi components.
+/// Oracle: importlib.metadata for the distributions, `dpkg-query -S` for owners.
+fn python_distributions_inside_debs_are_reported_once(scan: &Value) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pypi_owner_oracle.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dists: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let components = scan["components"].as_array().unwrap();
+    let mut owned = 0;
+    for d in &dists {
+        let dir = d["path"].as_str().unwrap().trim_start_matches('/');
+        let standalone = components.iter().any(|c| {
+            c["kind"] == "pypi"
+                && c["evidence"][0]
+                    .as_str()
+                    .is_some_and(|e| e == dir || e.starts_with(&format!("{dir}/")))
+        });
+        match d["owner"].as_str() {
+            Some(owner) => {
+                owned += 1;
+                assert!(
+                    !standalone,
+                    "{dir} belongs to {owner} but is also reported as pypi"
+                );
+                let purl = format!(
+                    "pkg:pypi/{}@{}",
+                    d["name"].as_str().unwrap(),
+                    d["version"].as_str().unwrap()
+                );
+                let deb = components
+                    .iter()
+                    .find(|c| c["kind"] == "deb" && c["name"] == owner)
+                    .unwrap_or_else(|| panic!("owner {owner} of {dir} not in the scan"));
+                let purls = deb["properties"]["stella:language:purls"]
+                    .as_str()
+                    .unwrap_or("");
+                assert!(
+                    purls.split(' ').any(|p| p == purl),
+                    "{owner} should carry {purl} (from {dir}); has {purls:?}"
+                );
+            }
+            None => assert!(
+                standalone,
+                "{dir} is owned by no deb and must be reported as pypi"
+            ),
+        }
+    }
+    assert!(
+        owned > 0,
+        "no dpkg-owned Python distribution on this machine (tests/run.sh installs python3-yaml)"
     );
 }
 

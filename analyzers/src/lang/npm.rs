@@ -43,21 +43,44 @@ const LOCKFILES: [&str; 4] = [
 pub struct NpmAnalyzer;
 
 /// The package name a package directory stands for, when `dir` is
-/// `…node_modules/<name>` or `…node_modules/@scope/<name>`.
+/// `…node_modules/<name>` or `…node_modules/@scope/<name>` and that
+/// `node_modules` is one npm installs into (see [`is_install_root`]).
 fn package_dir_name(dir: &str) -> Option<&str> {
-    let is_nm = |p: &str| p == "node_modules" || p.ends_with("/node_modules");
     let (parent, last) = dir.rsplit_once('/')?;
     if last.is_empty() || last.starts_with('.') || last.starts_with('@') {
         return None;
     }
-    if is_nm(parent) {
-        return Some(last);
+    let (nm, name) = if is_nm(parent) {
+        (parent, last)
+    } else {
+        let (grand, scope) = parent.rsplit_once('/').unwrap_or(("", parent));
+        if !(scope.len() > 1 && scope.starts_with('@') && is_nm(grand)) {
+            return None;
+        }
+        (grand, &dir[dir.len() - scope.len() - 1 - last.len()..])
+    };
+    let holder = nm.strip_suffix("node_modules")?.trim_end_matches('/');
+    is_install_root(holder).then_some(name)
+}
+
+fn is_nm(p: &str) -> bool {
+    p == "node_modules" || p.ends_with("/node_modules")
+}
+
+/// True when npm/yarn/pnpm install into `holder/node_modules`: a project
+/// outside any `node_modules`, an installed package (nested install), or a
+/// pnpm store entry `node_modules/.pnpm/<id>`. A `node_modules` anywhere else
+/// (`resolve/test/resolver/node_modules/…`) is a package's test fixture.
+fn is_install_root(holder: &str) -> bool {
+    if !in_node_modules(&format!("{holder}/")) {
+        return true;
     }
-    let (grand, scope) = parent.rsplit_once('/').unwrap_or(("", parent));
-    if scope.len() > 1 && scope.starts_with('@') && is_nm(grand) {
-        return Some(&dir[dir.len() - scope.len() - 1 - last.len()..]);
+    if package_dir_name(holder).is_some() {
+        return true;
     }
-    None
+    holder.rsplit_once('/').is_some_and(|(store, id)| {
+        !id.is_empty() && (store == "node_modules/.pnpm" || store.ends_with("/node_modules/.pnpm"))
+    })
 }
 
 fn in_node_modules(path: &str) -> bool {
@@ -469,6 +492,20 @@ mod tests {
         assert_eq!(package_dir_name("node_modules/foo/lib"), None);
         assert_eq!(package_dir_name("node_modules/@s/bar/lib"), None);
         assert_eq!(package_dir_name("node_modules_x/foo"), None);
+        assert_eq!(
+            package_dir_name("a/node_modules/x/node_modules/@s/y/node_modules/z"),
+            Some("z")
+        );
+        assert_eq!(
+            package_dir_name("node_modules/.pnpm/x@1.0.0/node_modules/x"),
+            Some("x")
+        );
+        // A fixture inside a package's test directory is not an install.
+        assert_eq!(
+            package_dir_name("node_modules/resolve/test/resolver/node_modules/garply"),
+            None
+        );
+        assert_eq!(package_dir_name("node_modules/x/lib/node_modules/y"), None);
         assert_eq!(package_dir_name("foo"), None);
     }
 

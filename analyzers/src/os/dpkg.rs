@@ -11,7 +11,7 @@ use crate::fs::FsView;
 use crate::os::os_release::purl_distro;
 
 const STATUS: &str = "var/lib/dpkg/status";
-const STATUS_D: &str = "var/lib/dpkg/status.d";
+pub(crate) const STATUS_D: &str = "var/lib/dpkg/status.d";
 /// Each package's `debian/copyright` lands in `usr/share/doc/<package>/copyright`.
 const DOC_DIR: &str = "usr/share/doc/";
 
