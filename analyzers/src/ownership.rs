@@ -1,6 +1,6 @@
 //! Which OS package installed which file, from the package managers' own
 //! file lists: dpkg `var/lib/dpkg/info/*.list` (and distroless
-//! `status.d/*.md5sums`), apk `R:`/`F:` lines.
+//! `status.d/*.md5sums`), apk `R:`/`F:` lines, rpm headers' file lists.
 //!
 //! Two uses: a language package (a Debian `python3-*` dist-info, a jar in
 //! `usr/share/java`, a Go binary in `usr/bin`) whose files belong to an OS
@@ -15,6 +15,7 @@ use stella_model::{Component, ComponentKind};
 use crate::fs::FsView;
 use crate::os::apk::{APK_DB, APK_DB_USR};
 use crate::os::dpkg::STATUS_D;
+use crate::os::rpm;
 use crate::squash::SquashedFs;
 
 const DPKG_INFO: &str = "var/lib/dpkg/info/";
@@ -93,6 +94,7 @@ impl FileOwners {
                 owners.add_apk(view, &mut resolved_dirs, file.bytes, &index);
             }
         }
+        owners.add_rpm(view, &mut resolved_dirs, components);
         owners
     }
 
@@ -141,6 +143,33 @@ impl FileOwners {
             self.by_path.entry(physical).or_insert(owner);
         }
         self.by_path.entry(path.to_string()).or_insert(owner);
+    }
+
+    /// rpm headers carry their file lists. The rpm analyzer already failed
+    /// the scan (or warned, in lenient mode) if the database is unreadable.
+    fn add_rpm(
+        &mut self,
+        view: &SquashedFs<'_>,
+        resolved_dirs: &mut HashMap<String, String>,
+        components: &[Component],
+    ) {
+        let Ok(Some(db)) = rpm::installed_headers(view, &mut Vec::new()) else {
+            return;
+        };
+        let index: HashMap<(&str, String, Option<&str>), usize> = components
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.kind == ComponentKind::Rpm)
+            .map(|(i, c)| ((c.name.as_str(), c.version.clone(), c.arch.as_deref()), i))
+            .collect();
+        for h in &db.headers {
+            let Some(&owner) = index.get(&(h.name.as_str(), h.evr(), h.arch.as_deref())) else {
+                continue;
+            };
+            for file in &h.files {
+                self.add(view, resolved_dirs, file, owner);
+            }
+        }
     }
 
     /// apk's installed db: `P:` starts a package, `F:` sets the directory,
@@ -308,5 +337,32 @@ mod tests {
             "pkg:golang/example.com/tool@1.0"
         );
         assert_eq!(components[1].properties[LANGUAGE_PURLS], "pypi:six@1.0");
+    }
+
+    #[test]
+    fn rpm_file_lists_own_files() {
+        let db = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/rpm/sqlite/rpmdb.sqlite"
+        ))
+        .unwrap();
+        let mut layer = LayerFs {
+            entries: vec![("var/lib/rpm/rpmdb.sqlite".into(), entry(EntryKind::File))],
+            ..LayerFs::default()
+        };
+        layer.captured.insert("var/lib/rpm/rpmdb.sqlite".into(), db);
+        let layers = [layer];
+        let mut view = SquashedFs::new(&layers);
+        view.apply_all();
+        let headers = rpm::installed_headers(&view, &mut Vec::new())
+            .unwrap()
+            .unwrap()
+            .headers;
+        let beta = headers.iter().find(|h| h.name == "stella-beta").unwrap();
+        let mut rpm_component = Component::new(ComponentKind::Rpm, "stella-beta", &beta.evr());
+        rpm_component.arch = beta.arch.clone();
+        let owners = FileOwners::collect(&view, &[rpm_component]);
+        assert_eq!(owners.owner_of("usr/share/stella-beta/README"), Some(0));
+        assert_eq!(owners.owner_of("usr/share/stella-gamma/README"), None);
     }
 }

@@ -458,3 +458,61 @@ fn header_index_count_past_the_end_is_an_error() {
     let err = parsed(Backend::Ndb, &bytes).unwrap_err();
     assert!(err.contains("65520 index entries"), "{err}");
 }
+
+type FileRows = BTreeSet<(String, String)>;
+
+fn file_rows(headers: &[RpmHeader]) -> FileRows {
+    headers
+        .iter()
+        .flat_map(|h| h.files.iter().map(|f| (h.name.clone(), f.clone())))
+        .collect()
+}
+
+/// File lists (what ownership of files rests on) against rpm's own
+/// `%{FILENAMES}` on the sqlite database; the other backends hold the same
+/// packages and must agree with it.
+#[test]
+fn file_lists_match_rpm_filenames() {
+    let Some(rpm) = live_rpm("sqlite") else {
+        panic!("needs rpm with the sqlite backend (apt-get install rpm)");
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture_dir("sqlite").join("rpmdb.sqlite"),
+        tmp.path().join("rpmdb.sqlite"),
+    )
+    .unwrap();
+    let out = Command::new(&rpm)
+        .arg("--dbpath")
+        .arg(tmp.path())
+        .args([
+            "--define",
+            "_db_backend sqlite",
+            "-qa",
+            "--qf",
+            "[%{NAME}\\t%{FILENAMES}\\n]",
+        ])
+        .env("LC_ALL", "C")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let live: FileRows = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .filter(|(_, f)| *f != "(none)")
+        .map(|(n, f)| (n.to_string(), f.to_string()))
+        .collect();
+    assert!(
+        live.len() > 10,
+        "fixture packages should own files: {live:?}"
+    );
+    for (dir, backend, file) in FIXTURES {
+        let headers = read_database(backend, &db_bytes(dir, file), None).unwrap();
+        assert_eq!(file_rows(&headers), live, "{dir}");
+    }
+}

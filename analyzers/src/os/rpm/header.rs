@@ -27,6 +27,10 @@ const TAG_VENDOR: u32 = 1011;
 const TAG_LICENSE: u32 = 1014;
 const TAG_ARCH: u32 = 1022;
 const TAG_SOURCERPM: u32 = 1044;
+const TAG_OLDFILENAMES: u32 = 1027;
+const TAG_DIRINDEXES: u32 = 1116;
+const TAG_BASENAMES: u32 = 1117;
+const TAG_DIRNAMES: u32 = 1118;
 
 const TYPE_INT32: u32 = 4;
 const TYPE_STRING: u32 = 6;
@@ -62,6 +66,8 @@ pub enum HeaderError {
     Unterminated { tag: u32, offset: u32 },
     #[error("header has no {0} tag")]
     Missing(&'static str),
+    #[error("file list: {0}")]
+    Inconsistent(&'static str),
 }
 
 /// The package facts read from one header.
@@ -75,6 +81,9 @@ pub struct RpmHeader {
     pub source_rpm: Option<String>,
     pub license: Option<String>,
     pub vendor: Option<String>,
+    /// Installed file paths as rpm records them (absolute), in header order:
+    /// `DIRNAMES[DIRINDEXES[i]] + BASENAMES[i]`, or the pre-4.0 `OLDFILENAMES`.
+    pub files: Vec<String>,
 }
 
 impl RpmHeader {
@@ -139,7 +148,7 @@ pub fn parse_header_blob(blob: &[u8]) -> Result<RpmHeader, HeaderError> {
     let index = &blob[8..8 + index_len as usize];
     let data = &blob[8 + index_len as usize..needed as usize];
 
-    let mut found: [Option<Entry>; 8] = [None; 8];
+    let mut found: [Option<Entry>; 12] = [None; 12];
     for raw in index.chunks_exact(ENTRY_LEN) {
         let field = |i: usize| u32::from_be_bytes([raw[i], raw[i + 1], raw[i + 2], raw[i + 3]]);
         let slot = match field(0) {
@@ -151,6 +160,10 @@ pub fn parse_header_blob(blob: &[u8]) -> Result<RpmHeader, HeaderError> {
             TAG_SOURCERPM => 5,
             TAG_LICENSE => 6,
             TAG_VENDOR => 7,
+            TAG_DIRINDEXES => 8,
+            TAG_BASENAMES => 9,
+            TAG_DIRNAMES => 10,
+            TAG_OLDFILENAMES => 11,
             _ => continue,
         };
         // rpm keeps the first occurrence of a tag.
@@ -167,6 +180,29 @@ pub fn parse_header_blob(blob: &[u8]) -> Result<RpmHeader, HeaderError> {
         text(slot, tag)?.ok_or(HeaderError::Missing(what))
     };
     let epoch = found[3].map(|e| int32_at(data, TAG_EPOCH, e)).transpose()?;
+    let files = match (found[8], found[9], found[10], found[11]) {
+        (Some(indexes), Some(bases), Some(dirs), _) => {
+            let indexes = int32_array_at(data, TAG_DIRINDEXES, indexes)?;
+            let bases = string_array_at(data, TAG_BASENAMES, bases)?;
+            let dirs = string_array_at(data, TAG_DIRNAMES, dirs)?;
+            if indexes.len() != bases.len() {
+                return Err(HeaderError::Inconsistent(
+                    "DIRINDEXES and BASENAMES differ in length",
+                ));
+            }
+            bases
+                .iter()
+                .zip(indexes)
+                .map(|(base, i)| {
+                    dirs.get(i as usize)
+                        .map(|dir| format!("{dir}{base}"))
+                        .ok_or(HeaderError::Inconsistent("DIRINDEXES points past DIRNAMES"))
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        }
+        (_, _, _, Some(old)) => string_array_at(data, TAG_OLDFILENAMES, old)?,
+        _ => Vec::new(),
+    };
     Ok(RpmHeader {
         name: required(0, TAG_NAME, "NAME")?,
         epoch,
@@ -176,6 +212,7 @@ pub fn parse_header_blob(blob: &[u8]) -> Result<RpmHeader, HeaderError> {
         source_rpm: text(5, TAG_SOURCERPM)?,
         license: text(6, TAG_LICENSE)?,
         vendor: text(7, TAG_VENDOR)?,
+        files,
     })
 }
 
@@ -210,6 +247,48 @@ fn string_at(data: &[u8], tag: u32, e: Entry) -> Result<String, HeaderError> {
             offset: e.offset,
         })?;
     Ok(String::from_utf8_lossy(&rest[..end]).into_owned())
+}
+
+/// All strings of a STRING_ARRAY entry. `count` cannot exceed the data store
+/// (every string takes at least its NUL), which bounds the allocation.
+fn string_array_at(data: &[u8], tag: u32, e: Entry) -> Result<Vec<String>, HeaderError> {
+    if e.ty != TYPE_STRING_ARRAY {
+        return Err(HeaderError::BadType { tag, ty: e.ty });
+    }
+    let mut rest = data
+        .get(e.offset as usize..)
+        .ok_or_else(|| out_of_bounds(data, tag, e))?;
+    if e.count as usize > rest.len() {
+        return Err(out_of_bounds(data, tag, e));
+    }
+    let mut out = Vec::with_capacity(e.count as usize);
+    for _ in 0..e.count {
+        let end = rest
+            .iter()
+            .position(|&b| b == 0)
+            .ok_or(HeaderError::Unterminated {
+                tag,
+                offset: e.offset,
+            })?;
+        out.push(String::from_utf8_lossy(&rest[..end]).into_owned());
+        rest = &rest[end + 1..];
+    }
+    Ok(out)
+}
+
+fn int32_array_at(data: &[u8], tag: u32, e: Entry) -> Result<Vec<u32>, HeaderError> {
+    if e.ty != TYPE_INT32 {
+        return Err(HeaderError::BadType { tag, ty: e.ty });
+    }
+    let start = e.offset as usize;
+    let bytes = (e.count as usize)
+        .checked_mul(4)
+        .and_then(|len| data.get(start..start.checked_add(len)?))
+        .ok_or_else(|| out_of_bounds(data, tag, e))?;
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        .collect())
 }
 
 fn int32_at(data: &[u8], tag: u32, e: Entry) -> Result<u32, HeaderError> {

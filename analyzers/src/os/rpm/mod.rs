@@ -174,55 +174,75 @@ impl PackageAnalyzer for RpmAnalyzer {
         view: &dyn FsView,
         ctx: &AnalyzeContext<'_>,
     ) -> Result<Findings, AnalyzerError> {
-        // Every distinct database file, best first. A symlinked directory
-        // (Fedora's var/lib/rpm -> usr/lib/sysimage/rpm) yields one file.
-        let mut found: Vec<(Backend, String, &[u8])> = Vec::new();
-        for backend in Backend::ALL {
-            for dir in DB_DIRS {
-                let want = format!("{dir}/{}", backend.file_name());
-                let Some(file) = view
-                    .read(&want)
-                    .map_err(|e| AnalyzerError::new(&want, e.to_string()))?
-                else {
-                    continue;
-                };
-                if !found.iter().any(|(_, p, _)| p == file.path) {
-                    found.push((backend, file.path.to_string(), file.bytes));
-                }
-            }
-        }
         let mut findings = Findings::default();
-        let Some((backend, path, bytes)) = found.first().cloned() else {
+        let Some(db) = installed_headers(view, &mut findings.notes)? else {
             return Ok(findings);
         };
-        for (other, other_path, _) in &found[1..] {
-            findings.notes.push((
-                other_path.clone(),
-                format!(
-                    "ignored {} rpm database: the {} database {path} takes precedence",
-                    other.as_str(),
-                    backend.as_str()
-                ),
-            ));
-        }
-        let wal_path = format!("{path}-wal");
-        let wal = match backend {
-            Backend::Sqlite => view
-                .read(&wal_path)
-                .map_err(|e| AnalyzerError::new(&wal_path, e.to_string()))?
-                .map(|f| f.bytes),
-            _ => None,
-        };
-        let headers = read_database(backend, bytes, wal).map_err(|e| {
-            AnalyzerError::new(&path, format!("{} rpm database: {e}", backend.as_str()))
-        })?;
-        findings.components = headers
+        findings.components = db
+            .headers
             .into_iter()
             .filter(|h| h.name != "gpg-pubkey")
-            .map(|h| component(h, &path, ctx.distro))
+            .map(|h| component(h, &db.path, ctx.distro))
             .collect();
         Ok(findings)
     }
+}
+
+/// The headers of the installed-package database a view holds.
+pub struct InstalledDb {
+    /// The database file read (physical path).
+    pub path: String,
+    pub headers: Vec<RpmHeader>,
+}
+
+/// Finds the view's rpm database (the best backend when several exist; the
+/// others become notes) and reads every header. `Ok(None)`: no database.
+pub fn installed_headers(
+    view: &dyn FsView,
+    notes: &mut Vec<(String, String)>,
+) -> Result<Option<InstalledDb>, AnalyzerError> {
+    // Every distinct database file, best first. A symlinked directory
+    // (Fedora's var/lib/rpm -> usr/lib/sysimage/rpm) yields one file.
+    let mut found: Vec<(Backend, String, &[u8])> = Vec::new();
+    for backend in Backend::ALL {
+        for dir in DB_DIRS {
+            let want = format!("{dir}/{}", backend.file_name());
+            let Some(file) = view
+                .read(&want)
+                .map_err(|e| AnalyzerError::new(&want, e.to_string()))?
+            else {
+                continue;
+            };
+            if !found.iter().any(|(_, p, _)| p == file.path) {
+                found.push((backend, file.path.to_string(), file.bytes));
+            }
+        }
+    }
+    let Some((backend, path, bytes)) = found.first().cloned() else {
+        return Ok(None);
+    };
+    for (other, other_path, _) in &found[1..] {
+        notes.push((
+            other_path.clone(),
+            format!(
+                "ignored {} rpm database: the {} database {path} takes precedence",
+                other.as_str(),
+                backend.as_str()
+            ),
+        ));
+    }
+    let wal_path = format!("{path}-wal");
+    let wal = match backend {
+        Backend::Sqlite => view
+            .read(&wal_path)
+            .map_err(|e| AnalyzerError::new(&wal_path, e.to_string()))?
+            .map(|f| f.bytes),
+        _ => None,
+    };
+    let headers = read_database(backend, bytes, wal).map_err(|e| {
+        AnalyzerError::new(&path, format!("{} rpm database: {e}", backend.as_str()))
+    })?;
+    Ok(Some(InstalledDb { path, headers }))
 }
 
 #[cfg(test)]
