@@ -105,7 +105,10 @@ fn real_gem_installs_match_rubygems() {
         &|r| r.0.starts_with("usr/local/bundle/") && r.1 == "power_assert",
         "installed dependency (power_assert)",
     );
-    has(&|r| r.0.starts_with("srv/app/vendor/bundle/"), "vendor/bundle gem");
+    has(
+        &|r| r.0.starts_with("srv/app/vendor/bundle/"),
+        "vendor/bundle gem",
+    );
     assert!(want.len() >= 20, "oracle too small: {want:#?}");
 
     let fs = MemFs::from_dir(root, &|p| GemAnalyzer.wants(p)).expect("load fixture");

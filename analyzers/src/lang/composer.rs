@@ -13,6 +13,12 @@
 //!   not installed anywhere in the view; `packages-dev` are not reported
 //!   from a lockfile. Lockfiles inside a vendor directory belong to the
 //!   dependencies' own development and are ignored.
+//! - A package whose recorded `install-path` (Composer 2) is absent from the
+//!   view is not reported: `composer show` does not list it either. Debian's
+//!   web apps do this, deleting a bundled library from `vendor/` in favour
+//!   of a Debian package (which dpkg reports). Composer 1 files do not record
+//!   the install path (custom installers put packages anywhere), so all of
+//!   their packages are reported.
 //! - Versions are kept as Composer prints them (`v5.4.0` stays `v5.4.0`).
 //! - One broken file or entry must not hide the others: they become notes,
 //!   never an [`AnalyzerError`].
@@ -89,7 +95,12 @@ impl PackageAnalyzer for ComposerAnalyzer {
             }
             match parse_installed(file.path, file.bytes) {
                 Ok((components, notes)) => {
-                    findings.components.extend(components);
+                    findings.components.extend(
+                        components
+                            .into_iter()
+                            .filter(|(_, dir)| dir.as_deref().is_none_or(|d| dir_exists(view, d)))
+                            .map(|(c, _)| c),
+                    );
                     findings
                         .notes
                         .extend(notes.into_iter().map(|n| (file.path.to_string(), n)));
@@ -168,9 +179,50 @@ fn parse_json(bytes: &[u8], what: &str) -> Result<Value, String> {
 
 type Parsed = (Vec<Component>, Vec<String>);
 
+/// True when directory `dir` of the view exists (or cannot be checked).
+fn dir_exists(view: &dyn FsView, dir: &str) -> bool {
+    let (parent, name) = dir.rsplit_once('/').unwrap_or(("", dir));
+    if name.is_empty() {
+        return true;
+    }
+    view.list_dir(parent)
+        .map_or(true, |names| names.iter().any(|n| n == name))
+}
+
+/// The view path of a Composer 2 `install-path`, which is relative to the
+/// directory holding `installed.json`; `None` when it cannot be placed.
+fn install_dir(installed_json: &str, install_path: &str) -> Option<String> {
+    let mut parts: Vec<&str> = if install_path.starts_with('/') {
+        Vec::new()
+    } else {
+        installed_json.split('/').collect()
+    };
+    // Drop the file name.
+    if !install_path.starts_with('/') {
+        parts.pop();
+    }
+    for seg in install_path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// An installed package with its install directory, when Composer recorded one.
+pub type InstalledPackage = (Component, Option<String>);
+
 /// The packages of an `installed.json` (Composer 1 or 2), sorted by name and
-/// version, with notes about skipped entries.
-pub fn parse_installed(path: &str, bytes: &[u8]) -> Result<Parsed, String> {
+/// version, each with the view path of its install directory when the file
+/// records one (Composer 2), and notes about skipped entries.
+pub fn parse_installed(
+    path: &str,
+    bytes: &[u8],
+) -> Result<(Vec<InstalledPackage>, Vec<String>), String> {
     let doc = parse_json(bytes, "installed.json")?;
     let (packages, dev_names) = match &doc {
         Value::Array(packages) => (packages, BTreeSet::new()),
@@ -204,12 +256,13 @@ pub fn parse_installed(path: &str, bytes: &[u8]) -> Result<Parsed, String> {
                     c.properties
                         .insert(PROP_VENDOR_DIR.to_string(), vendor_dir.to_string());
                 }
-                components.push(c);
+                let dir = nonempty_str(pkg.get("install-path")).and_then(|p| install_dir(path, p));
+                components.push((c, dir));
             }
             Err(e) => notes.push(format!("package #{i}: {e}; skipped")),
         }
     }
-    components.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
+    components.sort_by(|(a, _), (b, _)| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
     Ok((components, notes))
 }
 
@@ -313,7 +366,10 @@ mod tests {
          "license": ["MIT"], "authors": [{"name": "Fabien Potencier", "email": "f@x"}],
          "install-path": "../symfony/console"},
         {"name": "phpunit/phpunit", "version": "9.6.0", "license": ["BSD-3-Clause"], "install-path": "../phpunit/phpunit"},
-        {"name": "monolog/monolog", "version": "2.9.1", "license": "MIT"}
+        {"name": "monolog/monolog", "version": "2.9.1", "license": "MIT"},
+        {"name": "geshi/geshi", "version": "dev-master", "install-path": "../geshi/geshi"},
+        {"name": "acme/meta", "version": "1.0.0", "type": "metapackage", "install-path": null},
+        {"name": "acme/plugin", "version": "2.0.0", "install-path": "../../wp-content/plugins/plugin/"}
       ],
       "dev": true,
       "dev-package-names": ["phpunit/phpunit"]
@@ -321,7 +377,13 @@ mod tests {
 
     #[test]
     fn composer2_installed_json() {
-        let fs = MemFs::new().with_file("srv/app/vendor/composer/installed.json", V2);
+        // geshi/geshi's directory is gone (as Debian does): not installed.
+        let fs = MemFs::new()
+            .with_file("srv/app/vendor/composer/installed.json", V2)
+            .with_file("srv/app/vendor/symfony/console/composer.json", "{}")
+            .with_file("srv/app/vendor/phpunit/phpunit/composer.json", "{}")
+            .with_file("srv/app/wp-content/plugins/plugin/plugin.php", "")
+            .with_file("srv/app/vendor/geshi/other/composer.json", "{}");
         let f = run(&fs);
         assert!(f.notes.is_empty(), "{:?}", f.notes);
         let got: Vec<(&str, &str, String)> = f
@@ -339,6 +401,16 @@ mod tests {
             got,
             vec![
                 (
+                    "acme/meta",
+                    "1.0.0",
+                    "pkg:composer/acme/meta@1.0.0".to_string()
+                ),
+                (
+                    "acme/plugin",
+                    "2.0.0",
+                    "pkg:composer/acme/plugin@2.0.0".to_string()
+                ),
+                (
                     "monolog/monolog",
                     "2.9.1",
                     "pkg:composer/monolog/monolog@2.9.1".to_string()
@@ -355,7 +427,7 @@ mod tests {
                 ),
             ]
         );
-        let console = &f.components[2];
+        let console = &f.components[4];
         assert_eq!(console.kind, ComponentKind::Composer);
         assert_eq!(console.licenses, vec!["MIT"]);
         assert_eq!(console.supplier.as_deref(), Some("Fabien Potencier"));
@@ -380,10 +452,10 @@ mod tests {
         );
         assert!(!console.properties.contains_key(PROP_DEV));
         assert_eq!(
-            f.components[1].properties.get(PROP_DEV).map(String::as_str),
+            f.components[3].properties.get(PROP_DEV).map(String::as_str),
             Some("true")
         );
-        assert_eq!(f.components[0].licenses, vec!["MIT"]);
+        assert_eq!(f.components[2].licenses, vec!["MIT"]);
     }
 
     #[test]
@@ -461,6 +533,29 @@ mod tests {
             f.notes[3].1.contains("no/version has no version"),
             "{:?}",
             f.notes
+        );
+    }
+
+    #[test]
+    fn install_dirs() {
+        let j = "srv/app/vendor/composer/installed.json";
+        assert_eq!(
+            install_dir(j, "../psr/log").as_deref(),
+            Some("srv/app/vendor/psr/log")
+        );
+        assert_eq!(
+            install_dir(j, "../../web/core/").as_deref(),
+            Some("srv/app/web/core")
+        );
+        assert_eq!(
+            install_dir(j, "./../x/./y").as_deref(),
+            Some("srv/app/vendor/x/y")
+        );
+        assert_eq!(install_dir(j, "/opt/lib").as_deref(), Some("opt/lib"));
+        assert_eq!(install_dir(j, "../../../../../x"), None);
+        assert_eq!(
+            install_dir("composer/installed.json", "../a").as_deref(),
+            Some("a")
         );
     }
 
