@@ -1,4 +1,8 @@
 //! Language package analyzers: what package managers installed into the
-//! image (npm, Python, …), each with the file that proves it.
+//! image (npm, Python, Ruby gems, Composer, NuGet, …), each with the file
+//! that proves it.
+pub mod composer;
+pub mod dotnet;
+pub mod gem;
 pub mod npm;
 pub mod python;
