@@ -227,7 +227,7 @@ impl Walk<'_> {
             let entry = format!("{label}!/{name}");
             let cap = self.limits.max_metadata_file;
             if let Some(data) = self.read_entry(&mut zip, *index, &entry, cap, Oversize::Refuse) {
-                identified |= self.from_pom_properties(label, name, &data, &sha1);
+                identified |= self.report_pom_properties(label, name, &data, &sha1);
             }
         }
         if !identified {
@@ -241,7 +241,7 @@ impl Walk<'_> {
                 }
                 None => Vec::new(),
             };
-            self.from_manifest(label, &headers, &sha1);
+            self.report_from_manifest(label, &headers, &sha1);
         }
 
         for (index, name) in nested {
@@ -357,7 +357,13 @@ impl Walk<'_> {
     }
 
     /// One `pom.properties`; false (with a note) when a field is missing.
-    fn from_pom_properties(&mut self, archive: &str, entry: &str, data: &[u8], sha1: &str) -> bool {
+    fn report_pom_properties(
+        &mut self,
+        archive: &str,
+        entry: &str,
+        data: &[u8],
+        sha1: &str,
+    ) -> bool {
         let props = meta::parse_properties(data);
         let field = |key: &str| {
             props
@@ -391,7 +397,7 @@ impl Walk<'_> {
     }
 
     /// The archive's identity from its manifest and file name (no groupId).
-    fn from_manifest(&mut self, archive: &str, headers: &[(String, String)], sha1: &str) {
+    fn report_from_manifest(&mut self, archive: &str, headers: &[(String, String)], sha1: &str) {
         let get = |name: &'static str| meta::manifest_get(headers, name).map(|v| (v, name));
         let manifest_version = get("Implementation-Version").or_else(|| get("Bundle-Version"));
         let file_name = archive.rsplit('/').next().unwrap_or(archive);
