@@ -94,6 +94,9 @@ pub fn default_analyzers() -> Vec<Box<dyn PackageAnalyzer>> {
         Box::new(RpmAnalyzer),
         Box::new(crate::lang::npm::NpmAnalyzer),
         Box::new(crate::lang::python::PythonAnalyzer),
+        Box::new(crate::lang::dotnet::DotnetAnalyzer),
+        Box::new(crate::lang::composer::ComposerAnalyzer),
+        Box::new(crate::lang::gem::GemAnalyzer),
     ]
 }
 
