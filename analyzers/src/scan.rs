@@ -98,7 +98,10 @@ pub fn default_analyzers() -> Vec<Box<dyn PackageAnalyzer>> {
 
 /// Every file analyzer Stella runs inside the layer walk, in a fixed order.
 pub fn default_file_analyzers() -> Vec<Box<dyn FileAnalyzer>> {
-    vec![]
+    vec![
+        Box::new(crate::binary::go::GoBuildInfoAnalyzer),
+        Box::new(crate::binary::rust::CargoAuditableAnalyzer),
+    ]
 }
 
 /// Scans an image from any store.
