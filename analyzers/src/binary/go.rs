@@ -29,7 +29,7 @@ mod buildinfo;
 mod modinfo;
 
 pub use buildinfo::{uvarint, RawBuildInfo, MAGIC, MAX_STRING, SECTION};
-pub use modinfo::{ModInfo, Module};
+pub use modinfo::{parse as parse_modinfo, ModInfo, Module};
 
 use stella_model::{Component, ComponentKind, Purl};
 
