@@ -39,18 +39,27 @@ fn tiny_elf(section: Option<&str>, payload: &[u8]) -> Vec<u8> {
         }
         sh_off = out.len();
         out.resize(sh_off + 3 * SHDR, 0);
-        let mut shdr = |index: usize, name: u32, ty: u32, flags: u64, addr: u64, off: usize, size: usize| {
-            let at = sh_off + index * SHDR;
-            put(&mut out, at, &name.to_le_bytes());
-            put(&mut out, at + 4, &ty.to_le_bytes());
-            put(&mut out, at + 8, &flags.to_le_bytes());
-            put(&mut out, at + 16, &addr.to_le_bytes());
-            put(&mut out, at + 24, &(off as u64).to_le_bytes());
-            put(&mut out, at + 32, &(size as u64).to_le_bytes());
-            put(&mut out, at + 48, &1u64.to_le_bytes());
-        };
+        let mut shdr =
+            |index: usize, name: u32, ty: u32, flags: u64, addr: u64, off: usize, size: usize| {
+                let at = sh_off + index * SHDR;
+                put(&mut out, at, &name.to_le_bytes());
+                put(&mut out, at + 4, &ty.to_le_bytes());
+                put(&mut out, at + 8, &flags.to_le_bytes());
+                put(&mut out, at + 16, &addr.to_le_bytes());
+                put(&mut out, at + 24, &(off as u64).to_le_bytes());
+                put(&mut out, at + 32, &(size as u64).to_le_bytes());
+                put(&mut out, at + 48, &1u64.to_le_bytes());
+            };
         // SHT_PROGBITS, SHF_WRITE|SHF_ALLOC; then SHT_STRTAB.
-        shdr(1, 1, 1, 3, VADDR + payload_at as u64, payload_at, payload.len());
+        shdr(
+            1,
+            1,
+            1,
+            3,
+            VADDR + payload_at as u64,
+            payload_at,
+            payload.len(),
+        );
         shdr(2, name.len() as u32 + 2, 3, 0, 0, strtab_at, strtab.len());
     }
     let len = out.len() as u64;
@@ -79,7 +88,10 @@ fn tiny_elf(section: Option<&str>, payload: &[u8]) -> Vec<u8> {
 }
 
 fn run_both(file: &[u8]) {
-    for analyzer in [&GoBuildInfoAnalyzer as &dyn FileAnalyzer, &CargoAuditableAnalyzer] {
+    for analyzer in [
+        &GoBuildInfoAnalyzer as &dyn FileAnalyzer,
+        &CargoAuditableAnalyzer,
+    ] {
         let mut report = FileReport::default();
         let _ = analyzer.claims("f", 0o755, &file[..file.len().min(64)]);
         if analyzer.analyze_file("f", file, &mut report).is_ok() {
@@ -99,7 +111,10 @@ fuzz_target!(|data: &[u8]| {
     };
     match mode % 6 {
         0 => run_both(payload),
-        1 => run_both(&tiny_elf(Some(".go.buildinfo"), &[&MAGIC[..], payload].concat())),
+        1 => run_both(&tiny_elf(
+            Some(".go.buildinfo"),
+            &[&MAGIC[..], payload].concat(),
+        )),
         2 => run_both(&tiny_elf(None, &[&MAGIC[..], payload].concat())),
         3 => run_both(&tiny_elf(Some(".dep-v0"), payload)),
         4 => {
