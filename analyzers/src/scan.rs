@@ -108,7 +108,11 @@ fn wanted_by_analysis(analyzers: &[Box<dyn PackageAnalyzer>], path: &str) -> boo
 
 /// Every file analyzer Stella runs inside the layer walk, in a fixed order.
 pub fn default_file_analyzers() -> Vec<Box<dyn FileAnalyzer>> {
-    vec![Box::new(crate::binary::java::JarAnalyzer::default())]
+    vec![
+        Box::new(crate::binary::go::GoBuildInfoAnalyzer),
+        Box::new(crate::binary::rust::CargoAuditableAnalyzer),
+        Box::new(crate::binary::java::JarAnalyzer::default()),
+    ]
 }
 
 /// Scans an image from any store.
