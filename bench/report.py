@@ -108,7 +108,9 @@ def npm_components(path):
         if c.get("group"):
             name = f"{c['group']}/{name}"
         purl_name = urllib.parse.unquote(c["purl"][len("pkg:npm/"):].split("?")[0].rpartition("@")[0])
-        installed.append((norm_pkg_path(loc or ""), purl_name or name, k[2]))
+        # Names compare case-insensitively: the purl spec lowercases npm names
+        # (trivy does; legacy packages such as JSONStream keep capitals).
+        installed.append((norm_pkg_path(loc or ""), (purl_name or name).lower(), k[2]))
     return installed, declared
 
 
@@ -120,7 +122,7 @@ def npm_oracle(images, img):
             for line in f:
                 p = line.rstrip("\n").split("\t")
                 if len(p) >= 4:
-                    rows.append((norm_pkg_path(p[0]), p[1], p[2], p[3]))
+                    rows.append((norm_pkg_path(p[0]), p[1].lower(), p[2], p[3]))
     except OSError:
         pass
     return rows
@@ -269,7 +271,7 @@ def main():
                      f"({len(ls_pairs)} distinct name@version; "
                      + ", ".join(f"{k} {v}" for k, v in sorted(projects.items())) + "). "
                      "Found = a component whose package.json lies in a package directory `npm ls` lists, "
-                     "with the same name and version; recall = found / `npm ls`.")
+                     "with the same name (case-insensitive) and version; recall = found / `npm ls`.")
             L.append("")
             L.append("| tool | npm components | at an `npm ls` path, same name@version (recall) "
                      "| distinct name@version found | elsewhere (not an `npm ls` package dir) | lockfile-only (stella: `declared`) |")
