@@ -20,6 +20,14 @@
 #   /etc/resolv.conf bound, services blocked by policy-rc.d) and clean the apt
 #   caches and lists afterwards, as a Dockerfile would. npm and pip run on the
 #   host (same ABI: CPython 3.11, x86_64) with --prefix / --target into the layer.
+#   node10k           2 layers, a large real node_modules estate on the same base layer:
+#     L0  the bookworm-minbase layer
+#     L1  twelve npm projects side by side, /apps/<project>/ (package.json,
+#             package-lock.json, node_modules), each `npm ci --ignore-scripts` from
+#             the lock committed in bench/node10k/<project>/: together > 10,000
+#             installed packages (`npm ls --all --parseable`). The installed trees
+#             are cached in OUT/work/node10k (keyed by a hash of bench/node10k) and
+#             npm's download cache in OUT/work/npm-cache, so rebuilds are offline.
 #
 # For each image NAME:
 #   OUT/NAME/oci             OCI layout with one tag, NAME  (scan: oci-dir:OUT/NAME/oci:NAME)
@@ -29,8 +37,14 @@
 #                            dpkg-query --admindir=<final rootfs>/var/lib/dpkg -W
 #   OUT/NAME.npm.tsv / NAME.python.tsv / NAME.jars.txt (multi only): what the
 #                            language layers hold, for comparing peers' counts
+#   OUT/node10k.npm-ls.tsv   node10k's npm oracle: `npm ls --all --parseable --long` in
+#                            each /apps/<project> of the final rootfs, one installed
+#                            package a line: path, name, version (an alias resolved to
+#                            the real package, as its package.json says), project.
+#                            The projects themselves are not listed.
 #
-# Usage: bench/build-images.sh OUT   (idempotent: each step is cached by its tag)
+# Usage: bench/build-images.sh OUT   (idempotent: each step is cached by its tag, each
+#                                     export by OUT/NAME.done)
 set -euo pipefail
 
 out=${1:?usage: build-images.sh OUT}
@@ -50,7 +64,22 @@ need dpkg-query dpkg
 need npm npm
 need pip pip
 
+bench=$(cd "$(dirname "$0")" && pwd)
+all_images="bookworm-minbase multi node10k"
+# Before node10k one marker stood for both earlier images.
 if [ -f "$out/.done" ]; then
+  touch "$out/bookworm-minbase.done" "$out/multi.done"
+  rm -f "$out/.done"
+fi
+# The node10k export is stale when the committed projects changed.
+node10k_key=$(cd "$bench/node10k" && find . -type f -name 'package*.json' | LC_ALL=C sort \
+  | xargs sha256sum | sha256sum | cut -c1-12)
+if [ -f "$out/node10k.done" ] && [ "$(cat "$out/node10k.done")" != "$node10k_key" ]; then
+  rm -f "$out/node10k.done"
+fi
+missing=
+for img in $all_images; do [ -f "$out/$img.done" ] || missing="$missing $img"; done
+if [ -z "$missing" ]; then
   echo "bench images already built in $out" >&2
   exit 0
 fi
@@ -69,7 +98,9 @@ cleanup_mounts() {
 }
 trap cleanup_mounts EXIT
 
-has_tag() { [ -d "$layout" ] && umoci ls --layout "$layout" 2>/dev/null | grep -qx "$1"; }
+# Not `grep -q`: it exits at the first match, umoci then dies of SIGPIPE on its
+# next line, and pipefail turns a tag that exists into "missing" (a rebuild).
+has_tag() { [ -d "$layout" ] && umoci ls --layout "$layout" 2>/dev/null | grep -x "$1" >/dev/null; }
 
 # step FROM TO CREATED_BY FUNCTION: unpack FROM, run FUNCTION on the rootfs, repack as TO.
 step() {
@@ -155,16 +186,48 @@ step multi-4 multi-5 "npm install express lodash axios moment chalk commander uu
 step multi-5 multi-6 "pip install requests flask pyyaml click jinja2 (/usr/local/lib/python3.11/dist-packages)" l6
 step multi-6 multi "COPY commons-lang3.jar guava.jar /app/lib/" l7
 
+# ---------------------------------------------------------------- node10k
+# npm ci each committed project once into OUT/work/node10k (reused while the
+# committed files are unchanged), then copy the trees into the layer.
+node10k_install() {
+  local cache="$work/node10k" p name
+  if [ "$(cat "$cache/.key" 2>/dev/null)" = "$node10k_key" ]; then
+    log "cached: npm ci of bench/node10k/* ($cache)"
+    return
+  fi
+  rm -rf "$cache"
+  mkdir -p "$cache"
+  for p in "$bench/node10k"/*/; do
+    name=$(basename "$p")
+    log "npm ci --ignore-scripts: bench/node10k/$name"
+    mkdir -p "$cache/$name"
+    cp "$p/package.json" "$p/package-lock.json" "$cache/$name/"
+    (cd "$cache/$name" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) >>"$work/npm.log" 2>&1 \
+      || { tail -30 "$work/npm.log" >&2; exit 1; }
+  done
+  echo "$node10k_key" >"$cache/.key"
+}
+l_node10k() {
+  mkdir -p "$1/apps"
+  local p
+  for p in "$work/node10k"/*/; do cp -a "$p" "$1/apps/"; done
+}
+node10k_install
+step bookworm-minbase "node10k-$node10k_key" \
+  "COPY apps/*/package*.json; RUN npm ci --ignore-scripts (12 projects, >10k packages in /apps/*/node_modules)" l_node10k
+
 # ---------------------------------------------------------------- exports + oracles
-export_image() { # NAME
-  local name=$1
+export_image() { # NAME [BUILD_TAG]: export build tag BUILD_TAG (default NAME) as NAME
+  local name=$1 src=${2:-$1}
+  [ -f "$out/$name.done" ] && return
+  log "exporting $name"
   rm -rf "$out/$name" "$out/$name.oci.tar" "$out/$name.docker.tar"
   mkdir -p "$out/$name"
-  skopeo copy --quiet "oci:$layout:$name" "oci:$out/$name/oci:$name"
-  skopeo copy --quiet "oci:$layout:$name" "oci-archive:$out/$name.oci.tar:$name"
-  skopeo copy --quiet "oci:$layout:$name" "docker-archive:$out/$name.docker.tar:stella-bench/$name:latest"
+  skopeo copy --quiet "oci:$layout:$src" "oci:$out/$name/oci:$name"
+  skopeo copy --quiet "oci:$layout:$src" "oci-archive:$out/$name.oci.tar:$name"
+  skopeo copy --quiet "oci:$layout:$src" "docker-archive:$out/$name.docker.tar:stella-bench/$name:latest"
   rm -rf "$bundle"
-  umoci unpack --image "$layout:$name" "$bundle" >/dev/null
+  umoci unpack --image "$layout:$src" "$bundle" >/dev/null
   local r="$bundle/rootfs"
   dpkg-query --admindir="$r/var/lib/dpkg" -W \
     -f '${Package}\t${Version}\t${Architecture}\t${db:Status-Status}\t${source:Package}\t${source:Version}\n' \
@@ -176,11 +239,41 @@ export_image() { # NAME
       \( -name '*.dist-info' -o -name '*.egg-info' \) 2>/dev/null | sed "s|^$r||" | sort >"$out/$name.python.tsv"
     find "$r" -name '*.jar' -type f | sed "s|^$r||" | sort >"$out/$name.jars.txt"
   fi
+  if [ -d "$r/apps" ]; then
+    npm_ls_oracle "$r" >"$out/$name.npm-ls.tsv"
+  fi
   du -sb "$r" | cut -f1 >"$out/$name.rootfs-bytes"
   rm -rf "$bundle"
+  echo "${3:-}" >"$out/$name.done"
+}
+# npm_ls_oracle ROOTFS: `npm ls --all --parseable --long` of every /apps/<project>,
+# as "path<TAB>name<TAB>version<TAB>project" (paths as seen inside the image).
+npm_ls_oracle() {
+  local r=$1 p
+  for p in "$r/apps"/*/; do
+    # Exit status 1 only flags problems such as an INVALID (out-of-range) dependency.
+    (cd "$p" && npm ls --all --parseable --long 2>/dev/null || true) \
+      | python3 -c '
+import sys
+root, proj = sys.argv[1], sys.argv[2]
+n = 0
+for line in sys.stdin:
+    path, _, spec = line.rstrip("\n").partition(":")
+    if "@npm:" in spec:  # alias@npm:real@version: the real package is installed
+        spec = spec.split("@npm:", 1)[1]
+    spec = spec.split(":")[0]  # drop flags such as :INVALID, :extraneous
+    if "/node_modules/" not in path:
+        continue  # the project itself
+    name, _, version = spec.rpartition("@")
+    print(f"{path[len(root):]}\t{name}\t{version}\t{proj}")
+    n += 1
+if n == 0:
+    sys.exit(f"npm ls listed nothing in {proj}")
+' "$r" "$(basename "$p")"
+  done
 }
 umoci gc --layout "$layout"
 export_image bookworm-minbase
 export_image multi
-touch "$out/.done"
+export_image node10k "node10k-$node10k_key" "$node10k_key"
 log "bench images ready in $out"

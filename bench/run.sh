@@ -5,7 +5,7 @@
 # bench/work/results/.
 #
 # Usage: bench/run.sh            (env: N=5 timed runs per tool after 1 warm-up,
-#                                 IMAGES="bookworm-minbase multi")
+#                                 IMAGES="bookworm-minbase multi node10k")
 # Nothing is dropped from the page cache: blobs stay cached after the warm-up,
 # so this measures CPU work, not the disk. Each round runs every tool once,
 # round-robin, so drift on the machine hits all tools alike.
@@ -18,7 +18,7 @@ images="$work/images"
 results="$work/results"
 peers="$work/peers"
 N=${N:-5}
-IMAGES=${IMAGES:-"bookworm-minbase multi"}
+IMAGES=${IMAGES:-"bookworm-minbase multi node10k"}
 export SYFT_CHECK_FOR_APP_UPDATE=false
 export TRIVY_NO_PROGRESS=true
 mkdir -p "$work" "$results" "$peers"
