@@ -128,7 +128,24 @@ JSON
     printf '{"schemaVersion":1,"name":"x"}' > "$d/seed-schema1"
 }
 
+seed_elf() {
+    local d="$corpus/elf"
+    mkdir -p "$d"
+    # Small real ELF files of this machine: executables, shared libraries, the
+    # static ldconfig (when under the size limit), relocatable objects.
+    local f n=0
+    for f in /usr/bin/* /usr/lib/x86_64-linux-gnu/*.so* /sbin/ldconfig /usr/lib/x86_64-linux-gnu/*.o; do
+        [ -f "$f" ] && [ ! -L "$f" ] || continue
+        [ "$(head -c 4 "$f" 2>/dev/null | od -An -c | tr -d ' ')" = '177ELF' ] || continue
+        [ "$(wc -c < "$f")" -le 65536 ] || continue
+        cp "$f" "$d/seed-$(basename "$f")"
+        n=$((n + 1))
+        [ "$n" -lt 40 ] || break
+    done
+}
+
 seed_dpkg
+seed_elf
 seed_apk
 seed_rpm
 seed_layer

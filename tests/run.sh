@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 step() { printf '\n== %s\n' "$*" >&2; }
 
 step "installing test dependencies"
-apt_packages=(debootstrap umoci skopeo docker-registry rpm)
+apt_packages=(debootstrap umoci skopeo docker-registry rpm binutils)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || missing+=("$p")

@@ -98,7 +98,7 @@ pub fn default_analyzers() -> Vec<Box<dyn PackageAnalyzer>> {
 
 /// Every file analyzer Stella runs inside the layer walk, in a fixed order.
 pub fn default_file_analyzers() -> Vec<Box<dyn FileAnalyzer>> {
-    vec![]
+    vec![Box::new(crate::binary::elf::ElfAnalyzer)]
 }
 
 /// Scans an image from any store.
