@@ -355,6 +355,7 @@ fn analyze(
         distro,
         layers: layer_infos,
         components,
+        entry_trace: None,
         warnings,
     };
     inventory.canonicalize();
