@@ -18,8 +18,10 @@ mod gzip;
 pub mod lang;
 pub mod layer;
 pub mod os;
+mod ownership_interim;
 mod scan;
 pub mod squash;
+pub mod usage;
 
 pub use analyzer::{AnalyzeContext, AnalyzerError, Findings, PackageAnalyzer};
 pub use file_analyzer::{ElfInfo, FileAnalyzer, FileReport, ScriptText};

@@ -15,7 +15,9 @@ use stella_registry_store::{LayerDescriptor, ResolvedImage, StoreError};
 
 use crate::analyzer::{AnalyzeContext, Findings, PackageAnalyzer};
 use crate::dir::read_dir_tree;
-use crate::file_analyzer::{ElfInfo, FileAnalyzer};
+use crate::entrytrace::script::ScriptAnalyzer;
+use crate::entrytrace::{ImageFs, StartConfig};
+use crate::file_analyzer::{FileAnalyzer, FileReport};
 use crate::layer::{read_layer, Interest, LayerError, LayerFs, LayerLimits};
 use crate::os::{apk::ApkAnalyzer, dpkg::DpkgAnalyzer, os_release, rpm::RpmAnalyzer};
 use crate::squash::SquashedFs;
@@ -98,7 +100,28 @@ pub fn default_analyzers() -> Vec<Box<dyn PackageAnalyzer>> {
 
 /// Every file analyzer Stella runs inside the layer walk, in a fixed order.
 pub fn default_file_analyzers() -> Vec<Box<dyn FileAnalyzer>> {
-    vec![Box::new(crate::binary::elf::ElfAnalyzer)]
+    vec![
+        Box::new(crate::binary::elf::ElfAnalyzer),
+        Box::new(ScriptAnalyzer::default()),
+    ]
+}
+
+/// Files buffered whole besides the package analyzers' own: os-release, the
+/// dynamic loader's configuration, and the file lists the usage view maps
+/// files to packages with.
+fn engine_wants(path: &str) -> bool {
+    os_release::wants(path) || crate::usage::wants(path) || crate::ownership_interim::wants(path)
+}
+
+/// What the image config says runs at start, when it says anything.
+fn start_config(image: &ResolvedImage) -> Option<StartConfig> {
+    let runtime = image.config.config.as_ref()?;
+    Some(StartConfig {
+        entrypoint: runtime.entrypoint.clone().unwrap_or_default(),
+        cmd: runtime.cmd.clone().unwrap_or_default(),
+        env: runtime.env.clone().unwrap_or_default(),
+        working_dir: runtime.working_dir.clone().unwrap_or_default(),
+    })
 }
 
 /// Scans an image from any store.
@@ -108,8 +131,11 @@ pub fn scan_image(
     progress: &dyn Progress,
 ) -> Result<Inventory, ScanError> {
     let analyzers = default_analyzers();
-    let wants = |p: &str| os_release::wants(p) || analyzers.iter().any(|a| a.wants(p));
-    let file_analyzers = default_file_analyzers();
+    let wants = |p: &str| engine_wants(p) || analyzers.iter().any(|a| a.wants(p));
+    // A config without ENTRYPOINT/CMD still gets a trace (that says so).
+    let start = start_config(image).unwrap_or_default();
+    let mut file_analyzers = default_file_analyzers();
+    file_analyzers.push(Box::new(ScriptAnalyzer::naming(&start.argv())));
     let file_refs: Vec<&dyn FileAnalyzer> = file_analyzers.iter().map(|a| a.as_ref()).collect();
     let interest = Interest {
         wants: &wants,
@@ -136,6 +162,7 @@ pub fn scan_image(
         layer_infos,
         image.info.clone(),
         &analyzers,
+        Some(&start),
         opts,
         &label,
     )
@@ -144,7 +171,7 @@ pub fn scan_image(
 /// Scans a root filesystem directory (one pseudo-layer, no digests).
 pub fn scan_dir(root: &Path, source: &str, opts: &ScanOptions) -> Result<Inventory, ScanError> {
     let analyzers = default_analyzers();
-    let wants = |p: &str| os_release::wants(p) || analyzers.iter().any(|a| a.wants(p));
+    let wants = |p: &str| engine_wants(p) || analyzers.iter().any(|a| a.wants(p));
     let file_analyzers = default_file_analyzers();
     let file_refs: Vec<&dyn FileAnalyzer> = file_analyzers.iter().map(|a| a.as_ref()).collect();
     let interest = Interest {
@@ -168,7 +195,8 @@ pub fn scan_dir(root: &Path, source: &str, opts: &ScanOptions) -> Result<Invento
         size: fs.tar_bytes,
         created_by: None,
     };
-    analyze(&[fs], vec![layer], info, &analyzers, opts, source)
+    // A root filesystem has no image config: nothing says what runs.
+    analyze(&[fs], vec![layer], info, &analyzers, None, opts, source)
 }
 
 fn image_label(info: &ImageInfo) -> String {
@@ -277,13 +305,14 @@ fn stream_layers(
     Ok(layers)
 }
 
-/// Squashes, detects the distro, runs analyzers per layer checkpoint and
-/// attributes components.
+/// Squashes, detects the distro, runs analyzers per layer checkpoint,
+/// attributes components, and traces the entrypoint when there is a config.
 fn analyze(
     layers: &[LayerFs],
     layer_infos: Vec<LayerInfo>,
     info: ImageInfo,
     analyzers: &[Box<dyn PackageAnalyzer>],
+    start: Option<&StartConfig>,
     opts: &ScanOptions,
     label: &str,
 ) -> Result<Inventory, ScanError> {
@@ -314,6 +343,7 @@ fn analyze(
     let files = visible_file_reports(layers, &top);
     warnings.extend(files.warnings);
     let mut components = files.components;
+    let reports = files.reports;
     for analyzer in analyzers {
         match attribute(layers, analyzer.as_ref(), &ctx) {
             Ok(found) => {
@@ -348,6 +378,26 @@ fn analyze(
                 .and_then(|li| li.diff_id.clone());
         }
     }
+    let entry_trace = start.map(|start| {
+        let fs = ImageFs {
+            view: &top,
+            reports: &reports,
+        };
+        let mut trace = crate::entrytrace::trace(&fs, start);
+        let closure = crate::usage::closure(
+            &fs,
+            &trace,
+            &start.environment(),
+            &crate::usage::LoaderConfig::read(&top),
+            &components,
+        );
+        // INTERIM (wt-entry): the lead wires crate::ownership here on merge.
+        let owners = crate::ownership_interim::dpkg_owners(&top, &components);
+        crate::usage::mark(&mut components, &closure.files, &|p| owners.get(p).copied());
+        trace.files = closure.files.into_iter().collect();
+        trace.unresolved = closure.unresolved.into_iter().collect();
+        trace
+    });
     let mut inventory = Inventory {
         schema: INVENTORY_SCHEMA,
         tool: opts.tool.clone(),
@@ -355,7 +405,7 @@ fn analyze(
         distro,
         layers: layer_infos,
         components,
-        entry_trace: None,
+        entry_trace,
         warnings,
     };
     inventory.canonicalize();
@@ -363,21 +413,21 @@ fn analyze(
 }
 
 /// The file analyzers' findings for the files visible in the final image.
-struct VisibleFiles {
+struct VisibleFiles<'a> {
     components: Vec<Component>,
     warnings: Vec<Warning>,
-    /// ELF facts by physical path, for EntryTrace and the usage view.
-    #[allow(dead_code)] // read by EntryTrace (next step)
-    elf: BTreeMap<String, ElfInfo>,
+    /// The visible reports by physical path (ELF facts, script text), for
+    /// EntryTrace and the usage view.
+    reports: BTreeMap<String, &'a FileReport>,
 }
 
 /// Keeps each layer's file reports whose path that layer still provides at
 /// the top; the component's layer is that layer.
-fn visible_file_reports(layers: &[LayerFs], top: &SquashedFs<'_>) -> VisibleFiles {
+fn visible_file_reports<'a>(layers: &'a [LayerFs], top: &SquashedFs<'_>) -> VisibleFiles<'a> {
     let mut out = VisibleFiles {
         components: Vec::new(),
         warnings: Vec::new(),
-        elf: BTreeMap::new(),
+        reports: BTreeMap::new(),
     };
     for (index, fs) in layers.iter().enumerate() {
         let layer = index as u32;
@@ -395,8 +445,8 @@ fn visible_file_reports(layers: &[LayerFs], top: &SquashedFs<'_>) -> VisibleFile
                     layer: Some(layer),
                     ..c.clone()
                 }));
-            if let Some(elf) = &report.elf {
-                out.elf.insert(path.clone(), elf.clone());
+            if report.elf.is_some() || report.script.is_some() {
+                out.reports.insert(path.clone(), report);
             }
         }
     }

@@ -943,4 +943,4 @@ fn script_continuation(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -18,17 +18,22 @@ pub const MAX_SCRIPT_BYTES: usize = 256 * 1024;
 /// bytes of a `#!` line).
 const MAX_FIRST_LINE: usize = 256;
 
-/// Captures script text for EntryTrace.
+/// Captures script text for EntryTrace. The default one keeps executable
+/// `#!` files; [`ScriptAnalyzer::naming`] makes the image-specific companion
+/// that keeps the files ENTRYPOINT/CMD name (and nothing the default keeps).
 #[derive(Debug, Clone, Default)]
 pub struct ScriptAnalyzer {
     /// Base names of the words of ENTRYPOINT/CMD: those files are kept even
     /// without `#!` or an executable bit.
     named: BTreeSet<String>,
+    /// Claim only the named files.
+    named_only: bool,
 }
 
 impl ScriptAnalyzer {
-    /// Also keeps files whose base name is one of the words of `argv`
-    /// (ENTRYPOINT + CMD; `sh -c` strings are split on white space).
+    /// Keeps the non-ELF files whose base name is one of the words of `argv`
+    /// (ENTRYPOINT + CMD; `sh -c` strings are split on white space) and that
+    /// the default analyzer does not already keep.
     pub fn naming(argv: &[String]) -> ScriptAnalyzer {
         let named = argv
             .iter()
@@ -38,7 +43,10 @@ impl ScriptAnalyzer {
             .filter(|b| !b.is_empty() && !b.starts_with('-') && !b.contains('='))
             .map(str::to_string)
             .collect();
-        ScriptAnalyzer { named }
+        ScriptAnalyzer {
+            named,
+            named_only: true,
+        }
     }
 }
 
@@ -56,8 +64,11 @@ impl FileAnalyzer for ScriptAnalyzer {
     }
 
     fn claims(&self, path: &str, mode: u32, head: &[u8]) -> bool {
-        (head.starts_with(b"#!") && mode & 0o111 != 0)
-            || (!head.starts_with(ELF_MAGIC) && self.named.contains(base_name(path)))
+        let executable_script = head.starts_with(b"#!") && mode & 0o111 != 0;
+        if !self.named_only {
+            return executable_script;
+        }
+        !executable_script && !head.starts_with(ELF_MAGIC) && self.named.contains(base_name(path))
     }
 
     fn analyze_file(
@@ -101,6 +112,8 @@ mod tests {
         assert!(named.claims("app/start.sh", 0o644, b"echo hi\n"));
         assert!(!named.claims("app/other.sh", 0o644, b"echo hi\n"));
         assert!(!named.claims("bin/sh", 0o755, b"\x7fELF"));
+        // Left to the default analyzer: no file is read twice.
+        assert!(!named.claims("app/start.sh", 0o755, b"#!/bin/sh\n"));
     }
 
     #[test]

@@ -11,6 +11,8 @@ pub(crate) enum Node {
     Elf(u32, &'static [&'static str]),
     /// A text file.
     Text(u32, &'static str),
+    /// An ELF file with these facts.
+    Facts(u32, ElfInfo),
 }
 
 pub(crate) fn layer(nodes: &[(&str, Node)]) -> LayerFs {
@@ -30,6 +32,16 @@ pub(crate) fn layer(nodes: &[(&str, Node)]) -> LayerFs {
                             is_64: true,
                             ..ElfInfo::default()
                         }),
+                        ..FileReport::default()
+                    },
+                );
+                (EntryKind::File, *mode)
+            }
+            Node::Facts(mode, info) => {
+                fs.file_reports.insert(
+                    path.to_string(),
+                    FileReport {
+                        elf: Some(info.clone()),
                         ..FileReport::default()
                     },
                 );
@@ -143,14 +155,19 @@ struct Traced {
     trace: EntryTrace,
 }
 
+/// The reports of one layer, as the scan hands them to [`ImageFs`].
+pub(crate) fn reports(layer: &LayerFs) -> BTreeMap<String, &FileReport> {
+    layer
+        .file_reports
+        .iter()
+        .map(|(p, r)| (p.clone(), r))
+        .collect()
+}
+
 fn run(layers: &[LayerFs], config: StartConfig) -> Traced {
     let mut view = SquashedFs::new(layers);
     view.apply_all();
-    let reports: BTreeMap<String, &FileReport> = layers
-        .iter()
-        .flat_map(|l| l.file_reports.iter())
-        .map(|(p, r)| (p.clone(), r))
-        .collect();
+    let reports = reports(&layers[0]);
     let fs = ImageFs {
         view: &view,
         reports: &reports,
