@@ -560,3 +560,40 @@ fn truncated_and_corrupted_files_never_panic() {
         }
     }
 }
+
+#[test]
+fn a_corrupt_elf_is_a_warning_naming_it_and_the_scan_goes_on() {
+    let root = tempfile::tempdir().unwrap();
+    let bin = root.path().join("usr/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let good = std::fs::read("/usr/bin/true").expect("/usr/bin/true");
+    std::fs::write(bin.join("true"), &good).unwrap();
+    // The same binary cut inside its program header table.
+    std::fs::write(bin.join("broken"), &good[..100]).unwrap();
+    let dpkg = root.path().join("var/lib/dpkg");
+    std::fs::create_dir_all(&dpkg).unwrap();
+    std::fs::write(
+        dpkg.join("status"),
+        "Package: coreutils\nStatus: install ok installed\nVersion: 9.1-1\nArchitecture: amd64\n",
+    )
+    .unwrap();
+    let inv = stella_analyzers::scan_dir(
+        root.path(),
+        "dir:test",
+        &stella_analyzers::ScanOptions::default(),
+    )
+    .expect("the scan does not fail on a corrupt ELF");
+    let warnings: Vec<_> = inv
+        .warnings
+        .iter()
+        .map(|w| (w.path.as_deref().unwrap_or_default(), w.message.as_str()))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0].0, "usr/bin/broken");
+    assert!(
+        warnings[0].1.starts_with("elf: malformed ELF"),
+        "{warnings:?}"
+    );
+    assert_eq!(inv.components.len(), 1);
+    assert_eq!(inv.components[0].name, "coreutils");
+}

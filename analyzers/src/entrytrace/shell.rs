@@ -345,13 +345,13 @@ pub fn expand(raw: &str, p: &Params<'_>) -> Result<Vec<String>, ExpandError> {
             '"' => {
                 let close = double_quote_end(&chars, i)
                     .map_err(|Unsupported(what)| ExpandError::Unsupported(what))?;
-                fields.push_quoted(&expand_in_double_quotes(&chars[i + 1..close], p)?);
+                fields.push_quoted(&expand_in_double_quotes(&chars[i + 1..close], p, 0)?);
                 i = close + 1;
             }
             '$' => {
                 let end = dollar_end(&chars, i)
                     .map_err(|Unsupported(what)| ExpandError::Unsupported(what))?;
-                let value = parameter(&chars[i..end], p)?;
+                let value = parameter(&chars[i..end], p, 0)?;
                 fields.push_unquoted(&value);
                 i = end;
             }
@@ -365,7 +365,11 @@ pub fn expand(raw: &str, p: &Params<'_>) -> Result<Vec<String>, ExpandError> {
     Ok(fields.finish())
 }
 
-fn expand_in_double_quotes(chars: &[char], p: &Params<'_>) -> Result<String, ExpandError> {
+fn expand_in_double_quotes(
+    chars: &[char],
+    p: &Params<'_>,
+    depth: usize,
+) -> Result<String, ExpandError> {
     let mut out = String::new();
     let mut i = 0;
     while let Some(&c) = chars.get(i) {
@@ -390,7 +394,7 @@ fn expand_in_double_quotes(chars: &[char], p: &Params<'_>) -> Result<String, Exp
                         "\"$@\" inside a longer word".into(),
                     ));
                 }
-                out.push_str(&parameter(&chars[i..end], p)?);
+                out.push_str(&parameter(&chars[i..end], p, depth)?);
                 i = end;
             }
             '`' => return Err(ExpandError::Unsupported("command substitution".into())),
@@ -403,8 +407,17 @@ fn expand_in_double_quotes(chars: &[char], p: &Params<'_>) -> Result<String, Exp
     Ok(out)
 }
 
+/// `${A:-${B:-…}}` nesting followed before giving up (hostile scripts
+/// must not exhaust the stack).
+const MAX_NESTING: usize = 16;
+
 /// The value of one `$…` expansion (`text` starts with `$`).
-fn parameter(text: &[char], p: &Params<'_>) -> Result<String, ExpandError> {
+fn parameter(text: &[char], p: &Params<'_>, depth: usize) -> Result<String, ExpandError> {
+    if depth > MAX_NESTING {
+        return Err(ExpandError::Unsupported(
+            "parameter expansions nested too deep".into(),
+        ));
+    }
     let body: String = text.iter().skip(1).collect();
     if body.is_empty() {
         return Ok("$".to_string());
@@ -440,7 +453,7 @@ fn parameter(text: &[char], p: &Params<'_>) -> Result<String, ExpandError> {
     let set = value.as_ref().is_some_and(|v| !colon || !v.is_empty());
     let word = || -> Result<String, ExpandError> {
         let chars: Vec<char> = op.chars().skip(1).collect();
-        expand_in_double_quotes(&chars, p)
+        expand_in_double_quotes(&chars, p, depth + 1)
     };
     match op.chars().next() {
         None => Ok(value.unwrap_or_default()),

@@ -284,6 +284,16 @@ fn python_pulls_in_its_stdlib_extensions_and_packages() {
 }
 
 #[test]
+fn wildcards() {
+    assert!(wildcard(b"*.conf", b"libc.conf"));
+    assert!(wildcard(b"x?6*.conf", b"x86_64-linux-gnu.conf"));
+    assert!(!wildcard(b"*.conf", b"libc.conf.bak"));
+    assert!(wildcard(b"*", b""));
+    let hostile = "*a".repeat(40) + "b";
+    assert!(!wildcard(hostile.as_bytes(), "a".repeat(200).as_bytes()));
+}
+
+#[test]
 fn runtimes_by_name() {
     assert_eq!(
         Runtime::named("python3.11"),
