@@ -3,14 +3,22 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use stella_analyzers::binary::elf::{parse_elf, ElfAnalyzer};
+use stella_analyzers::binary::elf::{parse_elf, ElfAnalyzer, MAX_DYNAMIC_STRING_BYTES};
 use stella_analyzers::{FileAnalyzer, FileReport};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(info) = parse_elf(data) {
-        // Facts are copied out of the input: they cannot outgrow it.
-        let text: usize = info.needed.iter().map(String::len).sum();
-        assert!(text <= data.len());
+        // Entries may repeat one string, so the copies are bounded by the
+        // reader's limit, not the input size (lossy UTF-8 may triple bytes).
+        let text: usize = info
+            .needed
+            .iter()
+            .chain(&info.rpath)
+            .chain(&info.runpath)
+            .chain(&info.soname)
+            .map(String::len)
+            .sum();
+        assert!(text <= 3 * MAX_DYNAMIC_STRING_BYTES);
     }
     let mut report = FileReport::default();
     if ElfAnalyzer.claims("bin/x", 0o755, data) {

@@ -23,6 +23,9 @@ pub const ELF_MAGIC: &[u8; 4] = b"\x7fELF";
 /// Most `DT_NEEDED`/path entries kept from one file: real objects have a few
 /// dozen; a hostile one must not make us keep millions.
 const MAX_DYNAMIC_STRINGS: usize = 4096;
+/// Most bytes of dynamic strings kept from one file. Entries may all point at
+/// the same long string, so the file size alone does not bound the copies.
+pub const MAX_DYNAMIC_STRING_BYTES: usize = 256 * 1024;
 
 /// Fills [`FileReport::elf`] for every file that starts with the ELF magic.
 pub struct ElfAnalyzer;
@@ -165,6 +168,7 @@ fn read_dynamic<Elf: FileHeader<Endian = Endianness>>(
         Some(size) => rest.get(..size).unwrap_or(rest),
         None => rest,
     };
+    let mut kept = 0usize;
     for (tag, offset) in wanted {
         let text = usize::try_from(offset)
             .ok()
@@ -173,6 +177,12 @@ fn read_dynamic<Elf: FileHeader<Endian = Endianness>>(
             .ok_or_else(|| {
                 format!("malformed ELF: dynamic string at offset {offset} out of range")
             })?;
+        kept += text.len();
+        if kept > MAX_DYNAMIC_STRING_BYTES {
+            return Err(format!(
+                "malformed ELF: more than {MAX_DYNAMIC_STRING_BYTES} bytes of dynamic strings"
+            ));
+        }
         let text = String::from_utf8_lossy(text).into_owned();
         match tag {
             elf::DT_NEEDED => info.needed.push(text),
@@ -270,6 +280,64 @@ mod tests {
         header[54] = 56; // e_phentsize
         header[56] = 3; // e_phnum
         assert!(parse_elf(&header).unwrap_err().starts_with("malformed ELF"));
+    }
+
+    /// 4000 `DT_NEEDED` entries all naming one 100 KB string: 400 MB of
+    /// copies if nothing bounded them (found by the fuzzer).
+    #[test]
+    fn repeated_dynamic_strings_are_bounded() {
+        const PH: usize = 64;
+        const DYN: usize = PH + 2 * 56;
+        let entries = 4000 + 3;
+        let strtab = DYN + entries * 16;
+        let mut f = vec![0u8; strtab];
+        f[..4].copy_from_slice(ELF_MAGIC);
+        f[4] = 2; // 64-bit
+        f[5] = 1; // little endian
+        f[6] = 1;
+        f[16] = 3; // ET_DYN
+        f[18] = 62; // x86-64
+        f[20] = 1;
+        f[32..40].copy_from_slice(&(PH as u64).to_le_bytes()); // e_phoff
+        f[52] = 64; // e_ehsize
+        f[54] = 56; // e_phentsize
+        f[56] = 2; // e_phnum
+        let total = (strtab + 100_001) as u64;
+        let phdr = |f: &mut Vec<u8>, at: usize, ty: u32, off: u64, size: u64| {
+            f[at..at + 4].copy_from_slice(&ty.to_le_bytes());
+            f[at + 8..at + 16].copy_from_slice(&off.to_le_bytes()); // p_offset
+            f[at + 16..at + 24].copy_from_slice(&off.to_le_bytes()); // p_vaddr = offset
+            f[at + 32..at + 40].copy_from_slice(&size.to_le_bytes()); // p_filesz
+            f[at + 40..at + 48].copy_from_slice(&size.to_le_bytes()); // p_memsz
+        };
+        phdr(&mut f, PH, 1, 0, total); // PT_LOAD, the whole file
+        phdr(&mut f, PH + 56, 2, DYN as u64, (entries * 16) as u64); // PT_DYNAMIC
+        let mut at = DYN;
+        let mut entry = |tag: u64, val: u64| {
+            f[at..at + 8].copy_from_slice(&tag.to_le_bytes());
+            f[at + 8..at + 16].copy_from_slice(&val.to_le_bytes());
+            at += 16;
+        };
+        entry(5, strtab as u64); // DT_STRTAB
+        entry(10, 100_001); // DT_STRSZ
+        for _ in 0..4000 {
+            entry(1, 0); // DT_NEEDED → the one long string
+        }
+        f.extend(std::iter::repeat_n(b'a', 100_000));
+        f.push(0);
+        let err = parse_elf(&f).unwrap_err();
+        assert!(err.contains("bytes of dynamic strings"), "{err}");
+        // The same file with 2 entries is fine.
+        let two = parse_elf(&{
+            let mut g = f.clone();
+            for i in 2..4000 {
+                let at = DYN + (2 + i) * 16;
+                g[at..at + 16].fill(0);
+            }
+            g
+        })
+        .unwrap();
+        assert_eq!(two.needed.len(), 2);
     }
 
     #[test]
