@@ -82,6 +82,11 @@ fn parse_class<Elf: FileHeader<Endian = Endianness>>(data: &[u8]) -> Result<ElfI
         ..ElfInfo::default()
     };
     for segment in segments {
+        // Separate debug files (`usr/lib/debug/.build-id/*.debug`) keep the
+        // program headers but not the bytes: an empty PT_INTERP names nothing.
+        if segment.p_type(endian) == elf::PT_INTERP && segment.p_filesz(endian).into() == 0 {
+            continue;
+        }
         if let Some(interp) = segment.interpreter(endian, data).map_err(malformed)? {
             info.interpreter = Some(String::from_utf8_lossy(interp).into_owned());
         }
@@ -280,6 +285,18 @@ mod tests {
         header[54] = 56; // e_phentsize
         header[56] = 3; // e_phnum
         assert!(parse_elf(&header).unwrap_err().starts_with("malformed ELF"));
+        // One PT_INTERP without bytes, as in separate debug files: no name, no error.
+        header[56] = 1;
+        let mut debug = header.clone();
+        debug.resize(64 + 56, 0);
+        debug[64] = 3; // PT_INTERP
+        debug[72] = 0x40; // p_offset, p_filesz stays 0
+        assert_eq!(parse_elf(&debug).unwrap().interpreter, None);
+        // With a size but no NUL-terminated name it is broken.
+        debug[96] = 4; // p_filesz
+        debug.extend_from_slice(b"/lib");
+        debug[72] = 120; // p_offset → "/lib", no NUL
+        assert!(parse_elf(&debug).unwrap_err().starts_with("malformed ELF"));
     }
 
     /// 4000 `DT_NEEDED` entries all naming one 100 KB string: 400 MB of
