@@ -209,7 +209,43 @@ open(f"{d}/seed-modinfo", "wb").write(b"\x05" + modinfo)
 PY
 }
 
+seed_elf() {
+    local d="$corpus/elf"
+    mkdir -p "$d"
+    # Small real ELF files of this machine: executables, shared libraries, the
+    # static ldconfig (when under the size limit), relocatable objects.
+    local f n=0
+    for f in /usr/bin/* /usr/lib/x86_64-linux-gnu/*.so* /sbin/ldconfig /usr/lib/x86_64-linux-gnu/*.o; do
+        [ -f "$f" ] && [ ! -L "$f" ] || continue
+        [ "$(head -c 4 "$f" 2>/dev/null | od -An -c | tr -d ' ')" = '177ELF' ] || continue
+        [ "$(wc -c < "$f")" -le 65536 ] || continue
+        cp "$f" "$d/seed-$(basename "$f")"
+        n=$((n + 1))
+        [ "$n" -lt 40 ] || break
+    done
+}
+
+seed_entry_script() {
+    local d="$corpus/entry_script"
+    mkdir -p "$d"
+    # Entrypoint scripts in the style of the official images, and this
+    # machine's own small shell scripts.
+    printf 'set -e\nif [ "${1#-}" != "$1" ]; then\n\tset -- python3 "$@"\nfi\nexec "$@"\n' > "$d/seed-docker-entrypoint"
+    printf 'cd /app && exec gosu app "${APP_BIN:-/usr/bin/python3}" -m http.server >/dev/null 2>&1\n' > "$d/seed-cmdline"
+    local f n=0
+    for f in /usr/bin/* /usr/sbin/*; do
+        [ -f "$f" ] && [ ! -L "$f" ] || continue
+        [ "$(head -c 9 "$f" 2>/dev/null)" = '#!/bin/sh' ] || continue
+        [ "$(wc -c < "$f")" -le 16384 ] || continue
+        tail -c +11 "$f" > "$d/seed-$(basename "$f")"
+        n=$((n + 1))
+        [ "$n" -lt 20 ] || break
+    done
+}
+
 seed_dpkg
+seed_elf
+seed_entry_script
 seed_apk
 seed_rpm
 seed_layer

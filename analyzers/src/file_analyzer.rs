@@ -34,6 +34,15 @@ pub struct ElfInfo {
     pub is_64: bool,
 }
 
+/// The text of a script, kept for EntryTrace (see [`crate::entrytrace::script`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScriptText {
+    /// The whole file, or only its first line when it is over the size limit.
+    pub text: Vec<u8>,
+    /// False when `text` is only the first line.
+    pub complete: bool,
+}
+
 /// What the file analyzers learned about one file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FileReport {
@@ -44,11 +53,17 @@ pub struct FileReport {
     /// the analyzer's name.
     pub notes: Vec<String>,
     pub elf: Option<ElfInfo>,
+    /// Scripts EntryTrace may have to read (small executable `#!` files and
+    /// files named in the image's ENTRYPOINT/CMD).
+    pub script: Option<ScriptText>,
 }
 
 impl FileReport {
     pub fn is_empty(&self) -> bool {
-        self.components.is_empty() && self.notes.is_empty() && self.elf.is_none()
+        self.components.is_empty()
+            && self.notes.is_empty()
+            && self.elf.is_none()
+            && self.script.is_none()
     }
 }
 

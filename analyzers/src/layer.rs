@@ -447,14 +447,15 @@ fn walk_tar<R: Read>(
                 // The same inode under another name: EntryTrace may reach the
                 // binary through either. Components stay with the first name
                 // so they are not counted twice.
-                if let Some(elf) = fs.file_reports.get(target).and_then(|r| r.elf.clone()) {
-                    fs.file_reports.insert(
-                        path.clone(),
-                        FileReport {
-                            elf: Some(elf),
-                            ..FileReport::default()
-                        },
-                    );
+                if let Some(linked) = fs.file_reports.get(target) {
+                    let facts = FileReport {
+                        elf: linked.elf.clone(),
+                        script: linked.script.clone(),
+                        ..FileReport::default()
+                    };
+                    if !facts.is_empty() {
+                        fs.file_reports.insert(path.clone(), facts);
+                    }
                 }
             } else if kind == EntryKind::File && !interest.file_analyzers.is_empty() && size > 0 {
                 if let Some(report) = analyze_entry(

@@ -11,6 +11,7 @@
 pub mod analyzer;
 pub mod binary;
 mod dir;
+pub mod entrytrace;
 pub mod file_analyzer;
 pub mod fs;
 mod gzip;
@@ -20,9 +21,10 @@ pub mod os;
 pub mod ownership;
 mod scan;
 pub mod squash;
+pub mod usage;
 
 pub use analyzer::{AnalyzeContext, AnalyzerError, Findings, PackageAnalyzer};
-pub use file_analyzer::{ElfInfo, FileAnalyzer, FileReport};
+pub use file_analyzer::{ElfInfo, FileAnalyzer, FileReport, ScriptText};
 pub use fs::{FileRef, FsView, MemFs, ViewError};
 pub use scan::{
     default_analyzers, default_file_analyzers, scan_dir, scan_image, Progress, ScanError,

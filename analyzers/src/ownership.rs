@@ -224,8 +224,12 @@ fn is_os_package(kind: ComponentKind) -> bool {
 
 /// Folds each non-OS component whose proving file belongs to an OS package
 /// into that package (as a purl in [`LANGUAGE_PURLS`]) and removes it.
-/// Returns how many components were folded.
-pub fn fold_owned_language_packages(components: &mut Vec<Component>, owners: &FileOwners) -> usize {
+/// Returns how many components were folded. `owners` is updated to the new
+/// component indices (owners are OS packages, which are never removed).
+pub fn fold_owned_language_packages(
+    components: &mut Vec<Component>,
+    owners: &mut FileOwners,
+) -> usize {
     let mut folded: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
     let mut keep = vec![true; components.len()];
     for (i, c) in components.iter().enumerate() {
@@ -251,6 +255,15 @@ pub fn fold_owned_language_packages(components: &mut Vec<Component>, owners: &Fi
         let mut all: BTreeSet<String> = entry.split_whitespace().map(str::to_string).collect();
         all.extend(purls);
         *entry = all.into_iter().collect::<Vec<_>>().join(" ");
+    }
+    let mut new_index = Vec::with_capacity(keep.len());
+    let mut next = 0;
+    for &k in &keep {
+        new_index.push(next);
+        next += usize::from(k);
+    }
+    for owner in owners.by_path.values_mut() {
+        *owner = new_index.get(*owner).copied().unwrap_or(*owner);
     }
     let mut flags = keep.into_iter();
     components.retain(|_| flags.next().unwrap_or(true));
@@ -326,12 +339,23 @@ mod tests {
                 "app/node_modules/left/package.json",
             ),
         ];
+        // A folded component before an OS package shifts that package's index.
+        components.swap(1, 2);
         let owners = FileOwners::collect(&view, &components);
         assert_eq!(owners.owner_of("usr/bin/tool"), Some(0), "physical path");
         assert_eq!(owners.owner_of("bin/tool"), Some(0), "listed path");
-        assert_eq!(fold_owned_language_packages(&mut components, &owners), 2);
+        let mut owners = owners;
+        assert_eq!(
+            fold_owned_language_packages(&mut components, &mut owners),
+            2
+        );
+        assert_eq!(owners.owner_of("usr/bin/tool"), Some(0));
         let names: Vec<&str> = components.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["tool", "py3-six", "left"]);
+        assert_eq!(
+            owners.owner_of("usr/lib/python3.11/site-packages/six-1.0.dist-info/METADATA"),
+            Some(1)
+        );
         assert_eq!(
             components[0].properties[LANGUAGE_PURLS],
             "pkg:golang/example.com/tool@1.0"

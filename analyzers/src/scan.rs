@@ -15,7 +15,9 @@ use stella_registry_store::{LayerDescriptor, ResolvedImage, StoreError};
 
 use crate::analyzer::{AnalyzeContext, Findings, PackageAnalyzer};
 use crate::dir::read_dir_tree;
-use crate::file_analyzer::{ElfInfo, FileAnalyzer};
+use crate::entrytrace::script::ScriptAnalyzer;
+use crate::entrytrace::{ImageFs, StartConfig};
+use crate::file_analyzer::{FileAnalyzer, FileReport};
 use crate::layer::{read_layer, Interest, LayerError, LayerFs, LayerLimits};
 use crate::os::{apk::ApkAnalyzer, dpkg::DpkgAnalyzer, os_release, rpm::RpmAnalyzer};
 use crate::ownership::{self, FileOwners};
@@ -101,18 +103,35 @@ pub fn default_analyzers() -> Vec<Box<dyn PackageAnalyzer>> {
 }
 
 /// True for the files the analysis after the squash reads: package
-/// databases, os-release and the OS packages' file lists.
+/// databases, os-release, the OS packages' file lists and the dynamic
+/// loader's configuration (usage view).
 fn wanted_by_analysis(analyzers: &[Box<dyn PackageAnalyzer>], path: &str) -> bool {
-    os_release::wants(path) || ownership::wants(path) || analyzers.iter().any(|a| a.wants(path))
+    os_release::wants(path)
+        || ownership::wants(path)
+        || crate::usage::wants(path)
+        || analyzers.iter().any(|a| a.wants(path))
 }
 
 /// Every file analyzer Stella runs inside the layer walk, in a fixed order.
 pub fn default_file_analyzers() -> Vec<Box<dyn FileAnalyzer>> {
     vec![
+        Box::new(crate::binary::elf_facts::ElfAnalyzer),
         Box::new(crate::binary::go::GoBuildInfoAnalyzer),
         Box::new(crate::binary::rust::CargoAuditableAnalyzer),
         Box::new(crate::binary::java::JarAnalyzer::default()),
+        Box::new(ScriptAnalyzer::default()),
     ]
+}
+
+/// What the image config says runs at start, when it says anything.
+fn start_config(image: &ResolvedImage) -> Option<StartConfig> {
+    let runtime = image.config.config.as_ref()?;
+    Some(StartConfig {
+        entrypoint: runtime.entrypoint.clone().unwrap_or_default(),
+        cmd: runtime.cmd.clone().unwrap_or_default(),
+        env: runtime.env.clone().unwrap_or_default(),
+        working_dir: runtime.working_dir.clone().unwrap_or_default(),
+    })
 }
 
 /// Scans an image from any store.
@@ -123,7 +142,10 @@ pub fn scan_image(
 ) -> Result<Inventory, ScanError> {
     let analyzers = default_analyzers();
     let wants = |p: &str| wanted_by_analysis(&analyzers, p);
-    let file_analyzers = default_file_analyzers();
+    // A config without ENTRYPOINT/CMD still gets a trace (that says so).
+    let start = start_config(image).unwrap_or_default();
+    let mut file_analyzers = default_file_analyzers();
+    file_analyzers.push(Box::new(ScriptAnalyzer::naming(&start.argv())));
     let file_refs: Vec<&dyn FileAnalyzer> = file_analyzers.iter().map(|a| a.as_ref()).collect();
     let interest = Interest {
         wants: &wants,
@@ -150,6 +172,7 @@ pub fn scan_image(
         layer_infos,
         image.info.clone(),
         &analyzers,
+        Some(&start),
         opts,
         &label,
     )
@@ -182,7 +205,8 @@ pub fn scan_dir(root: &Path, source: &str, opts: &ScanOptions) -> Result<Invento
         size: fs.tar_bytes,
         created_by: None,
     };
-    analyze(&[fs], vec![layer], info, &analyzers, opts, source)
+    // A root filesystem has no image config: nothing says what runs.
+    analyze(&[fs], vec![layer], info, &analyzers, None, opts, source)
 }
 
 fn image_label(info: &ImageInfo) -> String {
@@ -291,13 +315,14 @@ fn stream_layers(
     Ok(layers)
 }
 
-/// Squashes, detects the distro, runs analyzers per layer checkpoint and
-/// attributes components.
+/// Squashes, detects the distro, runs analyzers per layer checkpoint,
+/// attributes components, and traces the entrypoint when there is a config.
 fn analyze(
     layers: &[LayerFs],
     layer_infos: Vec<LayerInfo>,
     info: ImageInfo,
     analyzers: &[Box<dyn PackageAnalyzer>],
+    start: Option<&StartConfig>,
     opts: &ScanOptions,
     label: &str,
 ) -> Result<Inventory, ScanError> {
@@ -328,6 +353,7 @@ fn analyze(
     let files = visible_file_reports(layers, &top);
     warnings.extend(files.warnings);
     let mut components = files.components;
+    let reports = files.reports;
     for analyzer in analyzers {
         match attribute(layers, analyzer.as_ref(), &ctx) {
             Ok(found) => {
@@ -357,8 +383,8 @@ fn analyze(
     }
     // Reported once: a language package inside an OS package's files is a
     // property of that OS package.
-    let owners = FileOwners::collect(&top, &components);
-    ownership::fold_owned_language_packages(&mut components, &owners);
+    let mut owners = FileOwners::collect(&top, &components);
+    ownership::fold_owned_language_packages(&mut components, &mut owners);
     for c in &mut components {
         if let Some(l) = c.layer {
             c.layer_diff_id = layer_infos
@@ -366,6 +392,24 @@ fn analyze(
                 .and_then(|li| li.diff_id.clone());
         }
     }
+    let entry_trace = start.map(|start| {
+        let fs = ImageFs {
+            view: &top,
+            reports: &reports,
+        };
+        let mut trace = crate::entrytrace::trace(&fs, start);
+        let closure = crate::usage::closure(
+            &fs,
+            &trace,
+            &start.environment(),
+            &crate::usage::LoaderConfig::read(&top),
+            &components,
+        );
+        crate::usage::mark(&mut components, &closure.files, &|p| owners.owner_of(p));
+        trace.files = closure.files.into_iter().collect();
+        trace.unresolved = closure.unresolved.into_iter().collect();
+        trace
+    });
     let mut inventory = Inventory {
         schema: INVENTORY_SCHEMA,
         tool: opts.tool.clone(),
@@ -373,6 +417,7 @@ fn analyze(
         distro,
         layers: layer_infos,
         components,
+        entry_trace,
         warnings,
     };
     inventory.canonicalize();
@@ -380,21 +425,21 @@ fn analyze(
 }
 
 /// The file analyzers' findings for the files visible in the final image.
-struct VisibleFiles {
+struct VisibleFiles<'a> {
     components: Vec<Component>,
     warnings: Vec<Warning>,
-    /// ELF facts by physical path, for EntryTrace and the usage view.
-    #[allow(dead_code)] // read by EntryTrace (next step)
-    elf: BTreeMap<String, ElfInfo>,
+    /// The visible reports by physical path (ELF facts, script text), for
+    /// EntryTrace and the usage view.
+    reports: BTreeMap<String, &'a FileReport>,
 }
 
 /// Keeps each layer's file reports whose path that layer still provides at
 /// the top; the component's layer is that layer.
-fn visible_file_reports(layers: &[LayerFs], top: &SquashedFs<'_>) -> VisibleFiles {
+fn visible_file_reports<'a>(layers: &'a [LayerFs], top: &SquashedFs<'_>) -> VisibleFiles<'a> {
     let mut out = VisibleFiles {
         components: Vec::new(),
         warnings: Vec::new(),
-        elf: BTreeMap::new(),
+        reports: BTreeMap::new(),
     };
     for (index, fs) in layers.iter().enumerate() {
         let layer = index as u32;
@@ -412,8 +457,8 @@ fn visible_file_reports(layers: &[LayerFs], top: &SquashedFs<'_>) -> VisibleFile
                     layer: Some(layer),
                     ..c.clone()
                 }));
-            if let Some(elf) = &report.elf {
-                out.elf.insert(path.clone(), elf.clone());
+            if report.elf.is_some() || report.script.is_some() {
+                out.reports.insert(path.clone(), report);
             }
         }
     }

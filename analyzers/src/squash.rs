@@ -17,6 +17,16 @@ const MAX_SYMLINK_HOPS: usize = 40;
 struct Node {
     layer: u32,
     kind: EntryKind,
+    mode: u32,
+}
+
+/// The visible entry at one path (symlinks not followed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeInfo<'v> {
+    pub layer: u32,
+    pub kind: &'v EntryKind,
+    /// Permission bits as recorded (EntryTrace checks the executable bits).
+    pub mode: u32,
 }
 
 /// The union of layers `0..=applied` with whiteouts applied.
@@ -84,6 +94,7 @@ impl<'a> SquashedFs<'a> {
                 Node {
                     layer: index,
                     kind: meta.kind.clone(),
+                    mode: meta.mode,
                 },
             );
         }
@@ -99,6 +110,15 @@ impl<'a> SquashedFs<'a> {
     /// The layer the visible entry at exactly `path` (no symlink following) comes from.
     pub fn layer_of(&self, path: &str) -> Option<u32> {
         self.nodes.get(path).map(|n| n.layer)
+    }
+
+    /// The visible entry at exactly `path` (no symlink following).
+    pub fn node(&self, path: &str) -> Option<NodeInfo<'_>> {
+        self.nodes.get(path).map(|n| NodeInfo {
+            layer: n.layer,
+            kind: &n.kind,
+            mode: n.mode,
+        })
     }
 
     /// Resolves symlinks in every component of `path`; returns the physical path.
@@ -121,6 +141,7 @@ impl<'a> SquashedFs<'a> {
             let Some(Node {
                 kind: EntryKind::Symlink(target),
                 layer,
+                ..
             }) = self.nodes.get(&current)
             else {
                 continue;

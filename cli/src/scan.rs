@@ -4,9 +4,9 @@ use std::io::IsTerminal;
 use std::time::{Duration, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use stella_analyzers::{scan_dir, scan_image, ScanOptions};
-use stella_model::Inventory;
+use stella_model::{Inventory, PROP_USAGE};
 use stella_registry_store::{open_image, OpenOptions, Platform, SourceSpec};
 use stella_sbom::SbomOptions;
 
@@ -37,6 +37,19 @@ pub struct ScanArgs {
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Which components to emit: `full` (all; those the entrypoint uses carry
+    /// `stella:usage=true`) or `usage` (only those). Needs an image config.
+    #[arg(long, value_enum, default_value_t = View::Full)]
+    pub view: View,
+}
+
+/// `--view`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum View {
+    /// Every component found.
+    Full,
+    /// Only the components in the entrypoint's usage closure.
+    Usage,
 }
 
 pub fn run(args: ScanArgs) -> anyhow::Result<()> {
@@ -61,9 +74,12 @@ pub fn run(args: ScanArgs) -> anyhow::Result<()> {
     };
     // Fail on bad arguments before spending time on the scan.
     let sbom_time = sbom_timestamp()?;
+    if args.view == View::Usage && matches!(spec, SourceSpec::Dir { .. }) {
+        bail!("--view usage needs an image: a dir: source has no config saying what runs");
+    }
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
 
-    let inventory: Inventory = match &spec {
+    let mut inventory: Inventory = match &spec {
         SourceSpec::Dir { path } => scan_dir(path, &args.source, &opts)?,
         _ => {
             let mut open = OpenOptions {
@@ -82,6 +98,11 @@ pub fn run(args: ScanArgs) -> anyhow::Result<()> {
             result?
         }
     };
+    if args.view == View::Usage {
+        inventory
+            .components
+            .retain(|c| c.properties.get(PROP_USAGE).is_some_and(|v| v == "true"));
+    }
     let timestamp = match sbom_time {
         Some(t) => t,
         None => image_timestamp(&inventory),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::{Digest, Purl};
+use crate::{Digest, EntryTrace, Purl};
 
 /// Schema tag of the native JSON inventory (`-o json`).
 pub const INVENTORY_SCHEMA: &str = "stella-inventory@1";
@@ -222,6 +222,9 @@ pub struct Inventory {
     pub distro: Option<Distro>,
     pub layers: Vec<LayerInfo>,
     pub components: Vec<Component>,
+    /// The entrypoint followed to the programs it runs (images with a config only).
+    #[serde(rename = "entryTrace", skip_serializing_if = "Option::is_none")]
+    pub entry_trace: Option<EntryTrace>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Warning>,
 }

@@ -8,10 +8,12 @@
 //! ordering so that outputs built from it are byte-stable.
 
 mod digest;
+mod entrytrace;
 mod inventory;
 mod purl;
 
 pub use digest::{Digest, DigestAlgorithm, DigestError};
+pub use entrytrace::{EntryChain, EntryStep, EntryStepKind, EntryStop, EntryTrace, PROP_USAGE};
 pub use inventory::{
     Component, ComponentKind, Distro, ImageInfo, Inventory, LayerInfo, SourcePackage, ToolInfo,
     Warning, INVENTORY_SCHEMA,

@@ -2,6 +2,7 @@
 //! layers stream; see [`crate::file_analyzer`].
 
 pub mod elf;
+pub mod elf_facts;
 pub mod go;
 pub mod java;
 pub mod rust;

@@ -32,6 +32,7 @@ fn inventory(image: ImageInfo, distro: Option<Distro>, layers: Vec<LayerInfo>) -
         distro,
         layers,
         components: Vec::new(),
+        entry_trace: None,
         warnings: Vec::new(),
     }
 }
