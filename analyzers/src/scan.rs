@@ -354,8 +354,9 @@ fn analyze(
     warnings.extend(files.warnings);
     let mut components = files.components;
     let reports = files.reports;
-    for analyzer in analyzers {
-        match attribute(layers, analyzer.as_ref(), &ctx) {
+    let attributed = attribute_all(layers, analyzers, &ctx);
+    for (analyzer, result) in analyzers.iter().zip(attributed) {
+        match result {
             Ok(found) => {
                 // Notes describe the final squashed view, not one layer.
                 warnings.extend(found.notes.into_iter().map(|(path, message)| Warning {
@@ -465,52 +466,94 @@ fn visible_file_reports<'a>(layers: &'a [LayerFs], top: &SquashedFs<'_>) -> Visi
     out
 }
 
-/// Runs `analyzer` on the view after every layer that changed one of its
-/// files, and gives each final component the lowest layer from which it was
-/// continuously present.
-fn attribute(
-    layers: &[LayerFs],
-    analyzer: &dyn PackageAnalyzer,
-    ctx: &AnalyzeContext<'_>,
-) -> Result<Findings, (Option<u32>, crate::AnalyzerError)> {
-    // Every path this analyzer captured in any layer; a checkpoint is a layer
-    // after which one of them appears, changes or disappears.
-    let mut watched: Vec<&str> = layers
-        .iter()
-        .flat_map(|l| l.captured.keys().chain(l.skipped.keys()))
-        .map(String::as_str)
-        .filter(|p| analyzer.wants(p))
-        .collect();
-    watched.sort_unstable();
-    watched.dedup();
-    if watched.is_empty() {
-        return Ok(Findings::default());
-    }
+type Attributed = Result<Findings, (Option<u32>, crate::AnalyzerError)>;
 
-    let mut view = SquashedFs::new(layers);
-    let mut signature: Vec<Option<u32>> = Vec::new();
-    // For each identity: the layer since which it has been continuously present.
-    let mut since: BTreeMap<(String, String, String, String), u32> = BTreeMap::new();
-    let mut last = Findings::default();
-    while view.apply_next() {
-        let layer = (view.applied() - 1) as u32;
-        let sig: Vec<Option<u32>> = watched.iter().map(|p| view.layer_of(p)).collect();
-        if sig == signature {
-            continue;
+/// One analyzer's progress through the layers.
+struct Attribution<'a> {
+    analyzer: &'a dyn PackageAnalyzer,
+    /// Every path this analyzer captured in any layer; a checkpoint is a
+    /// layer after which one of them appears, changes or disappears.
+    watched: Vec<&'a str>,
+    signature: Vec<Option<u32>>,
+    /// For each identity: the layer since which it has been continuously present.
+    since: BTreeMap<(String, String, String, String), u32>,
+    last: Findings,
+    failed: Option<(Option<u32>, crate::AnalyzerError)>,
+}
+
+/// Runs each analyzer on the view after every layer that changed one of its
+/// files, and gives each final component the lowest layer from which it was
+/// continuously present. All analyzers share one incremental view: building
+/// it costs a map insert per entry of the image, so once is enough.
+fn attribute_all<'a>(
+    layers: &'a [LayerFs],
+    analyzers: &'a [Box<dyn PackageAnalyzer>],
+    ctx: &AnalyzeContext<'_>,
+) -> Vec<Attributed> {
+    let mut states: Vec<Attribution<'a>> = analyzers
+        .iter()
+        .map(|analyzer| {
+            let mut watched: Vec<&str> = layers
+                .iter()
+                .flat_map(|l| l.captured.keys().chain(l.skipped.keys()))
+                .map(String::as_str)
+                .filter(|p| analyzer.wants(p))
+                .collect();
+            watched.sort_unstable();
+            watched.dedup();
+            Attribution {
+                analyzer: analyzer.as_ref(),
+                watched,
+                signature: Vec::new(),
+                since: BTreeMap::new(),
+                last: Findings::default(),
+                failed: None,
+            }
+        })
+        .collect();
+    if states.iter().any(|s| !s.watched.is_empty()) {
+        let mut view = SquashedFs::new(layers);
+        while view.apply_next() {
+            let layer = (view.applied() - 1) as u32;
+            for state in states.iter_mut() {
+                if state.watched.is_empty() || state.failed.is_some() {
+                    continue;
+                }
+                let sig: Vec<Option<u32>> =
+                    state.watched.iter().map(|p| view.layer_of(p)).collect();
+                if sig == state.signature {
+                    continue;
+                }
+                state.signature = sig;
+                let findings = match state.analyzer.analyze(&view, ctx) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        state.failed = Some((Some(layer), e));
+                        continue;
+                    }
+                };
+                let present: HashSet<_> = findings.components.iter().map(key).collect();
+                state.since.retain(|k, _| present.contains(k));
+                for k in present {
+                    state.since.entry(k).or_insert(layer);
+                }
+                state.last = findings;
+            }
         }
-        signature = sig;
-        let findings = analyzer.analyze(&view, ctx).map_err(|e| (Some(layer), e))?;
-        let present: HashSet<_> = findings.components.iter().map(key).collect();
-        since.retain(|k, _| present.contains(k));
-        for k in present {
-            since.entry(k).or_insert(layer);
-        }
-        last = findings;
     }
-    for c in &mut last.components {
-        c.layer = since.get(&key(c)).copied();
-    }
-    Ok(last)
+    states
+        .into_iter()
+        .map(|state| {
+            if let Some(failure) = state.failed {
+                return Err(failure);
+            }
+            let mut last = state.last;
+            for c in &mut last.components {
+                c.layer = state.since.get(&key(c)).copied();
+            }
+            Ok(last)
+        })
+        .collect()
 }
 
 fn key(c: &Component) -> (String, String, String, String) {
