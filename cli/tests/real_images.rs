@@ -11,32 +11,12 @@ use std::process::Command;
 
 use serde_json::Value;
 
-fn images_dir() -> PathBuf {
-    let dir = std::env::var_os("STELLA_TEST_IMAGES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/stella-test-images")
-        });
-    assert!(
-        dir.join(".done").exists(),
-        "test images missing in {}: run `samples/build-test-images.sh {}` (tests/run.sh does) as root",
-        dir.display(),
-        dir.display()
-    );
-    dir
-}
+#[path = "support/images.rs"]
+mod images;
+use images::{images_dir_with, stella};
 
-fn stella(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_stella"))
-        .args(args)
-        .env("SOURCE_DATE_EPOCH", "1700000000")
-        .output()
-        .expect("run stella");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+fn images_dir() -> PathBuf {
+    images_dir_with(".done")
 }
 
 fn scan_json(source: &str, extra: &[&str]) -> Value {

@@ -8,17 +8,16 @@
 //! `sstrip`ped binaries have none. The build-id note is looked up in note
 //! segments, then note sections (relocatable and debug files). Every offset
 //! comes from the file, so every access is bounds-checked by the `object`
-//! crate or here. No components come from ELF facts alone;
+//! crate or here. (`super::elf` is the section/segment reader the Go and
+//! Rust analyzers share.) No components come from ELF facts alone;
 //! EntryTrace and the usage view consume them.
 
 use object::elf;
 use object::read::elf::{Dyn, FileHeader, ProgramHeader, SectionHeader};
 use object::Endianness;
 
+use super::elf::is_elf;
 use crate::file_analyzer::{ElfInfo, FileAnalyzer, FileReport};
-
-/// `\x7fELF`.
-pub const ELF_MAGIC: &[u8; 4] = b"\x7fELF";
 
 /// Most `DT_NEEDED`/path entries kept from one file: real objects have a few
 /// dozen; a hostile one must not make us keep millions.
@@ -40,7 +39,7 @@ impl FileAnalyzer for ElfAnalyzer {
     }
 
     fn claims(&self, _path: &str, _mode: u32, head: &[u8]) -> bool {
-        head.starts_with(ELF_MAGIC)
+        is_elf(head)
     }
 
     fn analyze_file(
@@ -56,7 +55,7 @@ impl FileAnalyzer for ElfAnalyzer {
 
 /// Reads the dynamic-linking facts of one ELF file.
 pub fn parse_elf(data: &[u8]) -> Result<ElfInfo, String> {
-    if !data.starts_with(ELF_MAGIC) {
+    if !is_elf(data) {
         return Err("not an ELF file".to_string());
     }
     // e_ident[EI_CLASS] picks the header layout.
@@ -273,7 +272,7 @@ mod tests {
         assert!(parse_elf(b"\x7fELF").is_err());
         assert!(parse_elf(b"\x7fELF\x03").is_err());
         let mut header = vec![0u8; 64];
-        header[..4].copy_from_slice(ELF_MAGIC);
+        header[..4].copy_from_slice(b"\x7fELF");
         header[4] = 2; // 64-bit
         header[5] = 1; // little endian
         header[6] = 1; // EV_CURRENT
@@ -308,7 +307,7 @@ mod tests {
         let entries = 4000 + 3;
         let strtab = DYN + entries * 16;
         let mut f = vec![0u8; strtab];
-        f[..4].copy_from_slice(ELF_MAGIC);
+        f[..4].copy_from_slice(b"\x7fELF");
         f[4] = 2; // 64-bit
         f[5] = 1; // little endian
         f[6] = 1;

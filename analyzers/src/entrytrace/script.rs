@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::binary::elf_facts::ELF_MAGIC;
+use crate::binary::elf::is_elf;
 use crate::file_analyzer::{FileAnalyzer, FileReport, ScriptText};
 
 /// Largest script kept whole. Entrypoint scripts are a few KiB.
@@ -68,7 +68,7 @@ impl FileAnalyzer for ScriptAnalyzer {
         if !self.named_only {
             return executable_script;
         }
-        !executable_script && !head.starts_with(ELF_MAGIC) && self.named.contains(base_name(path))
+        !executable_script && !is_elf(head) && self.named.contains(base_name(path))
     }
 
     fn analyze_file(
