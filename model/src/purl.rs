@@ -58,6 +58,19 @@ impl Purl {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    pub fn namespace(&self) -> Option<&str> {
+        self.namespace.as_deref()
+    }
+
+    pub fn version(&self) -> Option<&str> {
+        self.version.as_deref()
+    }
+
+    /// Qualifiers, sorted by key (keys lowercase, values never empty).
+    pub fn qualifiers(&self) -> &BTreeMap<String, String> {
+        &self.qualifiers
+    }
 }
 
 /// Percent-encodes everything but the unreserved set. `+` and `:` are kept
