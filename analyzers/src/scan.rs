@@ -19,6 +19,7 @@ use crate::entrytrace::script::ScriptAnalyzer;
 use crate::entrytrace::{ImageFs, StartConfig};
 use crate::file_analyzer::{FileAnalyzer, FileReport};
 use crate::layer::{read_layer, Interest, LayerError, LayerFs, LayerLimits};
+use crate::layer_cache::{self, CaptureKey, LayerCache, RecordingNamed};
 use crate::os::{apk::ApkAnalyzer, dpkg::DpkgAnalyzer, os_release, rpm::RpmAnalyzer};
 use crate::ownership::{self, FileOwners};
 use crate::squash::SquashedFs;
@@ -140,19 +141,60 @@ pub fn scan_image(
     opts: &ScanOptions,
     progress: &dyn Progress,
 ) -> Result<Inventory, ScanError> {
+    scan_image_with(image, opts, progress, None)
+}
+
+/// Scans an image, taking each layer's walk result from `cache` when it is
+/// there (the blob is then not even opened) and putting it there when not.
+/// The inventory is the same with or without a cache, warm or cold.
+pub fn scan_image_with(
+    image: &ResolvedImage,
+    opts: &ScanOptions,
+    progress: &dyn Progress,
+    cache: Option<&dyn LayerCache>,
+) -> Result<Inventory, ScanError> {
     let analyzers = default_analyzers();
     let wants = |p: &str| wanted_by_analysis(&analyzers, p);
     // A config without ENTRYPOINT/CMD still gets a trace (that says so).
     let start = start_config(image).unwrap_or_default();
-    let mut file_analyzers = default_file_analyzers();
-    file_analyzers.push(Box::new(ScriptAnalyzer::naming(&start.argv())));
-    let file_refs: Vec<&dyn FileAnalyzer> = file_analyzers.iter().map(|a| a.as_ref()).collect();
-    let interest = Interest {
-        wants: &wants,
-        file_analyzers: &file_refs,
-    };
+    let file_analyzers = default_file_analyzers();
+    let mut file_refs: Vec<&dyn FileAnalyzer> = file_analyzers.iter().map(|a| a.as_ref()).collect();
+    let named = ScriptAnalyzer::naming(&start.argv());
     let label = image_label(&image.info);
-    let layers = stream_layers(image, &interest, opts, progress, &label)?;
+    let layers = match cache {
+        None => {
+            file_refs.push(&named);
+            let interest = Interest {
+                wants: &wants,
+                file_analyzers: &file_refs,
+            };
+            stream_layers(image, opts, &|layer| {
+                stream_layer(image, layer, &interest, opts, progress, &label)
+            })?
+        }
+        Some(cache) => {
+            let capture = CaptureKey::new(&analyzers, &file_refs, &opts.limits);
+            stream_layers(image, opts, &|layer| {
+                let key = capture.layer(&layer.diff_id);
+                if let Some(fs) = layer_cache::lookup(cache, &key, &named) {
+                    progress.layer_started(layer.index, layer.size);
+                    progress.bytes_read(layer.size.unwrap_or(0));
+                    progress.layer_finished(layer.index);
+                    return Ok(fs);
+                }
+                let recording = RecordingNamed::new(&named);
+                let mut refs = file_refs.clone();
+                refs.push(&recording);
+                let interest = Interest {
+                    wants: &wants,
+                    file_analyzers: &refs,
+                };
+                let mut fs = stream_layer(image, layer, &interest, opts, progress, &label)?;
+                layer_cache::store(cache, &key, &mut fs, recording.into_claimed(), &named);
+                Ok(fs)
+            })?
+        }
+    };
     let layer_infos = image
         .layers
         .iter()
@@ -230,46 +272,54 @@ impl<R: Read> Read for Metered<'_, R> {
     }
 }
 
-/// Streams all layers with `opts.threads` workers; results in layer order.
-fn stream_layers(
+/// Streams one layer blob through the walk.
+fn stream_layer(
     image: &ResolvedImage,
+    layer: &LayerDescriptor,
     interest: &Interest<'_>,
     opts: &ScanOptions,
     progress: &dyn Progress,
     label: &str,
+) -> Result<LayerFs, ScanError> {
+    progress.layer_started(layer.index, layer.size);
+    let layer_err = |error: LayerError| ScanError::Layer {
+        image: label.to_string(),
+        layer: layer.index,
+        digest: layer.digest.clone(),
+        error,
+    };
+    // A missing or unreadable blob is this layer's failure: say which image and layer.
+    let blob = image.blobs.open_layer(layer).map_err(|e| {
+        layer_err(LayerError {
+            path: None,
+            message: e.to_string(),
+        })
+    })?;
+    let fs = read_layer(
+        Metered {
+            inner: blob,
+            progress,
+        },
+        Some(&layer.diff_id),
+        interest,
+        &opts.limits,
+    )
+    .map_err(layer_err)?;
+    progress.layer_finished(layer.index);
+    Ok(fs)
+}
+
+/// Gets every layer's walk result with `read_one` on `opts.threads`
+/// workers; results in layer order.
+fn stream_layers(
+    image: &ResolvedImage,
+    opts: &ScanOptions,
+    read_one: &(dyn Fn(&LayerDescriptor) -> Result<LayerFs, ScanError> + Sync),
 ) -> Result<Vec<LayerFs>, ScanError> {
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let results: Mutex<Vec<Option<Result<LayerFs, ScanError>>>> =
         Mutex::new((0..image.layers.len()).map(|_| None).collect());
-    let read_one = |layer: &LayerDescriptor| -> Result<LayerFs, ScanError> {
-        progress.layer_started(layer.index, layer.size);
-        let layer_err = |error: LayerError| ScanError::Layer {
-            image: label.to_string(),
-            layer: layer.index,
-            digest: layer.digest.clone(),
-            error,
-        };
-        // A missing or unreadable blob is this layer's failure: say which image and layer.
-        let blob = image.blobs.open_layer(layer).map_err(|e| {
-            layer_err(LayerError {
-                path: None,
-                message: e.to_string(),
-            })
-        })?;
-        let fs = read_layer(
-            Metered {
-                inner: blob,
-                progress,
-            },
-            Some(&layer.diff_id),
-            interest,
-            &opts.limits,
-        )
-        .map_err(layer_err)?;
-        progress.layer_finished(layer.index);
-        Ok(fs)
-    };
     let workers = opts.threads.clamp(1, image.layers.len().max(1));
     // Largest layers first: the scan takes at least as long as its biggest
     // layer, so starting that one last would leave a core idle at the end.

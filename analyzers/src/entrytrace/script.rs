@@ -48,6 +48,13 @@ impl ScriptAnalyzer {
             named_only: true,
         }
     }
+
+    /// True when this is a [`ScriptAnalyzer::naming`] analyzer and `path`'s
+    /// base name is one of its words: the only files it may claim (the layer
+    /// cache uses this to tell which layers it can matter for).
+    pub fn names(&self, path: &str) -> bool {
+        self.named_only && self.named.contains(base_name(path))
+    }
 }
 
 fn base_name(path: &str) -> &str {
