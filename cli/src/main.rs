@@ -4,6 +4,7 @@
 //! Exit codes: 0 success; 1 the scan failed (bad input, I/O, registry);
 //! 2 reserved for policy failures; 64 usage errors.
 
+mod cache;
 mod output;
 mod progress;
 mod scan;

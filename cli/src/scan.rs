@@ -5,11 +5,12 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use stella_analyzers::{scan_dir, scan_image, ScanOptions};
+use stella_analyzers::{scan_dir, scan_image_with, LayerCache, ScanOptions};
 use stella_model::{Inventory, PROP_USAGE};
 use stella_registry_store::{open_image, OpenOptions, Platform, SourceSpec};
 use stella_sbom::SbomOptions;
 
+use crate::cache::{CacheArgs, ScanCache};
 use crate::output::{write_all, Format, OutputSpec};
 use crate::progress::Bar;
 
@@ -41,6 +42,8 @@ pub struct ScanArgs {
     /// `stella:usage=true`) or `usage` (only those). Needs an image config.
     #[arg(long, value_enum, default_value_t = View::Full)]
     pub view: View,
+    #[command(flatten)]
+    pub cache: CacheArgs,
 }
 
 /// `--view`.
@@ -92,9 +95,18 @@ pub fn run(args: ScanArgs) -> anyhow::Result<()> {
             let image = open_image(&spec, &open, &args.source)
                 .with_context(|| format!("opening {}", args.source))?;
             let total = image.layers.iter().filter_map(|l| l.size).sum();
+            let cache = ScanCache::open(&args.cache);
             let bar = Bar::new(total, show_progress);
-            let result = scan_image(&image, &opts, &bar);
+            let result = scan_image_with(
+                &image,
+                &opts,
+                &bar,
+                cache.as_ref().map(|c| c as &dyn LayerCache),
+            );
             bar.finish();
+            if let Some(cache) = &cache {
+                cache.finish();
+            }
             result?
         }
     };

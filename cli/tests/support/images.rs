@@ -27,6 +27,8 @@ pub fn stella(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_stella"))
         .args(args)
         .env("SOURCE_DATE_EPOCH", "1700000000")
+        // These tests exercise the streaming path; tests/layer_cache.rs the cache.
+        .env("STELLA_NO_CACHE", "1")
         .output()
         .expect("run stella");
     (

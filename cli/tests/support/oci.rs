@@ -297,8 +297,12 @@ pub fn dpkg_status(pkgs: &[(&str, &str)]) -> String {
 
 // ---------------------------------------------------------------- running
 
+/// `stella` without the layer cache: these tests exercise the streaming
+/// path (tests/layer_cache.rs covers the cache).
 pub fn stella() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_stella"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stella"));
+    cmd.env("STELLA_NO_CACHE", "1");
+    cmd
 }
 
 /// `stella scan SOURCE -q ARGS…` with a fixed SOURCE_DATE_EPOCH.
