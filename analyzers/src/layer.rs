@@ -306,6 +306,9 @@ fn walk_verified(
     // Past the end-of-archive blocks: finish hashing the uncompressed stream.
     drain(&mut counted)?;
     fs.tar_bytes = counted.n;
+    // The entry list lives until the scan ends; growth slack would be up to
+    // half of it (tens of MB on images with millions of files).
+    fs.entries.shrink_to_fit();
     Ok(fs)
 }
 
@@ -519,8 +522,9 @@ fn analyze_entry(
         .read_to_end(scratch)
         .map_err(|e| LayerError::at(path, format!("reading file: {e}")))?;
     let report = analyze_claimed(&claimants, path, scratch);
-    // Do not let one huge binary pin its buffer for the rest of the layer.
-    if scratch.capacity() > 64 << 20 {
+    // Do not let one big binary pin its buffer for the rest of the layer
+    // (per worker thread): re-allocating costs little next to reading it.
+    if scratch.capacity() > 8 << 20 {
         *scratch = Vec::new();
     }
     Ok(Some(report).filter(|r| !r.is_empty()))

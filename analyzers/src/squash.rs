@@ -6,6 +6,7 @@
 //! introduced them.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 use crate::fs::{FileRef, FsView, ViewError};
 use crate::layer::{EntryKind, LayerFs};
@@ -13,10 +14,12 @@ use crate::layer::{EntryKind, LayerFs};
 /// Symlink hops allowed while resolving one path (Linux uses 40).
 const MAX_SYMLINK_HOPS: usize = 40;
 
-#[derive(Debug, Clone)]
-struct Node {
+/// Borrows kind (and, as the map key, the path) from the layers: the image
+/// may hold millions of entries and a view must not copy them.
+#[derive(Debug, Clone, Copy)]
+struct Node<'a> {
     layer: u32,
-    kind: EntryKind,
+    kind: &'a EntryKind,
     mode: u32,
 }
 
@@ -32,25 +35,25 @@ pub struct NodeInfo<'v> {
 /// The union of layers `0..=applied` with whiteouts applied.
 pub struct SquashedFs<'a> {
     layers: &'a [LayerFs],
-    nodes: BTreeMap<String, Node>,
+    nodes: BTreeMap<&'a str, Node<'a>>,
     applied: usize,
 }
 
 /// Removes `dir`'s descendants that come from layers below `layer`.
-fn remove_descendants(nodes: &mut BTreeMap<String, Node>, dir: &str, below_layer: Option<u32>) {
+fn remove_descendants(nodes: &mut BTreeMap<&str, Node<'_>>, dir: &str, below_layer: Option<u32>) {
     let prefix = if dir.is_empty() {
         String::new()
     } else {
         format!("{dir}/")
     };
-    let doomed: Vec<String> = nodes
-        .range(prefix.clone()..)
+    let doomed: Vec<&str> = nodes
+        .range(prefix.as_str()..)
         .take_while(|(k, _)| k.starts_with(&prefix))
         .filter(|(_, n)| below_layer.is_none_or(|l| n.layer < l))
-        .map(|(k, _)| k.clone())
+        .map(|(k, _)| *k)
         .collect();
     for k in doomed {
-        nodes.remove(&k);
+        nodes.remove(k);
     }
 }
 
@@ -78,8 +81,12 @@ impl<'a> SquashedFs<'a> {
             remove_descendants(&mut self.nodes, dir, Some(index));
         }
         for path in &layer.whiteouts {
-            if self.nodes.get(path).is_some_and(|n| n.layer < index) {
-                self.nodes.remove(path);
+            if self
+                .nodes
+                .get(path.as_str())
+                .is_some_and(|n| n.layer < index)
+            {
+                self.nodes.remove(path.as_str());
             }
             remove_descendants(&mut self.nodes, path, Some(index));
         }
@@ -90,10 +97,10 @@ impl<'a> SquashedFs<'a> {
                 remove_descendants(&mut self.nodes, path, None);
             }
             self.nodes.insert(
-                path.clone(),
+                path.as_str(),
                 Node {
                     layer: index,
-                    kind: meta.kind.clone(),
+                    kind: &meta.kind,
                     mode: meta.mode,
                 },
             );
@@ -113,10 +120,10 @@ impl<'a> SquashedFs<'a> {
     }
 
     /// The visible entry at exactly `path` (no symlink following).
-    pub fn node(&self, path: &str) -> Option<NodeInfo<'_>> {
+    pub fn node(&self, path: &str) -> Option<NodeInfo<'a>> {
         self.nodes.get(path).map(|n| NodeInfo {
             layer: n.layer,
-            kind: &n.kind,
+            kind: n.kind,
             mode: n.mode,
         })
     }
@@ -142,7 +149,7 @@ impl<'a> SquashedFs<'a> {
                 kind: EntryKind::Symlink(target),
                 layer,
                 ..
-            }) = self.nodes.get(&current)
+            }) = self.nodes.get(current.as_str())
             else {
                 continue;
             };
@@ -177,24 +184,24 @@ impl FsView for SquashedFs<'_> {
             .iter()
             .filter(|(path, node)| {
                 let captured = &self.layers[node.layer as usize].captured;
-                match &node.kind {
-                    EntryKind::File => captured.contains_key(path.as_str()),
+                match node.kind {
+                    EntryKind::File => captured.contains_key(**path),
                     EntryKind::Hardlink(target) => captured.contains_key(target),
                     _ => false,
                 }
             })
-            .map(|(path, _)| path.clone())
+            .map(|(path, _)| path.to_string())
             .collect()
     }
 
     fn read(&self, path: &str) -> Result<Option<FileRef<'_>>, ViewError> {
         let physical = self.resolve(path)?;
-        let Some((key, node)) = self.nodes.get_key_value(&physical) else {
+        let Some((key, node)) = self.nodes.get_key_value(physical.as_str()) else {
             return Ok(None);
         };
         let layer = &self.layers[node.layer as usize];
-        let content_path = match &node.kind {
-            EntryKind::File => key.as_str(),
+        let content_path = match node.kind {
+            EntryKind::File => *key,
             EntryKind::Hardlink(target) => target.as_str(),
             _ => return Ok(None),
         };
@@ -224,12 +231,79 @@ impl FsView for SquashedFs<'_> {
         } else {
             format!("{physical}/")
         };
-        let names: std::collections::BTreeSet<String> = self
+        // Children only: at a child's first descendant, jump past its whole
+        // subtree ("name/…" < "name0" in byte order) instead of walking it.
+        let mut names = Vec::new();
+        let mut from = Bound::Included(prefix.clone());
+        while let Some((key, _)) = self
             .nodes
-            .range(prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&prefix))
-            .filter_map(|(k, _)| k[prefix.len()..].split('/').next().map(str::to_string))
-            .collect();
-        Ok(names.into_iter().collect())
+            .range::<str, _>((from.as_ref().map(String::as_str), Bound::Unbounded))
+            .next()
+        {
+            let Some(rest) = key.strip_prefix(prefix.as_str()) else {
+                break;
+            };
+            match rest.split_once('/') {
+                Some((child, _)) => {
+                    names.push(child.to_string());
+                    from = Bound::Included(format!("{prefix}{child}0"));
+                }
+                None => {
+                    names.push(rest.to_string());
+                    from = Bound::Excluded((*key).to_string());
+                }
+            }
+        }
+        // "a" is met before its sibling "a-b" and again at "a/…" after it.
+        names.sort_unstable();
+        names.dedup();
+        Ok(names)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layer::EntryMeta;
+
+    fn layer(paths: &[&str]) -> LayerFs {
+        LayerFs {
+            entries: paths
+                .iter()
+                .map(|p| {
+                    let kind = if p.ends_with('/') {
+                        EntryKind::Dir
+                    } else {
+                        EntryKind::File
+                    };
+                    let meta = EntryMeta {
+                        kind,
+                        size: 0,
+                        mode: 0o644,
+                    };
+                    (p.trim_end_matches('/').to_string(), meta)
+                })
+                .collect(),
+            ..LayerFs::default()
+        }
+    }
+
+    /// Names that sort between a directory and its subtree ("a-b", "a.c"
+    /// come after "a" but before "a/x") must not be skipped or repeated.
+    #[test]
+    fn list_dir_lists_children_once_around_tricky_siblings() {
+        let layers = [layer(&[
+            "a/", "a-b/", "a-b/x", "a.c", "a/x", "a/y/", "a/y/z", "ab", "b/c", "b0",
+        ])];
+        let mut view = SquashedFs::new(&layers);
+        view.apply_all();
+        assert_eq!(
+            view.list_dir("").unwrap(),
+            ["a", "a-b", "a.c", "ab", "b", "b0"]
+        );
+        assert_eq!(view.list_dir("a").unwrap(), ["x", "y"]);
+        assert_eq!(view.list_dir("a/y").unwrap(), ["z"]);
+        assert_eq!(view.list_dir("b").unwrap(), ["c"]);
+        assert!(view.list_dir("a.c/nothing").unwrap().is_empty());
     }
 }

@@ -256,6 +256,7 @@ pub fn closure(
     for chain in &trace.chains {
         for step in &chain.steps {
             out.files.insert(step.path.clone());
+            out.files.extend(step.via.clone());
             if fs.elf(&step.path).is_some() {
                 roots.push(step.path.clone());
             }

@@ -92,8 +92,11 @@ fn realpaths(paths: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// An ELF regular file (a symlink to one is not: the closure lists both).
 fn is_elf(rel: &str) -> bool {
-    std::fs::read(rootfs().join(rel)).is_ok_and(|b| b.starts_with(b"\x7fELF"))
+    let path = rootfs().join(rel);
+    std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file())
+        && std::fs::read(path).is_ok_and(|b| b.starts_with(b"\x7fELF"))
 }
 
 /// What the image's own dynamic loader loads for `program`: every library
@@ -244,7 +247,15 @@ fn python3_entrypoint() {
         realpaths(&["/usr/bin/python3".into()]),
         vec!["usr/bin/python3.11"]
     );
+    // It ran through python3-minimal's symlink: that package is in use too
+    // (check_closure asks dpkg -S for the owner of every closure file).
+    assert_eq!(
+        scan["entryTrace"]["chains"][0]["steps"][0]["via"],
+        "usr/bin/python3"
+    );
+    assert!(strings(&scan["entryTrace"]["files"]).contains(&"usr/bin/python3".into()));
     check_closure(&scan, &["usr/bin/python3.11"]);
+    assert!(used_debs(&scan).contains("python3-minimal"));
     // Python 3.11's standard library landmark is part of what it runs.
     assert!(strings(&scan["entryTrace"]["files"]).contains(&"usr/lib/python3.11/os.py".into()));
 }
@@ -298,6 +309,15 @@ fn tini_and_a_docker_entrypoint_script() {
         ]
     );
     assert_eq!(realpaths(&["/bin/sh".into()]), vec!["usr/bin/dash"]);
+    // `/bin/sh` with /bin → usr/bin resolved: dash's own symlink.
+    assert_eq!(
+        scan["entryTrace"]["chains"][0]["steps"][2]["via"],
+        "usr/bin/sh"
+    );
+    // Found under its own name: no symlink on the way.
+    assert!(scan["entryTrace"]["chains"][0]["steps"][0]
+        .get("via")
+        .is_none());
     check_closure(
         &scan,
         &["usr/bin/tini", "usr/bin/dash", "usr/bin/python3.11"],

@@ -40,6 +40,10 @@ pub struct EntryChain {
 pub struct EntryStep {
     /// The file, without leading `/`, symlinks resolved.
     pub path: String,
+    /// The path it was executed as, when that is a symlink to `path`
+    /// (`usr/bin/python3` for `usr/bin/python3.11`): its owner is in use too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
     pub kind: EntryStepKind,
     /// The arguments it receives (`argv[0]` as the caller wrote it).
     pub argv: Vec<String>,

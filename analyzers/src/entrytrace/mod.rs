@@ -330,6 +330,7 @@ impl Tracer<'_> {
                 }
             };
             steps.push(EntryStep {
+                via: self.via(&found),
                 path: path.clone(),
                 kind: EntryStepKind::Script,
                 argv: p.argv.clone(),
@@ -392,6 +393,23 @@ impl Tracer<'_> {
         })
     }
 
+    /// The symlink a located program was executed through, with the
+    /// directories on the way resolved (merged /usr): `None` when the
+    /// executed name is the file itself.
+    fn via(&self, found: &Located) -> Option<String> {
+        let (dir, name) = found.exec_path.rsplit_once('/')?;
+        let dir = match self.stat(dir) {
+            Ok(Some(stat)) => stat.path,
+            _ => dir.trim_start_matches('/').to_string(),
+        };
+        let link = if dir.is_empty() {
+            name.to_string()
+        } else {
+            format!("{dir}/{name}")
+        };
+        (link != found.stat.path).then_some(link)
+    }
+
     fn stat(&self, abs: &str) -> Result<Option<FileStat>, EntryStop> {
         self.fs
             .stat(abs.trim_start_matches('/'))
@@ -419,8 +437,10 @@ impl Tracer<'_> {
             (wrapper, is_shell) = by_name(&physical);
         }
         let path = found.stat.path.clone();
+        let via = self.via(&found);
         if let Some(w) = wrapper {
             steps.push(EntryStep {
+                via,
                 path,
                 kind: EntryStepKind::Wrapper,
                 argv: p.argv.clone(),
@@ -439,9 +459,10 @@ impl Tracer<'_> {
             };
         }
         if is_shell {
-            return self.shell(p, path, args_from, steps);
+            return self.shell(p, (path, via), args_from, steps);
         }
         steps.push(EntryStep {
+            via,
             path,
             kind: if p.interpreting {
                 EntryStepKind::Interpreter
@@ -454,7 +475,13 @@ impl Tracer<'_> {
     }
 
     /// A shell: `-c STRING`, a script file, or interactive (then final).
-    fn shell(&mut self, p: Proc, path: String, args_from: usize, mut steps: Vec<EntryStep>) {
+    fn shell(
+        &mut self,
+        p: Proc,
+        (path, via): (String, Option<String>),
+        args_from: usize,
+        mut steps: Vec<EntryStep>,
+    ) {
         let args = p.argv.get(args_from..).unwrap_or_default();
         let mut i = 0;
         let mut command_mode = false;
@@ -484,6 +511,7 @@ impl Tracer<'_> {
         let rest = args.get(i..).unwrap_or_default().to_vec();
         if command_mode {
             steps.push(EntryStep {
+                via: via.clone(),
                 path,
                 kind: EntryStepKind::Shell,
                 argv: p.argv.clone(),
@@ -501,6 +529,7 @@ impl Tracer<'_> {
         let Some(script_arg) = rest.first().cloned() else {
             // Reads commands from stdin: the shell is the program.
             steps.push(EntryStep {
+                via: via.clone(),
                 path,
                 kind: if p.interpreting {
                     EntryStepKind::Interpreter
@@ -512,6 +541,7 @@ impl Tracer<'_> {
             return self.finish(steps, None);
         };
         steps.push(EntryStep {
+            via: via.clone(),
             path,
             kind: EntryStepKind::Interpreter,
             argv: p.argv.clone(),
@@ -529,6 +559,7 @@ impl Tracer<'_> {
         };
         if p.script_of.as_deref() != Some(stat.path.as_str()) {
             steps.push(EntryStep {
+                via: None,
                 path: stat.path.clone(),
                 kind: EntryStepKind::Script,
                 argv: rest.clone(),
