@@ -61,8 +61,10 @@ run_one() {
   local out="$results/$img.$tool.json" err="$results/$img.$tool.stderr" tf="$results/.time"
   local cmd scan_s=""
   case $tool in
-    stella)    cmd=("$stella" scan "oci-dir:$layout:$tag" -o "cyclonedx-json=$out" -q) ;;
-    stella-t1) cmd=("$stella" scan "oci-dir:$layout:$tag" --threads 1 -o "cyclonedx-json=$out" -q) ;;
+    # Cold scans: the layer cache (on by default) would make every round after
+    # the first a warm one. bench/cas.sh measures the cache.
+    stella)    cmd=("$stella" scan "oci-dir:$layout:$tag" --no-cache -o "cyclonedx-json=$out" -q) ;;
+    stella-t1) cmd=("$stella" scan "oci-dir:$layout:$tag" --no-cache --threads 1 -o "cyclonedx-json=$out" -q) ;;
     syft)      cmd=("$syft" scan "oci-dir:$layout" -o "cyclonedx-json=$out" -q) ;;
     trivy)     rm -rf "$work/trivy-cache"
                cmd=("$trivy" image --input "$layout" --format cyclonedx --output "$out"

@@ -3,13 +3,15 @@
 //! can hand it back instead of the layer being streamed again.
 //!
 //! Layout: 8 bytes of magic, one byte saying what the body is (a whole layer,
-//! or the named-script supplement of [`crate::layer_cache`]), the format
+//! the named-script supplement of [`crate::layer_cache`], or a whole image's
+//! inventory without its source-specific `image` facts), the format
 //! version as u32 little-endian, then the body in postcard (serde, varint
 //! integers, length-prefixed strings and byte strings).
 //!
 //! The wire types mirror the in-memory ones and are converted with
 //! exhaustive destructuring: adding a field to [`LayerFs`], [`FileReport`],
-//! [`ElfInfo`], [`ScriptText`], [`EntryMeta`] or [`Component`] stops this
+//! [`ElfInfo`], [`ScriptText`], [`EntryMeta`], [`Component`] or any part of
+//! [`Inventory`] stops this
 //! module from compiling until the field is encoded here — and then
 //! [`FRAGMENT_FORMAT`] must be bumped, which changes every cache key, so an
 //! old entry can never be decoded as a new one.
@@ -18,7 +20,11 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use stella_model::{Component, ComponentKind, Digest, Purl, SourcePackage};
+use stella_model::{
+    Component, ComponentKind, Digest, Distro, EntryChain, EntryStep, EntryStepKind, EntryStop,
+    EntryTrace, ImageInfo, Inventory, LayerInfo, Purl, SourcePackage, ToolInfo, Warning,
+    INVENTORY_SCHEMA,
+};
 
 use crate::file_analyzer::{ElfInfo, FileReport, ScriptText};
 use crate::layer::{EntryKind, EntryMeta, LayerFs};
@@ -35,6 +41,7 @@ const HEADER_LEN: usize = MAGIC.len() + 1 + 4;
 enum Body {
     Layer = 1,
     NamedScripts = 2,
+    Inventory = 3,
 }
 
 /// A fragment that could not be decoded.
@@ -52,8 +59,37 @@ pub enum FragmentError {
     Trailing(usize),
     #[error("fragment names an unknown component kind {0}")]
     ComponentKind(u8),
+    #[error("fragment names an unknown entry step kind {0}")]
+    StepKind(u8),
     #[error("fragment holds an invalid digest {0:?}")]
     Digest(String),
+}
+
+/// What a fragment holds, from its header alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FragmentKind {
+    /// One layer's walk result.
+    Layer,
+    /// The scripts the image-specific script analyzer kept from one layer.
+    NamedScripts,
+    /// A whole image's inventory.
+    Inventory,
+}
+
+/// The kind of a fragment of this format, `None` for anything else.
+pub fn kind_of(bytes: &[u8]) -> Option<FragmentKind> {
+    if bytes.len() < HEADER_LEN || &bytes[..MAGIC.len()] != MAGIC {
+        return None;
+    }
+    if bytes[MAGIC.len() + 1..HEADER_LEN] != FRAGMENT_FORMAT.to_le_bytes() {
+        return None;
+    }
+    match bytes[MAGIC.len()] {
+        b if b == Body::Layer as u8 => Some(FragmentKind::Layer),
+        b if b == Body::NamedScripts as u8 => Some(FragmentKind::NamedScripts),
+        b if b == Body::Inventory as u8 => Some(FragmentKind::Inventory),
+        _ => None,
+    }
 }
 
 /// Encodes one layer's walk result.
@@ -83,6 +119,18 @@ pub(crate) fn decode_scripts(bytes: &[u8]) -> Result<BTreeMap<String, ScriptText
         .into_iter()
         .map(|(p, s)| (p, s.into_script()))
         .collect())
+}
+
+/// Encodes a finished inventory; its `image` facts are left out (they
+/// name the source as the user typed it) and supplied again on decoding.
+pub(crate) fn encode_inventory(inv: &Inventory) -> Vec<u8> {
+    encode(Body::Inventory, &WireInventory::from_inventory(inv))
+}
+
+/// Decodes what [`encode_inventory`] wrote, with `image` as its image facts.
+pub(crate) fn decode_inventory(bytes: &[u8], image: ImageInfo) -> Result<Inventory, FragmentError> {
+    let wire: WireInventory = decode(Body::Inventory, bytes)?;
+    wire.into_inventory(image)
 }
 
 fn encode<T: Serialize>(body: Body, value: &T) -> Vec<u8> {
@@ -428,7 +476,7 @@ fn kind_code(kind: ComponentKind) -> u8 {
     }
 }
 
-fn kind_of(code: u8) -> Result<ComponentKind, FragmentError> {
+fn component_kind_of(code: u8) -> Result<ComponentKind, FragmentError> {
     Ok(match code {
         1 => ComponentKind::Deb,
         2 => ComponentKind::Apk,
@@ -496,7 +544,7 @@ impl WireComponent {
             None => None,
         };
         Ok(Component {
-            kind: kind_of(self.kind)?,
+            kind: component_kind_of(self.kind)?,
             name: self.name,
             version: self.version,
             arch: self.arch,
@@ -524,6 +572,274 @@ impl WireComponent {
             layer_diff_id,
             evidence: self.evidence,
             properties: self.properties.into_iter().collect(),
+        })
+    }
+}
+
+/// Inventories are written once per scan and are small next to layers:
+/// owned wire types keep this simple.
+#[derive(Serialize, Deserialize)]
+struct WireInventory {
+    tool: (String, String),
+    distro: Option<WireDistro>,
+    layers: Vec<WireLayerInfo>,
+    components: Vec<WireComponent>,
+    entry_trace: Option<WireTrace>,
+    warnings: Vec<(Option<u32>, Option<String>, String)>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireDistro {
+    id: String,
+    version_id: Option<String>,
+    version_codename: Option<String>,
+    pretty_name: Option<String>,
+    id_like: Vec<String>,
+    evidence: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireLayerInfo {
+    index: u32,
+    digest: Option<String>,
+    diff_id: Option<String>,
+    media_type: Option<String>,
+    size: u64,
+    created_by: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireTrace {
+    argv: Vec<String>,
+    chains: Vec<WireChain>,
+    files: Vec<String>,
+    unresolved: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireChain {
+    steps: Vec<WireStep>,
+    stopped: Option<(String, String)>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireStep {
+    path: String,
+    via: Option<String>,
+    kind: u8,
+    argv: Vec<String>,
+}
+
+fn parse_digest(d: Option<String>) -> Result<Option<Digest>, FragmentError> {
+    d.map(|d| d.parse::<Digest>().map_err(|_| FragmentError::Digest(d)))
+        .transpose()
+}
+
+/// Stable on-disk codes: never renumber, only append.
+fn step_code(kind: EntryStepKind) -> u8 {
+    match kind {
+        EntryStepKind::Elf => 1,
+        EntryStepKind::Script => 2,
+        EntryStepKind::Interpreter => 3,
+        EntryStepKind::Wrapper => 4,
+        EntryStepKind::Shell => 5,
+    }
+}
+
+fn step_of(code: u8) -> Result<EntryStepKind, FragmentError> {
+    Ok(match code {
+        1 => EntryStepKind::Elf,
+        2 => EntryStepKind::Script,
+        3 => EntryStepKind::Interpreter,
+        4 => EntryStepKind::Wrapper,
+        5 => EntryStepKind::Shell,
+        other => return Err(FragmentError::StepKind(other)),
+    })
+}
+
+impl WireInventory {
+    fn from_inventory(inv: &Inventory) -> WireInventory {
+        let Inventory {
+            schema: _,
+            tool,
+            image: _,
+            distro,
+            layers,
+            components,
+            entry_trace,
+            warnings,
+        } = inv;
+        let ToolInfo { name, version } = tool;
+        WireInventory {
+            tool: (name.clone(), version.clone()),
+            distro: distro.as_ref().map(|d| {
+                let Distro {
+                    id,
+                    version_id,
+                    version_codename,
+                    pretty_name,
+                    id_like,
+                    evidence,
+                } = d;
+                WireDistro {
+                    id: id.clone(),
+                    version_id: version_id.clone(),
+                    version_codename: version_codename.clone(),
+                    pretty_name: pretty_name.clone(),
+                    id_like: id_like.clone(),
+                    evidence: evidence.clone(),
+                }
+            }),
+            layers: layers
+                .iter()
+                .map(|l| {
+                    let LayerInfo {
+                        index,
+                        digest,
+                        diff_id,
+                        media_type,
+                        size,
+                        created_by,
+                    } = l;
+                    WireLayerInfo {
+                        index: *index,
+                        digest: digest.as_ref().map(Digest::to_string),
+                        diff_id: diff_id.as_ref().map(Digest::to_string),
+                        media_type: media_type.clone(),
+                        size: *size,
+                        created_by: created_by.clone(),
+                    }
+                })
+                .collect(),
+            components: components.iter().map(WireComponent::from_component).collect(),
+            entry_trace: entry_trace.as_ref().map(|t| {
+                let EntryTrace {
+                    argv,
+                    chains,
+                    files,
+                    unresolved,
+                } = t;
+                WireTrace {
+                    argv: argv.clone(),
+                    chains: chains
+                        .iter()
+                        .map(|c| {
+                            let EntryChain { steps, stopped } = c;
+                            WireChain {
+                                steps: steps
+                                    .iter()
+                                    .map(|s| {
+                                        let EntryStep {
+                                            path,
+                                            via,
+                                            kind,
+                                            argv,
+                                        } = s;
+                                        WireStep {
+                                            path: path.clone(),
+                                            via: via.clone(),
+                                            kind: step_code(*kind),
+                                            argv: argv.clone(),
+                                        }
+                                    })
+                                    .collect(),
+                                stopped: stopped.as_ref().map(|s| {
+                                    let EntryStop { reason, message } = s;
+                                    (reason.clone(), message.clone())
+                                }),
+                            }
+                        })
+                        .collect(),
+                    files: files.clone(),
+                    unresolved: unresolved.clone(),
+                }
+            }),
+            warnings: warnings
+                .iter()
+                .map(|w| {
+                    let Warning {
+                        layer,
+                        path,
+                        message,
+                    } = w;
+                    (*layer, path.clone(), message.clone())
+                })
+                .collect(),
+        }
+    }
+
+    fn into_inventory(self, image: ImageInfo) -> Result<Inventory, FragmentError> {
+        let mut layers = Vec::with_capacity(self.layers.len());
+        for l in self.layers {
+            layers.push(LayerInfo {
+                index: l.index,
+                digest: parse_digest(l.digest)?,
+                diff_id: parse_digest(l.diff_id)?,
+                media_type: l.media_type,
+                size: l.size,
+                created_by: l.created_by,
+            });
+        }
+        let entry_trace = match self.entry_trace {
+            None => None,
+            Some(t) => {
+                let mut chains = Vec::with_capacity(t.chains.len());
+                for c in t.chains {
+                    let mut steps = Vec::with_capacity(c.steps.len());
+                    for s in c.steps {
+                        steps.push(EntryStep {
+                            path: s.path,
+                            via: s.via,
+                            kind: step_of(s.kind)?,
+                            argv: s.argv,
+                        });
+                    }
+                    chains.push(EntryChain {
+                        steps,
+                        stopped: c
+                            .stopped
+                            .map(|(reason, message)| EntryStop { reason, message }),
+                    });
+                }
+                Some(EntryTrace {
+                    argv: t.argv,
+                    chains,
+                    files: t.files,
+                    unresolved: t.unresolved,
+                })
+            }
+        };
+        Ok(Inventory {
+            schema: INVENTORY_SCHEMA,
+            tool: ToolInfo {
+                name: self.tool.0,
+                version: self.tool.1,
+            },
+            image,
+            distro: self.distro.map(|d| Distro {
+                id: d.id,
+                version_id: d.version_id,
+                version_codename: d.version_codename,
+                pretty_name: d.pretty_name,
+                id_like: d.id_like,
+                evidence: d.evidence,
+            }),
+            layers,
+            components: self
+                .components
+                .into_iter()
+                .map(WireComponent::into_component)
+                .collect::<Result<_, _>>()?,
+            entry_trace,
+            warnings: self
+                .warnings
+                .into_iter()
+                .map(|(layer, path, message)| Warning {
+                    layer,
+                    path,
+                    message,
+                })
+                .collect(),
         })
     }
 }
@@ -699,6 +1015,68 @@ mod tests {
             decode_layer(&scripts),
             Err(FragmentError::WrongBody { .. })
         ));
+    }
+
+    #[test]
+    fn inventory_round_trips_and_takes_the_given_image_facts() {
+        let fs = sample();
+        let inv = Inventory {
+            schema: INVENTORY_SCHEMA,
+            tool: ToolInfo {
+                name: "stella".to_string(),
+                version: "9.9.9".to_string(),
+            },
+            image: ImageInfo {
+                source: "oci-dir:/somewhere".to_string(),
+                ..ImageInfo::default()
+            },
+            distro: Some(Distro {
+                id: "debian".to_string(),
+                version_id: Some("12".to_string()),
+                version_codename: None,
+                pretty_name: Some("Debian 12".to_string()),
+                id_like: vec!["x".to_string()],
+                evidence: "etc/os-release".to_string(),
+            }),
+            layers: vec![LayerInfo {
+                index: 0,
+                digest: Some(Digest::sha256_of(b"blob")),
+                diff_id: Some(Digest::sha256_of(b"tar")),
+                media_type: Some("application/vnd.oci.image.layer.v1.tar+gzip".to_string()),
+                size: 42,
+                created_by: None,
+            }],
+            components: fs.file_reports["usr/bin/app"].components.clone(),
+            entry_trace: Some(EntryTrace {
+                argv: vec!["sh".to_string(), "start.sh".to_string()],
+                chains: vec![EntryChain {
+                    steps: vec![EntryStep {
+                        path: "bin/dash".to_string(),
+                        via: Some("bin/sh".to_string()),
+                        kind: EntryStepKind::Interpreter,
+                        argv: vec!["sh".to_string()],
+                    }],
+                    stopped: Some(EntryStop {
+                        reason: "not-found".to_string(),
+                        message: "no start.sh".to_string(),
+                    }),
+                }],
+                files: vec!["bin/dash".to_string()],
+                unresolved: vec![],
+            }),
+            warnings: vec![Warning {
+                layer: Some(0),
+                path: None,
+                message: "odd".to_string(),
+            }],
+        };
+        let other = ImageInfo {
+            source: "registry:example/app".to_string(),
+            ..ImageInfo::default()
+        };
+        let back = decode_inventory(&encode_inventory(&inv), other.clone()).unwrap();
+        assert_eq!(back, Inventory { image: other, ..inv });
+        assert!(decode_layer(&encode_inventory(&back)).is_err());
     }
 
     #[test]

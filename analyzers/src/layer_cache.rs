@@ -15,6 +15,20 @@
 //! the [`LayerLimits`]. Nothing image-specific is in it, so images built on
 //! the same base share the base's fragments.
 //!
+//! The key also holds a fingerprint of the engine's source code (see
+//! `build.rs`), so a build whose analysis differs in any way never reads
+//! another build's entries, even if a version bump was forgotten.
+//!
+//! ## Whole images
+//!
+//! The analysis after the walk (squash, package analyzers, attribution,
+//! EntryTrace) is a pure function of the layers' fragments, the layer table,
+//! the image's start configuration and a few options. So the finished
+//! inventory is cached too, keyed by all of those (the layer keys stand for
+//! the fragments); a rescan of the same image reads only that entry. An image
+//! whose config changed (another CMD, a new tag's history) misses it and is
+//! analyzed from the cached layer fragments.
+//!
 //! ## The one image-specific analyzer
 //!
 //! [`ScriptAnalyzer::naming`] keeps the text of files named in the image's
@@ -34,15 +48,19 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use sha2::{Digest as _, Sha256};
-use stella_model::Digest;
+use stella_model::{Digest, ImageInfo, Inventory};
+use stella_registry_store::LayerDescriptor;
 
 use crate::analyzer::PackageAnalyzer;
 use crate::entrytrace::script::ScriptAnalyzer;
+use crate::entrytrace::StartConfig;
 use crate::file_analyzer::{FileAnalyzer, FileReport, ScriptText};
 use crate::fragment::{
-    decode_layer, decode_scripts, encode_layer, encode_scripts, FragmentError, FRAGMENT_FORMAT,
+    decode_inventory, decode_layer, decode_scripts, encode_inventory, encode_layer,
+    encode_scripts, FragmentError, FRAGMENT_FORMAT,
 };
 use crate::layer::{EntryKind, LayerFs, LayerLimits};
+use crate::scan::ScanOptions;
 
 /// Bumped whenever what the layer walk keeps changes in a way no analyzer
 /// version covers: `layer.rs`, the `wants` of `os_release`, `ownership` and
@@ -86,6 +104,7 @@ impl CaptureKey {
         field(&mut h, &FRAGMENT_FORMAT.to_le_bytes());
         field(&mut h, &CAPTURE_VERSION.to_le_bytes());
         field(&mut h, env!("CARGO_PKG_VERSION").as_bytes());
+        field(&mut h, env!("STELLA_ENGINE_FINGERPRINT").as_bytes());
         let mut package: Vec<(&str, u32)> =
             analyzers.iter().map(|a| (a.name(), a.version())).collect();
         let mut file: Vec<(&str, u32)> = file_analyzers
@@ -117,6 +136,83 @@ impl CaptureKey {
         field(&mut h, diff_id.to_string().as_bytes());
         Digest::from_sha256_bytes(&h.finalize())
     }
+}
+
+/// The key of a whole image's inventory: every input of the analysis after
+/// the layer walk except the source-specific image facts (which are put
+/// back on a hit). The layer keys carry the engine and analyzer versions.
+pub(crate) fn inventory_key(
+    layer_keys: &[Digest],
+    layers: &[LayerDescriptor],
+    start: &StartConfig,
+    opts: &ScanOptions,
+) -> Digest {
+    let opt = |h: &mut Sha256, v: Option<&str>| match v {
+        Some(s) => {
+            field(h, b"1");
+            field(h, s.as_bytes());
+        }
+        None => field(h, b"0"),
+    };
+    let list = |h: &mut Sha256, v: &[String]| {
+        field(h, &(v.len() as u64).to_le_bytes());
+        for s in v {
+            field(h, s.as_bytes());
+        }
+    };
+    let mut h = Sha256::new();
+    field(&mut h, b"stella inventory");
+    field(&mut h, &(layers.len() as u64).to_le_bytes());
+    for (key, l) in layer_keys.iter().zip(layers) {
+        let LayerDescriptor {
+            index,
+            digest,
+            media_type,
+            size,
+            diff_id: _, // in the layer key
+            created_by,
+        } = l;
+        field(&mut h, key.to_string().as_bytes());
+        field(&mut h, &index.to_le_bytes());
+        field(&mut h, digest.to_string().as_bytes());
+        field(&mut h, media_type.as_bytes());
+        opt(&mut h, size.map(|s| s.to_string()).as_deref());
+        opt(&mut h, created_by.as_deref());
+    }
+    let StartConfig {
+        entrypoint,
+        cmd,
+        env,
+        working_dir,
+    } = start;
+    list(&mut h, entrypoint);
+    list(&mut h, cmd);
+    list(&mut h, env);
+    field(&mut h, working_dir.as_bytes());
+    field(&mut h, &[u8::from(opts.lenient)]);
+    field(&mut h, opts.tool.name.as_bytes());
+    field(&mut h, opts.tool.version.as_bytes());
+    Digest::from_sha256_bytes(&h.finalize())
+}
+
+/// A whole image's inventory from the cache, with `image` as its image facts.
+pub(crate) fn lookup_inventory(
+    cache: &dyn LayerCache,
+    key: &Digest,
+    image: ImageInfo,
+) -> Option<Inventory> {
+    let bytes = cache.get(key)?;
+    match decode_inventory(&bytes, image) {
+        Ok(inv) => Some(inv),
+        Err(e) => {
+            cache.rejected(key, &e.to_string());
+            None
+        }
+    }
+}
+
+pub(crate) fn store_inventory(cache: &dyn LayerCache, key: &Digest, inv: &Inventory) {
+    cache.put(key, &encode_inventory(inv));
 }
 
 /// The key of a layer's named-script supplement for one candidate set.

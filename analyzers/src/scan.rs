@@ -161,6 +161,7 @@ pub fn scan_image_with(
     let mut file_refs: Vec<&dyn FileAnalyzer> = file_analyzers.iter().map(|a| a.as_ref()).collect();
     let named = ScriptAnalyzer::naming(&start.argv());
     let label = image_label(&image.info);
+    let mut inventory_key = None;
     let layers = match cache {
         None => {
             file_refs.push(&named);
@@ -174,6 +175,21 @@ pub fn scan_image_with(
         }
         Some(cache) => {
             let capture = CaptureKey::new(&analyzers, &file_refs, &opts.limits);
+            let layer_keys: Vec<Digest> = image
+                .layers
+                .iter()
+                .map(|l| capture.layer(&l.diff_id))
+                .collect();
+            let key = layer_cache::inventory_key(&layer_keys, &image.layers, &start, opts);
+            if let Some(inv) = layer_cache::lookup_inventory(cache, &key, image.info.clone()) {
+                for layer in &image.layers {
+                    progress.layer_started(layer.index, layer.size);
+                    progress.bytes_read(layer.size.unwrap_or(0));
+                    progress.layer_finished(layer.index);
+                }
+                return Ok(inv);
+            }
+            inventory_key = Some(key);
             stream_layers(image, opts, &|layer| {
                 let key = capture.layer(&layer.diff_id);
                 if let Some(fs) = layer_cache::lookup(cache, &key, &named) {
@@ -209,7 +225,7 @@ pub fn scan_image_with(
             created_by: l.created_by.clone(),
         })
         .collect();
-    analyze(
+    let inventory = analyze(
         &layers,
         layer_infos,
         image.info.clone(),
@@ -217,7 +233,11 @@ pub fn scan_image_with(
         Some(&start),
         opts,
         &label,
-    )
+    )?;
+    if let (Some(cache), Some(key)) = (cache, &inventory_key) {
+        layer_cache::store_inventory(cache, key, &inventory);
+    }
+    Ok(inventory)
 }
 
 /// Scans a root filesystem directory (one pseudo-layer, no digests).

@@ -12,6 +12,7 @@ use std::io::{Cursor, Read, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use stella_analyzers::fragment::{kind_of, FragmentKind};
 use stella_analyzers::layer::LayerLimits;
 use stella_analyzers::{scan_image, scan_image_with, LayerCache, ScanOptions, Silent};
 use stella_model::{Digest, ImageInfo, Inventory};
@@ -129,6 +130,23 @@ struct MemCache {
     entries: Mutex<BTreeMap<Digest, Vec<u8>>>,
     puts: Mutex<Vec<Digest>>,
     rejected: Mutex<Vec<(Digest, String)>>,
+    /// Drop whole-image inventories: every scan then analyzes the layers'
+    /// fragments (the path a changed image config takes).
+    layers_only: bool,
+}
+
+impl MemCache {
+    fn layers_only() -> MemCache {
+        MemCache {
+            layers_only: true,
+            ..MemCache::default()
+        }
+    }
+
+    fn kinds(&self) -> Vec<FragmentKind> {
+        let entries = self.entries.lock().unwrap();
+        entries.values().filter_map(|b| kind_of(b)).collect()
+    }
 }
 
 impl LayerCache for MemCache {
@@ -136,6 +154,9 @@ impl LayerCache for MemCache {
         self.entries.lock().unwrap().get(key).cloned()
     }
     fn put(&self, key: &Digest, fragment: &[u8]) {
+        if self.layers_only && kind_of(fragment) == Some(FragmentKind::Inventory) {
+            return;
+        }
         self.puts.lock().unwrap().push(key.clone());
         self.entries
             .lock()
@@ -216,24 +237,53 @@ fn warm_rescan_opens_no_blob_and_matches_the_uncached_scan() {
     }
     assert!(!want.contains("script-unreadable"), "{want}");
 
+    for cache in [MemCache::default(), MemCache::layers_only()] {
+        let opts = ScanOptions::default();
+        let (cold, opened) = scan_cached(&img, &cache, &opts);
+        assert_eq!(cold, want);
+        assert_eq!(opened, vec![0, 1, 2]);
+        let mut kinds = cache.kinds();
+        kinds.sort_by_key(|k| format!("{k:?}"));
+        let mut expected = vec![
+            FragmentKind::Layer,
+            FragmentKind::Layer,
+            FragmentKind::Layer,
+            // The top layer holds the files CMD names.
+            FragmentKind::NamedScripts,
+        ];
+        if !cache.layers_only {
+            expected.insert(0, FragmentKind::Inventory);
+        }
+        assert_eq!(kinds, expected);
+
+        for threads in [1, 2, 4] {
+            let opts = ScanOptions {
+                threads,
+                ..ScanOptions::default()
+            };
+            let (warm, opened) = scan_cached(&img, &cache, &opts);
+            assert_eq!(opened, Vec::<u32>::new(), "a warm scan opens no blob");
+            assert_eq!(warm, want);
+        }
+        assert!(cache.rejected.lock().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn a_cached_inventory_carries_the_facts_of_the_scanned_source() {
+    let elf = fixture_elf();
+    let base = base_layer(&elf);
+    let mut img = image(&[&base], &["sh"]);
     let cache = MemCache::default();
     let opts = ScanOptions::default();
-    let (cold, opened) = scan_cached(&img, &cache, &opts);
-    assert_eq!(cold, want);
-    assert_eq!(opened, vec![0, 1, 2]);
-    let stored = cache.entries.lock().unwrap().len();
-    assert!(stored >= 3, "a fragment per layer (+ the top's scripts): {stored}");
-
-    for threads in [1, 2, 4] {
-        let opts = ScanOptions {
-            threads,
-            ..ScanOptions::default()
-        };
-        let (warm, opened) = scan_cached(&img, &cache, &opts);
-        assert_eq!(opened, Vec::<u32>::new(), "a warm scan opens no blob");
-        assert_eq!(warm, want);
-    }
-    assert!(cache.rejected.lock().unwrap().is_empty());
+    scan_cached(&img, &cache, &opts);
+    // The same image reached another way (another tag, transport or registry).
+    img.0.info.source = "registry:example.com/app:2".to_string();
+    img.0.info.name = Some("example.com/app:2".to_string());
+    let (got, opened) = scan_cached(&img, &cache, &opts);
+    assert_eq!(opened, Vec::<u32>::new());
+    assert_eq!(got, reference(&img));
+    assert!(got.contains("registry:example.com/app:2"));
 }
 
 #[test]
@@ -268,7 +318,7 @@ fn files_named_by_one_image_do_not_tie_the_base_to_it() {
     let runs_tool = image(&[&base], &["sh", "/opt/tool/run.sh"]);
     // Names nothing in base.
     let echoes = image(&[&base], &["sh", "-c", "echo hi"]);
-    let cache = MemCache::default();
+    let cache = MemCache::layers_only();
     let opts = ScanOptions::default();
 
     let (got, opened) = scan_cached(&echoes, &cache, &opts);
@@ -333,7 +383,7 @@ fn a_layer_whose_split_would_not_be_exact_is_not_cached() {
     let elf = fixture_elf();
     let shell = layer(&[Entry::File("bin/sh", 0o755, &elf)]);
     let img = image(&[&shell, &twice], &["sh", "/opt/run.sh"]);
-    let cache = MemCache::default();
+    let cache = MemCache::layers_only();
     let opts = ScanOptions::default();
     let want = reference(&img);
     assert!(want.contains("opt/run.sh"));
