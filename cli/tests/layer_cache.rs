@@ -152,6 +152,27 @@ fn warm_rescans_write_byte_identical_sboms() {
 }
 
 #[test]
+fn other_transports_of_a_cached_image_give_their_own_byte_identical_sboms() {
+    // The same layers reached through an oci-archive (same descriptors: the
+    // whole-image entry is reused with this source's facts) and a
+    // docker-archive (other blob digests and media types: only the layer
+    // fragments, keyed by diffID, are reused).
+    let dir = images_dir_with(".done");
+    let cache = tempfile::tempdir().unwrap();
+    let with_cache = cache_args(cache.path());
+    outputs(&layout_source(&dir.join("oci"), "multi"), &strs(&with_cache));
+    for source in [
+        format!("oci-archive:{}", dir.join("multi.oci.tar").display()),
+        format!("docker-archive:{}", dir.join("multi.docker.tar").display()),
+    ] {
+        let (reference, _) = outputs(&source, &["--no-cache"]);
+        let (got, err) = outputs(&source, &strs(&with_cache));
+        assert!(got == reference, "{source}: differs from --no-cache");
+        assert!(err.is_empty(), "{err}");
+    }
+}
+
+#[test]
 fn a_cached_image_scans_without_its_blobs_and_a_rebuild_needs_only_its_new_ones() {
     let dir = images_dir_with(".done-entry");
     let tmp = tempfile::tempdir().unwrap();
