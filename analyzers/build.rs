@@ -26,13 +26,20 @@ fn main() {
     let mut h = Sha256::new();
     // The model crate is a sibling in the workspace; a packaged build
     // without it fingerprints this crate alone.
-    for (name, dir) in [("analyzers", manifest.join("src")), ("model", manifest.join("../model/src"))] {
+    for (name, dir) in [
+        ("analyzers", manifest.join("src")),
+        ("model", manifest.join("../model/src")),
+    ] {
         println!("cargo:rerun-if-changed={}", dir.display());
         let mut files = Vec::new();
         rust_files(&dir, &mut files);
         files.sort();
         for f in files {
-            let rel = f.strip_prefix(&dir).unwrap_or(&f).to_string_lossy().into_owned();
+            let rel = f
+                .strip_prefix(&dir)
+                .unwrap_or(&f)
+                .to_string_lossy()
+                .into_owned();
             let text = std::fs::read(&f).unwrap_or_default();
             for part in [name.as_bytes(), rel.as_bytes(), &text] {
                 h.update((part.len() as u64).to_le_bytes());
@@ -41,5 +48,8 @@ fn main() {
         }
     }
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rustc-env=STELLA_ENGINE_FINGERPRINT={}", hex::encode(h.finalize()));
+    println!(
+        "cargo:rustc-env=STELLA_ENGINE_FINGERPRINT={}",
+        hex::encode(h.finalize())
+    );
 }

@@ -206,7 +206,10 @@ impl<'a> WireLayer<'a> {
                 .iter()
                 .map(|(p, m)| (Cow::Borrowed(p.as_str()), WireEntry::from_meta(m)))
                 .collect(),
-            whiteouts: whiteouts.iter().map(|p| Cow::Borrowed(p.as_str())).collect(),
+            whiteouts: whiteouts
+                .iter()
+                .map(|p| Cow::Borrowed(p.as_str()))
+                .collect(),
             opaque_dirs: opaque_dirs
                 .iter()
                 .map(|p| Cow::Borrowed(p.as_str()))
@@ -334,7 +337,10 @@ impl<'a> WireReport<'a> {
             script,
         } = report;
         WireReport {
-            components: components.iter().map(WireComponent::from_component).collect(),
+            components: components
+                .iter()
+                .map(WireComponent::from_component)
+                .collect(),
             notes: notes.iter().map(|n| Cow::Borrowed(n.as_str())).collect(),
             elf: elf.as_ref().map(WireElf::from_elf),
             script: script.as_ref().map(WireScript::from_script),
@@ -711,7 +717,10 @@ impl WireInventory {
                     }
                 })
                 .collect(),
-            components: components.iter().map(WireComponent::from_component).collect(),
+            components: components
+                .iter()
+                .map(WireComponent::from_component)
+                .collect(),
             entry_trace: entry_trace.as_ref().map(|t| {
                 let EntryTrace {
                     argv,
@@ -849,8 +858,7 @@ mod tests {
     use super::*;
 
     fn sample() -> LayerFs {
-        let mut fs = LayerFs::default();
-        fs.entries = vec![
+        let entries = vec![
             (
                 "usr/bin/app".to_string(),
                 EntryMeta {
@@ -892,10 +900,17 @@ mod tests {
                 },
             ),
         ];
-        fs.whiteouts = vec!["var/old".to_string()];
-        fs.opaque_dirs = vec!["opt".to_string(), String::new()];
-        fs.captured
-            .insert("var/lib/dpkg/status".to_string(), b"Package: a\n\0\xff".to_vec());
+        let mut fs = LayerFs {
+            entries,
+            whiteouts: vec!["var/old".to_string()],
+            opaque_dirs: vec!["opt".to_string(), String::new()],
+            tar_bytes: 10240,
+            ..LayerFs::default()
+        };
+        fs.captured.insert(
+            "var/lib/dpkg/status".to_string(),
+            b"Package: a\n\0\xff".to_vec(),
+        );
         fs.captured.insert("empty".to_string(), Vec::new());
         fs.skipped
             .insert("huge".to_string(), "over the limit".to_string());
@@ -947,7 +962,6 @@ mod tests {
                 ..FileReport::default()
             },
         );
-        fs.tar_bytes = 10240;
         fs
     }
 
@@ -1075,7 +1089,13 @@ mod tests {
             ..ImageInfo::default()
         };
         let back = decode_inventory(&encode_inventory(&inv), other.clone()).unwrap();
-        assert_eq!(back, Inventory { image: other, ..inv });
+        assert_eq!(
+            back,
+            Inventory {
+                image: other,
+                ..inv
+            }
+        );
         assert!(decode_layer(&encode_inventory(&back)).is_err());
     }
 

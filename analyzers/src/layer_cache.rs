@@ -56,8 +56,8 @@ use crate::entrytrace::script::ScriptAnalyzer;
 use crate::entrytrace::StartConfig;
 use crate::file_analyzer::{FileAnalyzer, FileReport, ScriptText};
 use crate::fragment::{
-    decode_inventory, decode_layer, decode_scripts, encode_inventory, encode_layer,
-    encode_scripts, FragmentError, FRAGMENT_FORMAT,
+    decode_inventory, decode_layer, decode_scripts, encode_inventory, encode_layer, encode_scripts,
+    FragmentError, FRAGMENT_FORMAT,
 };
 use crate::layer::{EntryKind, LayerFs, LayerLimits};
 use crate::scan::ScanOptions;

@@ -182,20 +182,17 @@ pub fn scan_image_with(
                 .collect();
             let key = layer_cache::inventory_key(&layer_keys, &image.layers, &start, opts);
             if let Some(inv) = layer_cache::lookup_inventory(cache, &key, image.info.clone()) {
-                for layer in &image.layers {
-                    progress.layer_started(layer.index, layer.size);
-                    progress.bytes_read(layer.size.unwrap_or(0));
-                    progress.layer_finished(layer.index);
-                }
+                image
+                    .layers
+                    .iter()
+                    .for_each(|l| served_from_cache(progress, l));
                 return Ok(inv);
             }
             inventory_key = Some(key);
             stream_layers(image, opts, &|layer| {
                 let key = capture.layer(&layer.diff_id);
                 if let Some(fs) = layer_cache::lookup(cache, &key, &named) {
-                    progress.layer_started(layer.index, layer.size);
-                    progress.bytes_read(layer.size.unwrap_or(0));
-                    progress.layer_finished(layer.index);
+                    served_from_cache(progress, layer);
                     return Ok(fs);
                 }
                 let recording = RecordingNamed::new(&named);
@@ -290,6 +287,13 @@ impl<R: Read> Read for Metered<'_, R> {
         self.progress.bytes_read(n as u64);
         Ok(n)
     }
+}
+
+/// Progress for a layer the cache answered: done at once, as if read.
+fn served_from_cache(progress: &dyn Progress, layer: &LayerDescriptor) {
+    progress.layer_started(layer.index, layer.size);
+    progress.bytes_read(layer.size.unwrap_or(0));
+    progress.layer_finished(layer.index);
 }
 
 /// Streams one layer blob through the walk.

@@ -106,9 +106,7 @@ fn image(layers: &[&Layer], argv: &[&str]) -> (ResolvedImage, Arc<Mutex<Vec<u32>
     let img = ResolvedImage {
         info: ImageInfo {
             source: "test".to_string(),
-            manifest_digest: Some(Digest::sha256_of(
-                format!("{identity} {argv:?}").as_bytes(),
-            )),
+            manifest_digest: Some(Digest::sha256_of(format!("{identity} {argv:?}").as_bytes())),
             ..ImageInfo::default()
         },
         config,
@@ -208,7 +206,11 @@ fn base_layer(elf: &[u8]) -> Layer {
         Entry::File("etc/os-release", 0o644, OS_RELEASE),
         Entry::File("var/lib/dpkg/status", 0o644, STATUS),
         Entry::File("bin/sh", 0o755, elf),
-        Entry::File("usr/bin/helper", 0o755, b"#!/bin/sh\nexec /bin/sh -c true\n"),
+        Entry::File(
+            "usr/bin/helper",
+            0o755,
+            b"#!/bin/sh\nexec /bin/sh -c true\n",
+        ),
         Entry::File("opt/tool/run.sh", 0o644, b"exec /bin/sh -c 'echo run'\n"),
     ])
 }
@@ -232,7 +234,13 @@ fn warm_rescan_opens_no_blob_and_matches_the_uncached_scan() {
     let img = image(&[&base, &npm, &top], &["sh", "/app/start.sh"]);
     let want = reference(&img);
     // The scan found what the layers hold, through every kind of report.
-    for needle in ["\"left-pad\"", "\"tool\"", "pkg:cargo/", "app/start.sh", "usr/bin/helper"] {
+    for needle in [
+        "\"left-pad\"",
+        "\"tool\"",
+        "pkg:cargo/",
+        "app/start.sh",
+        "usr/bin/helper",
+    ] {
         assert!(want.contains(needle), "{needle} missing from\n{want}");
     }
     assert!(!want.contains("script-unreadable"), "{want}");
@@ -364,7 +372,10 @@ fn undecodable_fragments_are_refused_and_rewritten() {
         assert_eq!(got, want);
         assert_eq!(opened, vec![0, 1]);
         let rejected = cache.rejected.lock().unwrap().len();
-        assert!(rejected >= 2, "each layer's damaged fragment is refused: {rejected}");
+        assert!(
+            rejected >= 2,
+            "each layer's damaged fragment is refused: {rejected}"
+        );
         let (got, opened) = scan_cached(&img, &cache, &opts);
         assert_eq!((got, opened), (want.clone(), vec![]), "rewritten");
     }
@@ -392,7 +403,11 @@ fn a_layer_whose_split_would_not_be_exact_is_not_cached() {
     for _ in 0..2 {
         let (got, opened) = scan_cached(&img, &cache, &opts);
         assert_eq!(got, want);
-        assert_eq!(opened, vec![1], "the ambiguous layer is streamed every time");
+        assert_eq!(
+            opened,
+            vec![1],
+            "the ambiguous layer is streamed every time"
+        );
     }
 }
 

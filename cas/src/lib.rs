@@ -59,7 +59,9 @@ pub enum CasError {
     },
     #[error("cache keys are sha256 digests, not {0}")]
     UnsupportedKey(Digest),
-    #[error("no cache directory: set STELLA_CACHE_DIR, XDG_CACHE_HOME or HOME, or pass --cache-dir")]
+    #[error(
+        "no cache directory: set STELLA_CACHE_DIR, XDG_CACHE_HOME or HOME, or pass --cache-dir"
+    )]
     NoCacheDir,
 }
 

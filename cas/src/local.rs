@@ -62,10 +62,7 @@ impl LocalStore {
     /// `$HOME/.cache/stella` (relative or empty values are ignored, as the
     /// XDG base directory spec says).
     pub fn default_dir() -> Result<PathBuf, CasError> {
-        default_dir_from(
-            std::env::var_os("XDG_CACHE_HOME"),
-            std::env::var_os("HOME"),
-        )
+        default_dir_from(std::env::var_os("XDG_CACHE_HOME"), std::env::var_os("HOME"))
     }
 
     /// Opens (creating when needed) the cache at `root`, capped at `max_bytes`.

@@ -49,7 +49,15 @@ mod tests {
 
     #[test]
     fn refuses_nonsense() {
-        for bad in ["", "GiB", "-1", "1.5GiB", "12 parsecs", "99999999999999999999", "16777216TiB"] {
+        for bad in [
+            "",
+            "GiB",
+            "-1",
+            "1.5GiB",
+            "12 parsecs",
+            "99999999999999999999",
+            "16777216TiB",
+        ] {
             assert!(parse_size(bad).is_err(), "{bad}");
         }
     }

@@ -66,7 +66,10 @@ fn refuses_keys_that_are_not_sha256() {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::open(dir.path(), 1 << 20).unwrap();
     let k = Digest::from_sha512_bytes(&[0u8; 64]);
-    assert!(matches!(store.put(&k, b"x"), Err(CasError::UnsupportedKey(_))));
+    assert!(matches!(
+        store.put(&k, b"x"),
+        Err(CasError::UnsupportedKey(_))
+    ));
     assert!(matches!(store.get(&k), Err(CasError::UnsupportedKey(_))));
 }
 
@@ -187,7 +190,10 @@ fn does_not_keep_a_fragment_larger_than_the_cap() {
     store.put(&key(1), &payload(1, 500)).unwrap();
     store.put(&key(2), &payload(2, 1000)).unwrap();
     assert_eq!(store.get(&key(2)).unwrap(), None);
-    assert!(store.get(&key(1)).unwrap().is_some(), "nothing was evicted for it");
+    assert!(
+        store.get(&key(1)).unwrap().is_some(),
+        "nothing was evicted for it"
+    );
 }
 
 #[test]
@@ -201,7 +207,10 @@ fn removes_temporary_files_of_dead_writers_only() {
     set_used(&old, 1_000_000);
     store.evict().unwrap();
     assert!(!old.exists());
-    assert!(fresh.exists(), "may belong to a writer that is still running");
+    assert!(
+        fresh.exists(),
+        "may belong to a writer that is still running"
+    );
 }
 
 /// Puts, gets and evictions on a few shared keys; every read is either a
@@ -239,7 +248,10 @@ fn threads_share_a_directory() {
 #[ignore = "run by processes_share_a_directory in child processes"]
 fn child_hammer() {
     let root = std::env::var_os("STELLA_CAS_TEST_DIR").expect("STELLA_CAS_TEST_DIR");
-    let seed: u32 = std::env::var("STELLA_CAS_TEST_SEED").unwrap().parse().unwrap();
+    let seed: u32 = std::env::var("STELLA_CAS_TEST_SEED")
+        .unwrap()
+        .parse()
+        .unwrap();
     hammer(Path::new(&root), seed, 400);
 }
 

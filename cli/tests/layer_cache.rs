@@ -105,7 +105,11 @@ fn linked_layout(src: &Path, dest: &Path) {
         fs::copy(src.join(name), dest.join(name)).unwrap();
     }
     for blob in fs::read_dir(src.join("blobs/sha256")).unwrap().flatten() {
-        fs::hard_link(blob.path(), dest.join("blobs/sha256").join(blob.file_name())).unwrap();
+        fs::hard_link(
+            blob.path(),
+            dest.join("blobs/sha256").join(blob.file_name()),
+        )
+        .unwrap();
     }
 }
 
@@ -122,7 +126,12 @@ fn layer_blobs(layout: &Path, tag: &str) -> Vec<String> {
         .iter()
         .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == tag)
         .unwrap_or_else(|| panic!("tag {tag} in the layout"));
-    let hex = |d: &Value| d.as_str().unwrap().trim_start_matches("sha256:").to_string();
+    let hex = |d: &Value| {
+        d.as_str()
+            .unwrap()
+            .trim_start_matches("sha256:")
+            .to_string()
+    };
     read(&hex(&manifest["digest"]))["layers"]
         .as_array()
         .unwrap()
@@ -143,10 +152,19 @@ fn warm_rescans_write_byte_identical_sboms() {
         let (cold, cold_err) = outputs(&source, &strs(&with_cache));
         let (warm, warm_err) = outputs(&source, &strs(&with_cache));
         for (format, want) in &reference {
-            assert!(cold[format] == *want, "{tag} {format}: cold differs from --no-cache");
-            assert!(warm[format] == *want, "{tag} {format}: warm differs from --no-cache");
+            assert!(
+                cold[format] == *want,
+                "{tag} {format}: cold differs from --no-cache"
+            );
+            assert!(
+                warm[format] == *want,
+                "{tag} {format}: warm differs from --no-cache"
+            );
         }
-        assert!(cold_err.is_empty() && warm_err.is_empty(), "{cold_err}{warm_err}");
+        assert!(
+            cold_err.is_empty() && warm_err.is_empty(),
+            "{cold_err}{warm_err}"
+        );
     }
     assert!(!entries(cache.path()).is_empty());
 }
@@ -160,7 +178,10 @@ fn other_transports_of_a_cached_image_give_their_own_byte_identical_sboms() {
     let dir = images_dir_with(".done");
     let cache = tempfile::tempdir().unwrap();
     let with_cache = cache_args(cache.path());
-    outputs(&layout_source(&dir.join("oci"), "multi"), &strs(&with_cache));
+    outputs(
+        &layout_source(&dir.join("oci"), "multi"),
+        &strs(&with_cache),
+    );
     for source in [
         format!("oci-archive:{}", dir.join("multi.oci.tar").display()),
         format!("docker-archive:{}", dir.join("multi.docker.tar").display()),
@@ -231,7 +252,11 @@ fn damaged_entries_are_reported_ignored_and_rewritten() {
         .lines()
         .filter(|l| l.starts_with("stella: warning: layer cache: corrupt cache entry"))
         .count();
-    assert_eq!(warnings, stored.len(), "one warning per damaged entry:\n{err}");
+    assert_eq!(
+        warnings,
+        stored.len(),
+        "one warning per damaged entry:\n{err}"
+    );
     // Rewritten: the next scan is clean and still the same.
     let (got, err) = outputs(&source, &strs(&with_cache));
     assert!(got == reference);
@@ -261,7 +286,11 @@ fn the_size_cap_holds() {
     assert!(!entries(cache.path()).is_empty());
     let out = scan(&source, &["--cache-max-size", "lots"]);
     assert_eq!(out.status.code(), Some(64), "{}", stderr(&out));
-    assert!(stderr(&out).contains("invalid size \"lots\""), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("invalid size \"lots\""),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// Every file under `root` (relative path → contents).
@@ -325,7 +354,13 @@ fn the_default_cache_follows_xdg_and_is_the_only_other_write() {
     // --no-cache, STELLA_NO_CACHE and dir: sources write nothing but the output.
     let before = snapshot(tmp.path());
     run(&[("XDG_CACHE_HOME", &xdg)], &["--no-cache"]);
-    run(&[("XDG_CACHE_HOME", &xdg), ("STELLA_NO_CACHE", Path::new("1"))], &[]);
+    run(
+        &[
+            ("XDG_CACHE_HOME", &xdg),
+            ("STELLA_NO_CACHE", Path::new("1")),
+        ],
+        &[],
+    );
     let rootfs = format!("dir:{}", dir.join("multi-rootfs").display());
     let out = scan_in(
         &rootfs,
