@@ -5,6 +5,9 @@ Variants, per image (OCI layout IMAGES_DIR/<image>/oci, tag <image>):
   stella --no-cache      the plain streaming scan
   stella cold            empty cache directory: streams every layer and writes the cache
   stella warm            right after "cold": every layer cached
+  stella, CMD changed    every layer cached, but the config differs (a copy of the image with
+                         another CMD): the whole-image entry misses, the analysis runs on the
+                         cached layer fragments
   stella on cached base  cache holding only bookworm-minbase (layer 0 of multi): streams the rest
   trivy cold / warm      the same with trivy's own layer cache (--cache-dir), deleted or kept
 
@@ -59,6 +62,46 @@ def du(path):
     return total
 
 
+def recmd_layout(src, tag, dest):
+    """An OCI layout at `dest` holding image `tag` of `src` with another CMD
+    (new config and manifest; the layer blobs are symlinks to the originals):
+    all its layers are cached once `src` was scanned, its inventory is not."""
+    import hashlib
+    import json
+
+    shutil.rmtree(dest, ignore_errors=True)
+    blobs = os.path.join(dest, "blobs", "sha256")
+    os.makedirs(blobs)
+
+    def read(digest):
+        with open(os.path.join(src, "blobs", "sha256", digest.split(":", 1)[1]), "rb") as f:
+            return f.read()
+
+    def write(data):
+        hexd = hashlib.sha256(data).hexdigest()
+        with open(os.path.join(blobs, hexd), "wb") as f:
+            f.write(data)
+        return "sha256:" + hexd
+
+    with open(os.path.join(src, "index.json")) as f:
+        index = json.load(f)
+    desc = next(m for m in index["manifests"]
+                if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag)
+    manifest = json.loads(read(desc["digest"]))
+    config = json.loads(read(manifest["config"]["digest"]))
+    config.setdefault("config", {})["Cmd"] = ["sh", "-c", "echo another command"]
+    config_bytes = json.dumps(config).encode()
+    manifest["config"] = dict(manifest["config"], digest=write(config_bytes), size=len(config_bytes))
+    for layer in manifest["layers"]:
+        hexd = layer["digest"].split(":", 1)[1]
+        os.symlink(os.path.join(src, "blobs", "sha256", hexd), os.path.join(blobs, hexd))
+    manifest_bytes = json.dumps(manifest).encode()
+    index["manifests"] = [dict(desc, digest=write(manifest_bytes), size=len(manifest_bytes))]
+    with open(os.path.join(dest, "index.json"), "w") as f:
+        json.dump(index, f)
+    shutil.copy(os.path.join(src, "oci-layout"), os.path.join(dest, "oci-layout"))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--stella", required=True)
@@ -93,7 +136,9 @@ def main():
             def record(variant, res, scan_only=None):
                 wall, cpu, rss, _, _ = res
                 if rnd > 0:
-                    rows.append((img, variant, rnd, wall, cpu, rss, scan_only))
+                    with open("/proc/loadavg") as f:
+                        load = float(f.read().split()[0])
+                    rows.append((img, variant, rnd, wall, cpu, rss, scan_only, load))
                 print(f"[bench-cas] {img} round {rnd}/{a.rounds} {variant}: {wall*1000:.0f} ms", file=sys.stderr)
 
             record("stella --no-cache", run(stella("nocache", "--no-cache"), env))
@@ -106,6 +151,19 @@ def main():
                 cold_b, warm_b, none_b = c.read(), w.read(), n.read()
             if not (cold_b == warm_b == none_b):
                 sys.exit(f"{img}: cold, warm and --no-cache SBOMs differ")
+            # Every layer cached, but the image config changed: the whole-image
+            # entry misses and the analysis runs on the cached fragments.
+            run(stella("cold", "--cache-dir", cache), env)
+            recmd = os.path.join(a.work, f"{img}-recmd")
+            recmd_layout(layout, img, recmd)
+            recmd_scan = [a.stella, "scan", f"oci-dir:{recmd}:{img}", "-q", "-o"]
+            record("stella, all layers cached, CMD changed",
+                   run(recmd_scan + [f"cyclonedx-json={out('recmd')}", "--cache-dir", cache], env))
+            if rnd == 0:
+                run(recmd_scan + [f"cyclonedx-json={out('recmd-nocache')}", "--no-cache"], env)
+                with open(out("recmd"), "rb") as c, open(out("recmd-nocache"), "rb") as n:
+                    if c.read() != n.read():
+                        sys.exit(f"{img}: the changed-CMD image's SBOM differs from its --no-cache scan")
             if has_base:
                 shutil.rmtree(cache, ignore_errors=True)
                 run([a.stella, "scan", f"oci-dir:{base_layout}:bookworm-minbase", "-q", "-o",
@@ -118,10 +176,10 @@ def main():
             record("trivy warm", res, trivy_scan_only(res[3], res[4]))
         notes.append(f"{img}: cache directory after a cold scan: {cache_bytes / 1e6:.1f} MB in "
                      f"{cache_files} files; cold, warm and --no-cache CycloneDX outputs byte-identical "
-                     "in every round")
+                     "in every round (and the changed-CMD image's to its own --no-cache scan)")
 
     with open(a.tsv, "w") as f:
-        f.write("image\tvariant\tround\twall_s\tcpu_s\trss_kib\ttrivy_scan_only_s\n")
+        f.write("image\tvariant\tround\twall_s\tcpu_s\trss_kib\ttrivy_scan_only_s\tloadavg1\n")
         for r in rows:
             f.write("\t".join("" if v is None else str(v) for v in r) + "\n")
 
@@ -129,7 +187,9 @@ def main():
         mine = [r for r in rows if r[0] == img]
         variants = list(dict.fromkeys(r[1] for r in mine))
         med = {v: statistics.median(r[3] for r in mine if r[1] == v) for v in variants}
-        print(f"\n### {img} ({a.rounds} rounds, medians)\n")
+        loads = [r[7] for r in mine]
+        print(f"\n### {img} ({a.rounds} rounds, medians; 1-minute load average "
+              f"median {statistics.median(loads):.1f}, max {max(loads):.1f} on {os.cpu_count()} CPUs)\n")
         print("| variant | median wall ms | min–max wall ms | median CPU ms | peak RSS MiB | wall vs stella --no-cache | trivy scan-only ms |")
         print("|---|---:|---:|---:|---:|---:|---:|")
         for v in variants:
