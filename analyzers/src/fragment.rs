@@ -104,7 +104,7 @@ pub fn decode_layer(bytes: &[u8]) -> Result<LayerFs, FragmentError> {
 }
 
 /// Encodes the script texts the image-specific script analyzer kept, by path.
-pub(crate) fn encode_scripts(scripts: &BTreeMap<String, ScriptText>) -> Vec<u8> {
+pub fn encode_scripts(scripts: &BTreeMap<String, ScriptText>) -> Vec<u8> {
     let wire: Vec<(&str, WireScript<'_>)> = scripts
         .iter()
         .map(|(p, s)| (p.as_str(), WireScript::from_script(s)))
@@ -113,7 +113,7 @@ pub(crate) fn encode_scripts(scripts: &BTreeMap<String, ScriptText>) -> Vec<u8> 
 }
 
 /// Decodes what [`encode_scripts`] wrote.
-pub(crate) fn decode_scripts(bytes: &[u8]) -> Result<BTreeMap<String, ScriptText>, FragmentError> {
+pub fn decode_scripts(bytes: &[u8]) -> Result<BTreeMap<String, ScriptText>, FragmentError> {
     let wire: Vec<(String, WireScript<'_>)> = decode(Body::NamedScripts, bytes)?;
     Ok(wire
         .into_iter()
@@ -123,12 +123,12 @@ pub(crate) fn decode_scripts(bytes: &[u8]) -> Result<BTreeMap<String, ScriptText
 
 /// Encodes a finished inventory; its `image` facts are left out (they
 /// name the source as the user typed it) and supplied again on decoding.
-pub(crate) fn encode_inventory(inv: &Inventory) -> Vec<u8> {
+pub fn encode_inventory(inv: &Inventory) -> Vec<u8> {
     encode(Body::Inventory, &WireInventory::from_inventory(inv))
 }
 
 /// Decodes what [`encode_inventory`] wrote, with `image` as its image facts.
-pub(crate) fn decode_inventory(bytes: &[u8], image: ImageInfo) -> Result<Inventory, FragmentError> {
+pub fn decode_inventory(bytes: &[u8], image: ImageInfo) -> Result<Inventory, FragmentError> {
     let wire: WireInventory = decode(Body::Inventory, bytes)?;
     wire.into_inventory(image)
 }
