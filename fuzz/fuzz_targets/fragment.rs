@@ -6,8 +6,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use stella_analyzers::fragment::{
-    decode_inventory, decode_layer, decode_scripts, encode_inventory, encode_layer,
-    encode_scripts,
+    decode_inventory, decode_layer, decode_scripts, encode_inventory, encode_layer, encode_scripts,
 };
 use stella_analyzers::layer::LayerFs;
 use stella_model::{ImageInfo, Inventory, ToolInfo, INVENTORY_SCHEMA};
