@@ -41,6 +41,11 @@ pub trait FragmentStore: Send + Sync {
     fn put(&self, key: &Digest, fragment: &[u8]) -> Result<(), CasError>;
     /// Forgets `key` (no error when it is not there).
     fn remove(&self, key: &Digest) -> Result<(), CasError>;
+    /// Housekeeping after a run that stored something (the local store
+    /// evicts down to its size cap); nothing by default.
+    fn maintain(&self) -> Result<(), CasError> {
+        Ok(())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -290,6 +290,10 @@ impl FragmentStore for LocalStore {
         self.write_atomically(&path, &[&header, fragment])
     }
 
+    fn maintain(&self) -> Result<(), CasError> {
+        self.evict().map(|_| ())
+    }
+
     fn remove(&self, key: &Digest) -> Result<(), CasError> {
         let path = self.path_of(key)?;
         match fs::remove_file(&path) {

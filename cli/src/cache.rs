@@ -34,9 +34,10 @@ fn warn(message: impl std::fmt::Display) {
     eprintln!("stella: warning: layer cache: {message}");
 }
 
-/// The local store behind one scan.
+/// The fragment store behind one scan (today always the local directory;
+/// a registry-backed [`FragmentStore`] plugs in here).
 pub struct ScanCache {
-    store: LocalStore,
+    store: Box<dyn FragmentStore>,
     wrote: AtomicBool,
     put_failed: AtomicBool,
 }
@@ -60,7 +61,7 @@ impl ScanCache {
         };
         match LocalStore::open(&dir, args.cache_max_size) {
             Ok(store) => Some(ScanCache {
-                store,
+                store: Box::new(store),
                 wrote: AtomicBool::new(false),
                 put_failed: AtomicBool::new(false),
             }),
@@ -71,10 +72,10 @@ impl ScanCache {
         }
     }
 
-    /// Keeps the directory under its cap after a scan that wrote to it.
+    /// Keeps the store under its cap after a scan that wrote to it.
     pub fn finish(&self) {
         if self.wrote.load(Ordering::Relaxed) {
-            if let Err(e) = self.store.evict() {
+            if let Err(e) = self.store.maintain() {
                 warn(format_args!("evicting old entries: {e}"));
             }
         }
