@@ -18,10 +18,16 @@ pub mod oci;
 mod platform;
 mod registry;
 mod source;
+mod store;
 mod verify;
 
 pub use error::StoreError;
 pub use image::{open_image, BlobSource, LayerDescriptor, OpenOptions, ResolvedImage};
 pub use platform::Platform;
 pub use source::{LayoutSelector, SourceSpec};
+pub use store::{
+    artifact_manifest, attach, fallback_tag, open_store, open_target, referrer_tag,
+    ArtifactBlob, ArtifactStore, ManifestBytes, ManifestRef, OciLayoutStore, RegistryStore,
+    RetryPolicy, StoreOptions, Target, DEFAULT_CHUNK_SIZE,
+};
 pub use verify::VerifyingReader;
