@@ -44,9 +44,33 @@ pub fn referrer_tag(subject: &Digest, referrer: &Digest) -> String {
 
 /// The referrer-hex part of a tag from [`referrer_tag`] for `subject`.
 pub(crate) fn referrer_tag_hex<'t>(tag: &'t str, subject: &Digest) -> Option<&'t str> {
-    let rest = tag.strip_prefix(&fallback_tag(subject))?.strip_prefix('.')?;
+    let rest = tag
+        .strip_prefix(&fallback_tag(subject))?
+        .strip_prefix('.')?;
     let hex = rest.strip_suffix(REFERRER_SUFFIX)?;
     (hex.len() == REFERRER_HEX && hex.bytes().all(|b| b.is_ascii_hexdigit())).then_some(hex)
+}
+
+/// True for the tags this schema creates: `ALG-HEX` fallback indexes and
+/// `ALG-HEX.<16 hex>.ref` referrer tags. They are bookkeeping, not images,
+/// so the store's tag list leaves them out.
+pub(crate) fn is_schema_tag(tag: &str) -> bool {
+    let Some((alg, rest)) = tag.split_once('-') else {
+        return false;
+    };
+    if !matches!(alg, "sha256" | "sha512") {
+        return false;
+    }
+    let (hex, tail) = rest.split_at(rest.len().min(64));
+    let hex_ok = hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit());
+    hex_ok
+        && (tail.is_empty()
+            || tail
+                .strip_prefix('.')
+                .and_then(|t| t.strip_suffix(REFERRER_SUFFIX))
+                .is_some_and(|h| {
+                    h.len() == REFERRER_HEX && h.bytes().all(|b| b.is_ascii_hexdigit())
+                }))
 }
 
 /// Reads a fallback index (or a referrers API answer): an image index of
@@ -116,10 +140,21 @@ mod tests {
         assert_eq!(tag, format!("{fb}.{}.ref", &referrer.hex()[..16]));
         assert!(tag.len() <= 128);
         crate::store::check_tag(&tag).unwrap();
-        assert_eq!(referrer_tag_hex(&tag, &subject), Some(&referrer.hex()[..16]));
+        assert_eq!(
+            referrer_tag_hex(&tag, &subject),
+            Some(&referrer.hex()[..16])
+        );
         assert_eq!(referrer_tag_hex(&fb, &subject), None);
         assert_eq!(referrer_tag_hex(&tag, &referrer), None);
         assert_eq!(referrer_tag_hex(&format!("{fb}.xyz.ref"), &subject), None);
+        assert!(is_schema_tag(&fb));
+        assert!(is_schema_tag(&referrer_tag(&subject, &referrer)));
+        assert!(
+            !is_schema_tag(&format!("{fb}.sig")),
+            "cosign's tags stay visible"
+        );
+        assert!(!is_schema_tag("v1.0"));
+        assert!(!is_schema_tag("sha256-abc"));
 
         let long: Digest = format!("sha512:{}", "ab".repeat(64)).parse().unwrap();
         let tag = referrer_tag(&long, &referrer);
@@ -131,11 +166,7 @@ mod tests {
     fn index_round_trip_and_refusals() {
         let a = Descriptor {
             artifact_type: Some("application/spdx+json".into()),
-            ..Descriptor::new(
-                crate::oci::MEDIA_OCI_MANIFEST,
-                Digest::sha256_of(b"a"),
-                10,
-            )
+            ..Descriptor::new(crate::oci::MEDIA_OCI_MANIFEST, Digest::sha256_of(b"a"), 10)
         };
         let b = Descriptor::new(crate::oci::MEDIA_OCI_MANIFEST, Digest::sha256_of(b"b"), 11);
         let bytes = render_index(&[b.clone(), a.clone(), a.clone()]).unwrap();
@@ -143,11 +174,7 @@ mod tests {
         assert_eq!(back.len(), 2);
         assert_eq!(missing(&back, &[a.clone(), b.clone()]), vec![]);
         assert_eq!(missing(&[a.clone()], &[a.clone(), b.clone()]), vec![b]);
-        assert_eq!(
-            render_index(&back).unwrap(),
-            bytes,
-            "same set, same bytes"
-        );
+        assert_eq!(render_index(&back).unwrap(), bytes, "same set, same bytes");
         assert!(parse_index(b"[]", "x").is_err());
         assert!(parse_index(br#"{"manifests":[{"digest":"nope","size":1}]}"#, "x").is_err());
         let wrong = format!(

@@ -438,7 +438,12 @@ impl Authorizer {
             Access::Pull => "read",
             Access::Push => "write",
         };
-        let detail = format!("{}: HTTP {}{}", req.what, reply.status, error_text(&reply.body));
+        let detail = format!(
+            "{}: HTTP {}{}",
+            req.what,
+            reply.status,
+            error_text(&reply.body)
+        );
         self.failed(match &self.credentials {
             Some(c) => format!(
                 "credentials from {} were rejected for {doing} access ({detail})",

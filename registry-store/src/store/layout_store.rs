@@ -141,7 +141,8 @@ impl OciLayoutStore {
                 limit: MAX_MANIFEST_BYTES,
             });
         }
-        let value: Value = serde_json::from_slice(&bytes).map_err(|e| StoreError::malformed(&what, e))?;
+        let value: Value =
+            serde_json::from_slice(&bytes).map_err(|e| StoreError::malformed(&what, e))?;
         if !value.get("manifests").is_some_and(Value::is_array) {
             return Err(StoreError::malformed(what, "no manifests array"));
         }
@@ -169,7 +170,10 @@ impl OciLayoutStore {
     }
 
     /// Reads, changes and atomically rewrites `index.json` under the lock.
-    fn update_index(&self, change: impl FnOnce(&mut Vec<Value>) -> Result<(), StoreError>) -> Result<(), StoreError> {
+    fn update_index(
+        &self,
+        change: impl FnOnce(&mut Vec<Value>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let _lock = self.lock()?;
         let mut index = self.read_index()?;
         let what = format!("index.json of {}", self.location());
@@ -265,7 +269,8 @@ fn is_manifest_type(media_type: &str) -> bool {
 }
 
 fn to_json(value: &impl serde::Serialize) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(value).map_err(|e| StoreError::malformed("index.json", format!("cannot serialize: {e}")))
+    serde_json::to_vec(value)
+        .map_err(|e| StoreError::malformed("index.json", format!("cannot serialize: {e}")))
 }
 
 fn descriptors(index: &Value, what: &str) -> Result<Vec<Descriptor>, StoreError> {
@@ -329,12 +334,12 @@ impl ArtifactStore for OciLayoutStore {
     }
 
     fn open_blob(&self, descriptor: &Descriptor) -> Result<Box<dyn Read + Send + '_>, StoreError> {
-        let file = self
-            .open_blob_file(&descriptor.digest)?
-            .ok_or_else(|| StoreError::BlobNotFound {
-                digest: descriptor.digest.clone(),
-                location: self.location(),
-            })?;
+        let file =
+            self.open_blob_file(&descriptor.digest)?
+                .ok_or_else(|| StoreError::BlobNotFound {
+                    digest: descriptor.digest.clone(),
+                    location: self.location(),
+                })?;
         Ok(Box::new(VerifyingReader::new(
             BufReader::with_capacity(256 * 1024, file),
             descriptor.digest.clone(),
@@ -374,7 +379,11 @@ impl ArtifactStore for OciLayoutStore {
                     .iter()
                     .find(|e| e.annotations.get(ANNOTATION_REF_NAME) == Some(tag))
                     .ok_or_else(not_found)?;
-                (entry.digest.clone(), Some(entry.size), Some(entry.media_type.clone()))
+                (
+                    entry.digest.clone(),
+                    Some(entry.size),
+                    Some(entry.media_type.clone()),
+                )
             }
             ManifestRef::Digest(d) => {
                 let entry = entries.iter().find(|e| &e.digest == d);
@@ -385,7 +394,9 @@ impl ArtifactStore for OciLayoutStore {
                 )
             }
         };
-        let bytes = self.read_manifest_blob(&digest, size)?.ok_or_else(not_found)?;
+        let bytes = self
+            .read_manifest_blob(&digest, size)?
+            .ok_or_else(not_found)?;
         let media_type = listed_type
             .filter(|m| is_manifest_type(m))
             .or_else(|| sniff_media_type(&bytes))
@@ -436,7 +447,9 @@ impl ArtifactStore for OciLayoutStore {
                         let same_digest = digest_of_entry(&m) == Some(digest_text.as_str());
                         if ref_name(&m) == Some(tag) {
                             if !same_digest {
-                                if let Some(a) = m.get_mut("annotations").and_then(Value::as_object_mut) {
+                                if let Some(a) =
+                                    m.get_mut("annotations").and_then(Value::as_object_mut)
+                                {
                                     a.remove(ANNOTATION_REF_NAME);
                                     if a.is_empty() {
                                         m.as_object_mut().map(|o| o.remove("annotations"));
@@ -454,7 +467,8 @@ impl ArtifactStore for OciLayoutStore {
                     let mut seen_untagged = BTreeSet::new();
                     kept.retain(|m| {
                         ref_name(m).is_some()
-                            || digest_of_entry(m).is_none_or(|d| seen_untagged.insert(d.to_string()))
+                            || digest_of_entry(m)
+                                .is_none_or(|d| seen_untagged.insert(d.to_string()))
                     });
                     let mut tagged = entry_value;
                     tagged["annotations"] = serde_json::json!({ ANNOTATION_REF_NAME: tag });

@@ -217,7 +217,8 @@ pub trait ArtifactStore: Send + Sync {
         tag: Option<&str>,
     ) -> Result<Descriptor, StoreError>;
 
-    /// All tags, sorted.
+    /// All tags, sorted; the bookkeeping tags of the referrers tag schema
+    /// (`sha256-HEX`, `sha256-HEX.<16 hex>.ref`) are left out.
     fn tags(&self) -> Result<Vec<String>, StoreError>;
 
     /// The descriptor (media type, digest, size, artifactType, annotations)
@@ -588,11 +589,11 @@ mod tests {
         assert_eq!(v["config"]["mediaType"], MEDIA_EMPTY_JSON);
         assert_eq!(v["config"]["size"], 2);
         assert_eq!(v["subject"]["digest"], subject.digest.to_string());
-        assert!(v["subject"].get("annotations").is_none(), "subject is plain");
-        assert_eq!(
-            v["layers"][0]["annotations"][ANNOTATION_TITLE],
-            "sbom.json"
+        assert!(
+            v["subject"].get("annotations").is_none(),
+            "subject is plain"
         );
+        assert_eq!(v["layers"][0]["annotations"][ANNOTATION_TITLE], "sbom.json");
         assert!(v.get("annotations").is_none());
         assert!(artifact_manifest(&subject, "", &[], &BTreeMap::new()).is_err());
     }

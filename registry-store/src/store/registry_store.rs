@@ -155,7 +155,10 @@ impl ArtifactStore for RegistryStore {
             self.run(|inner| async move { inner.open_blob(&digest).await })?
         };
         let Some(mut response) = reply.stream else {
-            return Err(self.inner.http.registry_error(format!("blob {digest}: no body")));
+            return Err(self
+                .inner
+                .http
+                .registry_error(format!("blob {digest}: no body")));
         };
         self._runtime.handle().spawn(async move {
             loop {
@@ -221,8 +224,13 @@ impl ArtifactStore for RegistryStore {
         self.run(|inner| async move { inner.put_manifest(manifest, tag).await })
     }
 
+    /// Tags, without the referrers tag schema's bookkeeping tags.
     fn tags(&self) -> Result<Vec<String>, StoreError> {
-        self.run(|inner| async move { inner.tags().await })
+        let all = self.run(|inner| async move { inner.tags().await })?;
+        Ok(all
+            .into_iter()
+            .filter(|t| !fallback::is_schema_tag(t))
+            .collect())
     }
 
     fn referrers(
@@ -445,9 +453,9 @@ impl Inner {
                 }
             }
         }
-        Err(self.http.registry_error(format!(
-            "tag list: more than {MAX_PAGES} pages"
-        )))
+        Err(self
+            .http
+            .registry_error(format!("tag list: more than {MAX_PAGES} pages")))
     }
 
     async fn referrers(
@@ -502,7 +510,9 @@ impl Inner {
                 None => return Ok(Some(all)),
             }
         }
-        Err(self.http.registry_error(format!("{what}: more than {MAX_PAGES} pages")))
+        Err(self
+            .http
+            .registry_error(format!("{what}: more than {MAX_PAGES} pages")))
     }
 
     /// The fallback index of `subject` (empty when there is none).
@@ -539,7 +549,10 @@ impl Inner {
             if facts.subject.as_ref().map(|s| &s.digest) != Some(subject)
                 || !m.digest.hex().starts_with(hex)
             {
-                tracing::warn!("tag {tag} in {} is not a referrer of {subject}", self.location());
+                tracing::warn!(
+                    "tag {tag} in {} is not a referrer of {subject}",
+                    self.location()
+                );
                 continue;
             }
             let size = m.bytes.len() as u64;
@@ -559,7 +572,11 @@ impl Inner {
     /// back with a fresh tag list, and rewrite until the index holds every
     /// referrer tagged so far — so the last writer always leaves a complete
     /// index, however writers interleave.
-    async fn enter_in_fallback(&self, subject: &Digest, entry: Descriptor) -> Result<(), StoreError> {
+    async fn enter_in_fallback(
+        &self,
+        subject: &Digest,
+        entry: Descriptor,
+    ) -> Result<(), StoreError> {
         let tag = fallback_tag(subject);
         for round in 1..=MAX_REPAIR_ROUNDS {
             let current = self.read_fallback_index(subject).await?;

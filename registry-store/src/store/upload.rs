@@ -169,13 +169,12 @@ async fn closing(http: &Http, req: &Request, digest: &Digest) -> Result<Step, St
             Ok(Step::Done)
         }
         // The registry checked the bytes and refused them: nothing to retry.
-        400 if String::from_utf8_lossy(&reply.body).contains("DIGEST_INVALID") => {
-            Err(http.registry_error(format!(
+        400 if String::from_utf8_lossy(&reply.body).contains("DIGEST_INVALID") => Err(http
+            .registry_error(format!(
                 "{}: the registry computed another digest for the bytes it received{}",
                 req.what,
                 error_text(&reply.body)
-            )))
-        }
+            ))),
         _ => Ok(Step::Restart(format!(
             "HTTP {}{}",
             reply.status,
@@ -241,7 +240,10 @@ async fn status(http: &Http, session: &Session, what: &str) -> Result<Option<Ses
     if reply.status != 204 && reply.status != 202 {
         return Ok(None);
     }
-    let offset = reply.header(RANGE.as_str()).and_then(parse_range).unwrap_or(0);
+    let offset = reply
+        .header(RANGE.as_str())
+        .and_then(parse_range)
+        .unwrap_or(0);
     let url = match reply.header(LOCATION.as_str()) {
         Some(l) => http.absolute(l),
         None => session.url.clone(),
@@ -313,7 +315,10 @@ mod tests {
     #[test]
     fn digest_query() {
         let d = Digest::sha256_of(b"x");
-        assert_eq!(with_digest("http://h/u", &d), format!("http://h/u?digest={d}"));
+        assert_eq!(
+            with_digest("http://h/u", &d),
+            format!("http://h/u?digest={d}")
+        );
         assert_eq!(
             with_digest("http://h/u?_state=a", &d),
             format!("http://h/u?_state=a&digest={d}")
