@@ -331,12 +331,21 @@ fn attach_concurrently(
                 let (barrier, open) = (&barrier, &open);
                 s.spawn(move || {
                     let store = open();
+                    let blob = sbom(CYCLONEDX, 100 + i as u32);
+                    // Blobs first, so the eight manifest writes and index
+                    // updates after the barrier really overlap.
+                    store
+                        .put_blob(&blob.descriptor().digest, &blob.data)
+                        .expect("blob");
+                    store
+                        .put_blob(&Digest::sha256_of(b"{}"), b"{}")
+                        .expect("empty blob");
                     barrier.wait();
                     attach(
                         store.as_ref(),
                         subject,
                         if i % 2 == 0 { CYCLONEDX } else { SPDX },
-                        &[sbom(CYCLONEDX, 100 + i as u32)],
+                        &[blob],
                         &BTreeMap::new(),
                     )
                     .unwrap_or_else(|e| panic!("attacher {i}: {e}"))
@@ -355,9 +364,17 @@ fn attach_concurrently(
 #[test]
 fn eight_concurrent_attachers_against_distribution_lose_nothing() {
     let distribution = Distribution::start(None);
+    // Three rounds, three subjects: races are likelier to show.
+    for round in 0..3 {
+        let arch = ["amd64", "arm64", "s390x"][round];
+        eight_attachers_one_subject(&distribution, &format!("linux/{arch}"));
+    }
+}
+
+fn eight_attachers_one_subject(distribution: &Distribution, platform: &str) {
     let addr = distribution.addr.clone();
-    let image = build_platform_image("linux/amd64", Flavor::Oci, 1024);
-    let subject = push_image(&registry(&addr, "team/busy"), &image, Some("v1")).plain();
+    let image = build_platform_image(platform, Flavor::Oci, 1024);
+    let subject = push_image(&registry(&addr, "team/busy"), &image, None).plain();
     let attached = attach_concurrently(|| Box::new(registry(&addr, "team/busy")), &subject);
     let expected: Vec<String> = attached.iter().map(|d| d.digest.to_string()).collect();
     // The fallback index itself, as `oras discover` reads it.
@@ -585,45 +602,73 @@ fn throttling_and_server_errors_are_retried() {
     drop(h.registry);
 }
 
-#[test]
-fn uploads_resume_after_dropped_connections() {
-    let h = hostile();
-    let store = registry(&h.proxy.addr, "team/uploads");
+/// Uploads ten-chunk blobs through `proxy`, the third chunk failing once
+/// with each fault; returns, per fault, how many sessions were opened.
+fn upload_through_faults(
+    proxy: &Proxy,
+    direct: &str,
+    log: &dyn Fn() -> String,
+) -> Vec<(Fault, usize)> {
+    let store = registry(&proxy.addr, "team/uploads");
     let faults = [
         Fault::DropRequest,
-        Fault::DropAfterForward,
-        Fault::CutRequestBody,
         Fault::status(500),
         Fault::too_many(0),
+        Fault::DropAfterForward,
+        Fault::CutRequestBody,
     ];
+    let mut sessions = Vec::new();
     for (i, fault) in faults.into_iter().enumerate() {
         // Ten chunks of 64 KiB and a bit; a new blob each round.
         let mut data = support::noise(640 * 1024 + 17, 7);
         data[0] = i as u8;
         let digest = Digest::sha256_of(&data);
-        h.proxy.clear();
-        h.proxy.clear_log();
-        // The third chunk fails once.
-        h.proxy
-            .add(Rule::new(fault.clone()).method("PATCH").skip(2).times(1));
+        proxy.clear();
+        proxy.clear_log();
+        proxy.add(Rule::new(fault.clone()).method("PATCH").skip(2).times(1));
         store
             .put_blob(&digest, &data)
-            .unwrap_or_else(|e| panic!("{fault:?}: {e}\n{}", h.registry.log()));
-        assert_eq!(h.proxy.faults_applied(), 1, "{fault:?} was injected");
-        let patches = h
-            .proxy
-            .seen()
-            .iter()
-            .filter(|s| s.method == "PATCH")
-            .count();
+            .unwrap_or_else(|e| panic!("{fault:?}: {e}\n{}", log()));
+        assert_eq!(proxy.faults_applied(), 1, "{fault:?} was injected");
+        let seen = proxy.seen();
+        let patches = seen.iter().filter(|s| s.method == "PATCH").count();
         assert!(patches >= 11, "{fault:?}: chunked ({patches} PATCHes)");
+        sessions.push((
+            fault.clone(),
+            seen.iter().filter(|s| s.method == "POST").count(),
+        ));
         // Read back straight from the registry: intact.
-        let direct = registry(&h.registry.addr, "team/uploads");
+        let direct = registry(direct, "team/uploads");
         assert_eq!(
             direct.get_blob(&digest, 1 << 24).unwrap(),
             data,
             "{fault:?}"
         );
+    }
+    sessions
+}
+
+#[test]
+fn uploads_resume_after_dropped_connections() {
+    let h = hostile();
+    let sessions = upload_through_faults(&h.proxy, &h.registry.addr, &|| h.registry.log());
+    // A chunk the registry never took is resumed in the same session; one
+    // it may have taken cannot be (distribution ties the session's state to
+    // the URL we never got back), so a new session starts over.
+    for (fault, n) in &sessions[..3] {
+        assert_eq!(*n, 1, "{fault:?}: resumed, not restarted");
+    }
+    for (fault, n) in &sessions[3..] {
+        assert_eq!(*n, 2, "{fault:?}: restarted once");
+    }
+
+    let ferro = Ferro::start();
+    let proxy = Proxy::start(&ferro.addr);
+    let sessions = upload_through_faults(&proxy, &ferro.addr, &String::new);
+    // ferro keeps the session's state server-side: even a chunk whose
+    // answer was lost is resumed.
+    for (fault, n) in &sessions[..4] {
+        assert_eq!(*n, 1, "{fault:?}: resumed, not restarted");
     }
 }
 
