@@ -1,6 +1,12 @@
 //! # stella-registry-store
 //!
-//! The read side of Stella's storage: turns an image reference in syft's
+//! Stella's storage. The write side is the artifact store ([`ArtifactStore`],
+//! with [`OciLayoutStore`] and [`RegistryStore`]): blobs, manifests, tags and
+//! referrers, the same in an OCI layout directory and in a registry, with
+//! [`attach`] to hang SBOMs and attestations off an image and the referrers
+//! tag-schema fallback for registries without the referrers API.
+//!
+//! The read side turns an image reference in syft's
 //! vocabulary (`oci-dir:`, `oci-archive:`, `docker-archive:`, `registry:`,
 //! bare `REF`, `dir:`) into a [`ResolvedImage`] — manifest, config and layer
 //! table — plus a [`BlobSource`] that streams layer blobs.
