@@ -824,13 +824,10 @@ fn referrers_api_answers_are_checked_and_filtered() {
         &path,
         Fault::ReplaceBodyDropHeaders(unfiltered.clone(), vec!["oci-filters-applied".into()]),
     );
-    assert_eq!(
-        store.referrers(&subject.digest, Some(SPDX)).unwrap(),
-        [a.clone()]
-    );
+    assert_eq!(store.referrers(&subject.digest, Some(SPDX)).unwrap(), [a]);
     assert_eq!(
         store.referrers(&subject.digest, Some(CYCLONEDX)).unwrap(),
-        [b.clone()]
+        [b]
     );
     proxy.clear();
 
@@ -1040,7 +1037,7 @@ fn oras_reads_what_we_attach_and_we_read_what_oras_attaches() {
         &store,
         &subject,
         CYCLONEDX,
-        &[blob.clone()],
+        std::slice::from_ref(&blob),
         &BTreeMap::new(),
     )
     .unwrap();
@@ -1118,7 +1115,7 @@ fn oras_reads_what_we_attach_and_we_read_what_oras_attaches() {
         &layout,
         &subject,
         CYCLONEDX,
-        &[blob.clone()],
+        std::slice::from_ref(&blob),
         &BTreeMap::new(),
     )
     .unwrap();

@@ -173,7 +173,10 @@ mod tests {
         let back = parse_index(&bytes, "x").unwrap();
         assert_eq!(back.len(), 2);
         assert_eq!(missing(&back, &[a.clone(), b.clone()]), vec![]);
-        assert_eq!(missing(&[a.clone()], &[a.clone(), b.clone()]), vec![b]);
+        assert_eq!(
+            missing(std::slice::from_ref(&a), &[a.clone(), b.clone()]),
+            vec![b]
+        );
         assert_eq!(render_index(&back).unwrap(), bytes, "same set, same bytes");
         assert!(parse_index(b"[]", "x").is_err());
         assert!(parse_index(br#"{"manifests":[{"digest":"nope","size":1}]}"#, "x").is_err());

@@ -404,7 +404,7 @@ pub(crate) fn check_manifest(bytes: &[u8], media_type: &str) -> Result<(), Store
 
 /// Sorts by digest and drops duplicates (the same referrer listed twice).
 pub(crate) fn sort_referrers(mut list: Vec<Descriptor>) -> Vec<Descriptor> {
-    list.sort_by(|a, b| a.digest.to_string().cmp(&b.digest.to_string()));
+    list.sort_by_key(|a| a.digest.to_string());
     list.dedup_by(|a, b| a.digest == b.digest);
     list
 }
