@@ -115,8 +115,48 @@ fn scenario(store: &dyn ArtifactStore) -> Transcript {
         .expect("put index");
     assert_eq!(di.digest, Digest::sha256_of(&index));
 
+    // A tag that moves: the manifest it left stays reachable by digest.
+    store
+        .put_manifest(&v2.manifest.data, &v2.manifest.media_type, Some("moving"))
+        .expect("tag v2 as moving");
+    store
+        .put_manifest(&v1.manifest.data, &v1.manifest.media_type, Some("moving"))
+        .expect("move the tag to v1");
+    assert_eq!(
+        store
+            .resolve(&ManifestRef::Tag("moving".into()))
+            .unwrap()
+            .digest,
+        v1.manifest.digest
+    );
+    assert_eq!(
+        store
+            .get_manifest(&ManifestRef::Digest(v2.manifest.digest.clone()))
+            .unwrap()
+            .bytes,
+        v2.manifest.data
+    );
+    // A manifest whose blobs were never pushed is refused.
+    let orphan = build_platform_image("linux/riscv64", Flavor::Oci, 512);
+    let err = store
+        .put_manifest(
+            &orphan.manifest.data,
+            &orphan.manifest.media_type,
+            Some("orphan"),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::BlobNotFound { .. }),
+        "{}: {err}",
+        store.location()
+    );
+    assert!(matches!(
+        store.get_manifest(&ManifestRef::Tag("orphan".into())),
+        Err(StoreError::NotFound { .. })
+    ));
+
     let tags = store.tags().expect("tags");
-    assert_eq!(tags, ["v1", "v2"]);
+    assert_eq!(tags, ["moving", "v1", "v2"]);
     let refs = [
         ManifestRef::Tag("v1".into()),
         ManifestRef::Tag("v2".into()),
@@ -203,7 +243,7 @@ fn scenario(store: &dyn ArtifactStore) -> Transcript {
     let other_subject = store.referrers(&d2.digest, None).unwrap();
     assert!(other_subject.is_empty());
     // The referrer tags of the fallback stay out of the tag list.
-    assert_eq!(store.tags().unwrap(), ["v1", "v2"]);
+    assert_eq!(store.tags().unwrap(), ["moving", "v1", "v2"]);
 
     let mut referrer_manifests = Vec::new();
     let mut referrer_blobs = Vec::new();

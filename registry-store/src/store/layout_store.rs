@@ -258,6 +258,49 @@ impl OciLayoutStore {
     }
 }
 
+impl OciLayoutStore {
+    /// Refuses a manifest whose config, layers or child manifests are not
+    /// stored (as registries do); foreign layers (with `urls`) and the
+    /// `subject` need not be.
+    fn check_references(&self, bytes: &[u8], digest: &Digest) -> Result<(), StoreError> {
+        #[derive(serde::Deserialize)]
+        struct Referenced {
+            #[serde(default)]
+            config: Option<Value>,
+            #[serde(default)]
+            layers: Vec<Value>,
+            #[serde(default)]
+            manifests: Vec<Value>,
+        }
+        let what = format!("manifest {digest} for {}", self.location());
+        let refs: Referenced =
+            serde_json::from_slice(bytes).map_err(|e| StoreError::malformed(&what, e))?;
+        for d in refs
+            .config
+            .iter()
+            .chain(&refs.layers)
+            .chain(&refs.manifests)
+        {
+            if d.get("urls")
+                .is_some_and(|u| u.as_array().is_some_and(|a| !a.is_empty()))
+            {
+                continue;
+            }
+            let text = d.get("digest").and_then(Value::as_str).unwrap_or_default();
+            let wanted: Digest = text.parse().map_err(|e| {
+                StoreError::malformed(&what, format!("descriptor digest {text:?}: {e}"))
+            })?;
+            if !self.blob_file(&wanted).is_file() {
+                return Err(StoreError::BlobNotFound {
+                    digest: wanted,
+                    location: format!("{} (referenced by {what})", self.location()),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
 fn is_manifest_type(media_type: &str) -> bool {
     [
         MEDIA_OCI_MANIFEST,
@@ -423,6 +466,7 @@ impl ArtifactStore for OciLayoutStore {
             media_type: media_type.to_string(),
             bytes: bytes.to_vec(),
         };
+        self.check_references(bytes, &manifest.digest)?;
         self.put_blob(&manifest.digest, bytes)?;
         let described = manifest.descriptor();
         let mut entry = described.plain();

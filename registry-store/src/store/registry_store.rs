@@ -381,8 +381,14 @@ impl Inner {
         )
         .header(CONTENT_TYPE, manifest.media_type.clone())
         .body(Bytes::from(manifest.bytes.clone()));
-        let reply = self.http.exchange(&req, 0).await?;
+        let reply = self.http.exchange(&req, MAX_ERROR_DETAIL).await?;
         if reply.status != 201 && reply.status != 200 {
+            if let Some(digest) = unknown_blob(&reply) {
+                return Err(StoreError::BlobNotFound {
+                    digest,
+                    location: format!("{} (referenced by {})", self.location(), req.what),
+                });
+            }
             return Err(refusal(&self.http, &req.what, &reply));
         }
         if let Some(said) = reply.header("docker-content-digest") {
@@ -613,6 +619,39 @@ impl Inner {
     }
 }
 
+/// Bodies of manifest PUT answers are read this far (error details).
+const MAX_ERROR_DETAIL: u64 = 64 * 1024;
+
+/// The digest a registry names when it refuses a manifest for a blob it
+/// does not have (`MANIFEST_BLOB_UNKNOWN` / `BLOB_UNKNOWN`, digest in `detail`).
+fn unknown_blob(reply: &Reply) -> Option<Digest> {
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        errors: Vec<Entry>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        code: String,
+        #[serde(default)]
+        message: Option<String>,
+        #[serde(default)]
+        detail: Option<serde_json::Value>,
+    }
+    let envelope: Envelope = serde_json::from_slice(&reply.body).ok()?;
+    envelope.errors.iter().find_map(|e| {
+        if e.code != "MANIFEST_BLOB_UNKNOWN" && e.code != "BLOB_UNKNOWN" {
+            return None;
+        }
+        // distribution puts the digest in `detail`, others in the message.
+        let detail = e.detail.as_ref().map(|d| d.to_string()).unwrap_or_default();
+        let message = e.message.as_deref().unwrap_or_default();
+        [detail.as_str(), message].iter().find_map(|text| {
+            text.split(|c: char| !(c.is_ascii_alphanumeric() || c == ':'))
+                .find_map(|word| word.parse::<Digest>().ok())
+        })
+    })
+}
+
 /// `<URL>; rel="next"` from a Link header.
 fn next_link(header: &str) -> Option<String> {
     header.split(',').find_map(|part| {
@@ -636,6 +675,28 @@ fn next_link(header: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_blob_digests() {
+        let d = Digest::sha256_of(b"x");
+        let reply = |body: String| Reply {
+            status: 400,
+            headers: Default::default(),
+            body: body.into_bytes(),
+            stream: None,
+        };
+        let dist = format!(
+            r#"{{"errors":[{{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry","detail":"{d}"}}]}}"#
+        );
+        assert_eq!(unknown_blob(&reply(dist)), Some(d.clone()));
+        let other = format!(
+            r#"{{"errors":[{{"code":"MANIFEST_BLOB_UNKNOWN","message":"referenced blob {d} not present"}}]}}"#
+        );
+        assert_eq!(unknown_blob(&reply(other)), Some(d.clone()));
+        let unrelated = format!(r#"{{"errors":[{{"code":"DENIED","message":"{d}"}}]}}"#);
+        assert_eq!(unknown_blob(&reply(unrelated)), None);
+        assert_eq!(unknown_blob(&reply("<html>".into())), None);
+    }
 
     #[test]
     fn link_headers() {
