@@ -480,6 +480,133 @@ fn eight_concurrent_attachers_in_one_layout_lose_nothing() {
     }
 }
 
+/// Eight processes (this test binary, re-run as attachers) attach to one
+/// layout at once: `flock` on index.json.lock must order them.
+#[test]
+fn eight_processes_attach_to_one_layout() {
+    if std::env::var_os("STELLA_TEST_ATTACH_CHILD").is_some() {
+        return; // the child's work is done in `layout_attacher_child`
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("layout");
+    let image = build_platform_image("linux/amd64", Flavor::Oci, 1024);
+    let subject = push_image(
+        &OciLayoutStore::open_or_create(&path).unwrap(),
+        &image,
+        Some("v1"),
+    )
+    .plain();
+    let exe = std::env::current_exe().unwrap();
+    // All started before any is waited for, so they overlap.
+    let spawned: Vec<_> = (0..WRITERS)
+        .map(|i| {
+            std::process::Command::new(&exe)
+                .args([
+                    "--exact",
+                    "layout_attacher_child",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env("STELLA_TEST_ATTACH_CHILD", i.to_string())
+                .env("STELLA_TEST_LAYOUT", &path)
+                .env(
+                    "STELLA_TEST_SUBJECT",
+                    serde_json::to_string(&subject).unwrap(),
+                )
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("start attacher process")
+        })
+        .collect();
+    for child in spawned {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("1 passed"),
+            "the child ran"
+        );
+    }
+    let store = OciLayoutStore::open(&path).unwrap();
+    let found = store.referrers(&subject.digest, None).unwrap();
+    assert_eq!(
+        found.len(),
+        WRITERS,
+        "every process's referrer is in index.json"
+    );
+}
+
+/// The attacher a process of `eight_processes_attach_to_one_layout` runs.
+#[test]
+fn layout_attacher_child() {
+    let Some(n) = std::env::var_os("STELLA_TEST_ATTACH_CHILD") else {
+        return;
+    };
+    let n: u32 = n.to_string_lossy().parse().unwrap();
+    let path = PathBuf::from(std::env::var_os("STELLA_TEST_LAYOUT").unwrap());
+    let subject: Descriptor =
+        serde_json::from_str(&std::env::var("STELLA_TEST_SUBJECT").unwrap()).unwrap();
+    let store = OciLayoutStore::open_or_create(&path).unwrap();
+    attach(
+        &store,
+        &subject,
+        SPDX,
+        &[sbom(SPDX, 1000 + n)],
+        &BTreeMap::new(),
+    )
+    .unwrap();
+}
+
+/// skopeo, an independent reader of OCI layouts, takes ours: image by tag,
+/// with referrers in index.json beside it.
+#[test]
+fn skopeo_reads_our_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("layout");
+    let store = OciLayoutStore::open_or_create(&path).unwrap();
+    let image = build_platform_image("linux/amd64", Flavor::Oci, 64 * 1024);
+    let subject = push_image(&store, &image, Some("v1")).plain();
+    attach(&store, &subject, SPDX, &[sbom(SPDX, 1)], &BTreeMap::new()).unwrap();
+    let out = std::process::Command::new("skopeo")
+        .args(["inspect", &format!("oci:{}:v1", path.display())])
+        .output()
+        .expect("skopeo is installed by tests/run.sh (apt-get install skopeo)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["Digest"], subject.digest.to_string());
+    let layers: Vec<String> = v["Layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().to_string())
+        .collect();
+    let pushed: Vec<String> = image.layers.iter().map(|l| l.digest.to_string()).collect();
+    assert_eq!(layers, pushed);
+    // And copies it out, blobs verified by skopeo.
+    let copy = dir.path().join("copy");
+    let out = std::process::Command::new("skopeo")
+        .args([
+            "copy",
+            &format!("oci:{}:v1", path.display()),
+            &format!("oci:{}:v1", copy.display()),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
