@@ -1313,3 +1313,66 @@ fn oras_reads_what_we_attach_and_we_read_what_oras_attaches() {
         1
     );
 }
+
+#[test]
+fn a_damaged_layout_is_noticed_and_repaired_where_possible() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("layout");
+    let store = OciLayoutStore::open_or_create(&path).unwrap();
+    let image = build_platform_image("linux/amd64", Flavor::Oci, 4 * 1024);
+    let subject = push_image(&store, &image, Some("v1")).plain();
+    let layer = &image.layers[0];
+    let file = path.join(format!("blobs/sha256/{}", layer.digest.hex()));
+
+    // A blob with the right size but wrong bytes: reads refuse it …
+    let mut bytes = layer.data.clone();
+    bytes[3] ^= 0xff;
+    std::fs::write(&file, &bytes).unwrap();
+    let err = store.get_blob(&layer.digest, 1 << 20).unwrap_err();
+    assert!(matches!(err, StoreError::DigestMismatch { .. }), "{err}");
+    // … and putting the blob again repairs it.
+    store.put_blob(&layer.digest, &layer.data).unwrap();
+    assert_eq!(store.get_blob(&layer.digest, 1 << 20).unwrap(), layer.data);
+
+    // A blob over the caller's limit.
+    let err = store.get_blob(&layer.digest, 10).unwrap_err();
+    assert!(matches!(err, StoreError::TooLarge { .. }), "{err}");
+
+    // A manifest listed in index.json whose file was damaged.
+    let manifest = path.join(format!("blobs/sha256/{}", subject.digest.hex()));
+    let original = std::fs::read(&manifest).unwrap();
+    std::fs::write(&manifest, b"{}").unwrap();
+    let err = store
+        .referrers(&Digest::sha256_of(b"some other subject"), None)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Malformed { .. } | StoreError::DigestMismatch { .. }
+        ),
+        "{err}"
+    );
+    let err = store
+        .get_manifest(&ManifestRef::Tag("v1".into()))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains(&subject.digest.to_string()),
+        "{err}"
+    );
+    std::fs::write(&manifest, original).unwrap();
+
+    // index.json that is not JSON: a clear error, and nothing written over it.
+    std::fs::write(path.join("index.json"), b"not json").unwrap();
+    let err = attach(&store, &subject, SPDX, &[sbom(SPDX, 1)], &BTreeMap::new()).unwrap_err();
+    eprintln!("{err}");
+    assert!(matches!(err, StoreError::Malformed { .. }), "{err}");
+    assert!(err.to_string().contains("index.json"), "{err}");
+    assert_eq!(std::fs::read(path.join("index.json")).unwrap(), b"not json");
+
+    // A directory with other things in it is not turned into a layout.
+    let busy = dir.path().join("busy");
+    std::fs::create_dir(&busy).unwrap();
+    std::fs::write(busy.join("notes.txt"), b"mine").unwrap();
+    let err = OciLayoutStore::open_or_create(&busy).unwrap_err();
+    assert!(matches!(err, StoreError::BadSource { .. }), "{err}");
+}

@@ -91,6 +91,8 @@ impl Reply {
 enum Mode {
     /// Read it whole; more than this many bytes is an error.
     Read(u64),
+    /// Keep at most the first bytes, whatever the status.
+    Skim,
     /// Leave a successful body to the caller; error bodies are read (bounded).
     Stream,
 }
@@ -176,9 +178,15 @@ impl Http {
     }
 
     /// Sends `req` (retrying transient failures) and reads the body, at
-    /// most `limit` bytes.
+    /// most `limit` bytes; a limit of 0 means the body does not matter (the
+    /// first bytes are kept for messages, the rest is not read).
     pub async fn exchange(&self, req: &Request, limit: u64) -> Result<Reply, StoreError> {
-        self.run(req, Mode::Read(limit)).await
+        let mode = if limit == 0 {
+            Mode::Skim
+        } else {
+            Mode::Read(limit)
+        };
+        self.run(req, mode).await
     }
 
     /// Sends `req` (retrying until response headers arrive) and leaves a
@@ -274,8 +282,9 @@ impl Http {
         })?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let limit = match mode {
-            Mode::Stream if (200..300).contains(&status) => {
+        let success = (200..300).contains(&status);
+        let (limit, strict) = match mode {
+            Mode::Stream if success => {
                 return Ok(Reply {
                     status,
                     headers,
@@ -283,11 +292,10 @@ impl Http {
                     stream: Some(response),
                 })
             }
-            Mode::Stream => MAX_ERROR_BODY,
-            Mode::Read(limit) if (200..300).contains(&status) => limit,
-            Mode::Read(_) => MAX_ERROR_BODY,
+            Mode::Read(limit) if success => (limit, true),
+            _ => (MAX_ERROR_BODY, false),
         };
-        let body = read_bounded(response, limit, (200..300).contains(&status))
+        let body = read_bounded(response, limit, strict)
             .await
             .map_err(|e| match e {
                 ReadError::TooLarge(size) => Failure::Fatal(StoreError::TooLarge {

@@ -244,6 +244,19 @@ impl OciLayoutStore {
         .map(Some)
     }
 
+    /// Does the stored blob hash to its name?
+    fn is_intact(&self, digest: &Digest) -> Result<bool, StoreError> {
+        let Some(file) = self.open_blob_file(digest)? else {
+            return Ok(false);
+        };
+        let mut reader = VerifyingReader::new(
+            BufReader::with_capacity(256 * 1024, file),
+            digest.clone(),
+            None,
+        );
+        Ok(std::io::copy(&mut reader, &mut std::io::sink()).is_ok())
+    }
+
     fn read_facts(&self, entry: &Descriptor) -> Result<ManifestFacts, StoreError> {
         if !is_manifest_type(&entry.media_type) && !entry.media_type.is_empty() {
             return Ok(ManifestFacts::default());
@@ -400,8 +413,10 @@ impl ArtifactStore for OciLayoutStore {
             });
         }
         let path = self.blob_file(expected);
-        // A blob of the right size is taken as is; readers verify it anyway.
-        if fs::metadata(&path).is_ok_and(|m| m.len() == data.len() as u64) {
+        // A blob already there is kept when it is intact, else replaced.
+        if fs::metadata(&path).is_ok_and(|m| m.len() == data.len() as u64)
+            && self.is_intact(expected)?
+        {
             return Ok(());
         }
         let dir = path.parent().unwrap_or(&self.root);

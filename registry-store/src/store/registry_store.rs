@@ -381,7 +381,7 @@ impl Inner {
         )
         .header(CONTENT_TYPE, manifest.media_type.clone())
         .body(Bytes::from(manifest.bytes.clone()));
-        let reply = self.http.exchange(&req, MAX_ERROR_DETAIL).await?;
+        let reply = self.http.exchange(&req, 0).await?;
         if reply.status != 201 && reply.status != 200 {
             if let Some(digest) = unknown_blob(&reply) {
                 return Err(StoreError::BlobNotFound {
@@ -618,9 +618,6 @@ impl Inner {
         )))
     }
 }
-
-/// Bodies of manifest PUT answers are read this far (error details).
-const MAX_ERROR_DETAIL: u64 = 64 * 1024;
 
 /// The digest a registry names when it refuses a manifest for a blob it
 /// does not have (`MANIFEST_BLOB_UNKNOWN` / `BLOB_UNKNOWN`, digest in `detail`).
