@@ -32,8 +32,8 @@ pub use image::{open_image, BlobSource, LayerDescriptor, OpenOptions, ResolvedIm
 pub use platform::Platform;
 pub use source::{LayoutSelector, SourceSpec};
 pub use store::{
-    artifact_manifest, attach, fallback_tag, open_store, open_target, referrer_tag, ArtifactBlob,
-    ArtifactStore, ManifestBytes, ManifestRef, OciLayoutStore, RegistryStore, RetryPolicy,
-    StoreOptions, Target, DEFAULT_CHUNK_SIZE,
+    artifact_blobs, artifact_manifest, attach, fallback_tag, open_store, open_target, referrer_tag,
+    ArtifactBlob, ArtifactStore, ManifestBytes, ManifestRef, OciLayoutStore, RegistryStore,
+    RetryPolicy, StoreOptions, Target, DEFAULT_CHUNK_SIZE,
 };
 pub use verify::VerifyingReader;

@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 use stella_model::Digest;
 use stella_registry_store::oci::{Descriptor, MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST};
 use stella_registry_store::{
-    attach, fallback_tag, open_target, referrer_tag, ArtifactBlob, ArtifactStore, ManifestBytes,
-    ManifestRef, OciLayoutStore, RegistryStore, RetryPolicy, StoreError, StoreOptions,
+    artifact_blobs, attach, fallback_tag, open_target, referrer_tag, ArtifactBlob, ArtifactStore,
+    ManifestBytes, ManifestRef, OciLayoutStore, RegistryStore, RetryPolicy, StoreError,
+    StoreOptions,
 };
 use support::distribution::Distribution;
 use support::ferro::Ferro;
@@ -261,6 +262,8 @@ fn scenario(store: &dyn ArtifactStore) -> Transcript {
             .unwrap()
             .read_to_end(&mut data)
             .unwrap();
+        let blobs = artifact_blobs(store, d, 1 << 20).expect("artifact blobs");
+        assert_eq!(blobs, [(layer, data.clone())]);
         referrer_blobs.push(data);
         referrer_manifests.push(m);
     }
@@ -1057,6 +1060,49 @@ fn pushing_with_basic_credentials_from_the_docker_config() {
     let err = anonymous.tags().unwrap_err();
     eprintln!("{err}");
     assert!(err.to_string().contains("anonymous"), "{err}");
+}
+
+/// Pushing with credentials from a docker credential helper (a script of
+/// ours on PATH, speaking the helper protocol).
+#[test]
+fn pushing_with_a_credential_helper() {
+    use std::os::unix::fs::PermissionsExt;
+    let registry = Distribution::start(Some(("stella", "hunter2")));
+    let bin = tempfile::tempdir().unwrap();
+    let helper = bin.path().join("docker-credential-stella-store-test");
+    std::fs::write(
+        &helper,
+        "#!/bin/sh\nread -r server\n[ \"$1\" = get ] || exit 1\n\
+         printf '{\"ServerURL\":\"%s\",\"Username\":\"stella\",\"Secret\":\"hunter2\"}' \"$server\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut dirs = vec![bin.path().to_path_buf()];
+    dirs.extend(std::env::split_paths(&path));
+    // Prepending a directory of our own leaves every other program findable.
+    std::env::set_var("PATH", std::env::join_paths(dirs).unwrap());
+    let config = tempfile::tempdir().unwrap();
+    std::fs::write(
+        config.path().join("config.json"),
+        format!(
+            r#"{{"credHelpers":{{"{}":"stella-store-test"}}}}"#,
+            registry.addr
+        ),
+    )
+    .unwrap();
+    let store = RegistryStore::open(
+        &format!("{}/team/helped", registry.addr),
+        &StoreOptions {
+            docker_config_dir: Some(config.path().to_path_buf()),
+            ..opts()
+        },
+    )
+    .unwrap();
+    let image = build_platform_image("linux/amd64", Flavor::Oci, 1024);
+    let subject = push_image(&store, &image, Some("v1")).plain();
+    let d = attach(&store, &subject, SPDX, &[sbom(SPDX, 1)], &BTreeMap::new()).unwrap();
+    assert_eq!(store.referrers(&subject.digest, None).unwrap(), [d]);
 }
 
 fn registry_with(addr: &str, repo: &str) -> RegistryStore {

@@ -362,6 +362,45 @@ pub fn attach(
     store.put_manifest(&bytes, MEDIA_OCI_MANIFEST, None)
 }
 
+/// The blobs of an artifact (a referrer from [`ArtifactStore::referrers`]):
+/// its manifest is fetched and verified, then every layer, each checked
+/// against its descriptor's digest and size; blobs over `limit` bytes are
+/// refused. What `stella sbom` needs to read an attached SBOM back.
+pub fn artifact_blobs(
+    store: &dyn ArtifactStore,
+    artifact: &Descriptor,
+    limit: u64,
+) -> Result<Vec<(Descriptor, Vec<u8>)>, StoreError> {
+    #[derive(Deserialize)]
+    struct Layers {
+        #[serde(default)]
+        layers: Vec<Descriptor>,
+    }
+    let manifest = store.get_manifest(&ManifestRef::Digest(artifact.digest.clone()))?;
+    let what = format!("artifact {} in {}", artifact.digest, store.location());
+    let parsed: Layers =
+        serde_json::from_slice(&manifest.bytes).map_err(|e| StoreError::malformed(&what, e))?;
+    let mut out = Vec::with_capacity(parsed.layers.len());
+    for layer in parsed.layers {
+        if layer.size > limit {
+            return Err(StoreError::TooLarge {
+                what: format!("blob {} of {what}", layer.digest),
+                size: layer.size,
+                limit,
+            });
+        }
+        let data = store.get_blob(&layer.digest, limit)?;
+        if data.len() as u64 != layer.size {
+            return Err(StoreError::malformed(
+                format!("blob {} of {what}", layer.digest),
+                format!("{} bytes, its descriptor says {}", data.len(), layer.size),
+            ));
+        }
+        out.push((layer, data));
+    }
+    Ok(out)
+}
+
 /// Media types a manifest PUT may carry.
 pub(crate) fn is_manifest_media_type(media_type: &str) -> bool {
     [
