@@ -471,7 +471,6 @@ impl Inner {
     ) -> Result<Vec<Descriptor>, StoreError> {
         if self.referrers_api.load(Ordering::SeqCst) != API_NO {
             if let Some(list) = self.referrers_api_list(subject, artifact_type).await? {
-                self.referrers_api.store(API_YES, Ordering::SeqCst);
                 return Ok(sort_referrers(list));
             }
             self.referrers_api.store(API_NO, Ordering::SeqCst);
@@ -500,9 +499,14 @@ impl Inner {
             let reply = self.http.exchange(&req, MAX_MANIFEST_BYTES).await?;
             match reply.status {
                 200 => {}
+                // A registry with the API that has no such repository yet:
+                // nothing refers to anything there.
+                404 if error_code(&reply) == Some("NAME_UNKNOWN") => return Ok(Some(Vec::new())),
+                // No referrers API (distribution 2.8: "404 page not found").
                 404 if page == 0 => return Ok(None),
                 _ => return Err(refusal(&self.http, &what, &reply)),
             }
+            self.referrers_api.store(API_YES, Ordering::SeqCst);
             let mut list = fallback::parse_index(&reply.body, &what)?;
             let filtered = reply
                 .header("oci-filters-applied")
@@ -617,6 +621,16 @@ impl Inner {
              repair (too many concurrent writers?); the referrer itself is stored and tagged"
         )))
     }
+}
+
+/// The first error code of a registry's error envelope.
+fn error_code(reply: &Reply) -> Option<&'static str> {
+    let text = std::str::from_utf8(&reply.body).ok()?;
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    let code = value.get("errors")?.get(0)?.get("code")?.as_str()?;
+    ["NAME_UNKNOWN", "MANIFEST_UNKNOWN", "BLOB_UNKNOWN"]
+        .into_iter()
+        .find(|known| *known == code)
 }
 
 /// The digest a registry names when it refuses a manifest for a blob it
