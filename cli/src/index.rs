@@ -36,7 +36,11 @@ pub enum IndexCommand {
 pub struct QueryArgs {
     /// A purl to look for; without a version it matches every version,
     /// without qualifiers any qualifiers. Repeatable.
-    #[arg(long = "purl", value_name = "PURL")]
+    #[arg(
+        long = "purl",
+        value_name = "PURL",
+        required_unless_present = "purl_files"
+    )]
     pub purls: Vec<String>,
     /// A file of purls, one a line (`#` comments and blank lines ignored; `-` = stdin). Repeatable.
     #[arg(long = "purl-file", value_name = "FILE")]
@@ -110,7 +114,7 @@ fn read_queries(purls: &[String], files: &[PathBuf]) -> anyhow::Result<Vec<(Purl
         }
     }
     if given.is_empty() {
-        bail!("nothing to look for: give --purl or --purl-file");
+        bail!("nothing to look for: the purl files hold no purl");
     }
     let mut by_canonical: BTreeMap<PurlQuery, String> = BTreeMap::new();
     for g in given {
