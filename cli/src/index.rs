@@ -68,7 +68,8 @@ pub fn run(args: IndexArgs) -> anyhow::Result<u8> {
 fn query(args: QueryArgs) -> anyhow::Result<u8> {
     let queries = read_queries(&args.purls, &args.purl_files)?;
     let images = load_targets(&args.targets)?;
-    let fleet = Fleet::new(images);
+    let mut fleet = Fleet::new(images);
+    fleet.prepare(queries.len());
     let results: Vec<QueryResult<'_>> = queries.iter().map(|(q, _)| fleet.query(q)).collect();
     let report = Report::new(&fleet, &queries, &results);
     let text = match args.output {

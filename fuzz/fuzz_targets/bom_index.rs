@@ -6,18 +6,36 @@
 use libfuzzer_sys::fuzz_target;
 use stella_sbom::{BomIndex, Fleet, PurlQuery};
 
+fn answers(fleet: &Fleet, q: &PurlQuery) -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    for m in fleet.query(q).matches {
+        let layers: Vec<u32> = m.layers().map(|(i, _)| i).collect();
+        out.push((layers.len() as u32, m.component.identity().to_string()));
+        let _ = m.entrypoints().count();
+    }
+    out
+}
+
 fuzz_target!(|data: &[u8]| {
     match BomIndex::from_bytes(data) {
         Ok(index) => {
-            let again = BomIndex::from_bytes(&index.to_bytes()).expect("our own output reads back");
-            assert_eq!(again, index);
-            let first = index.components().first().map(|c| c.identity().to_string());
-            let fleet = Fleet::new(vec![("fuzz".to_string(), index)]);
-            if let Some(Ok(q)) = first.as_deref().map(PurlQuery::parse) {
-                for m in fleet.query(&q).matches {
-                    let _ = m.layers().count();
-                    let _ = m.entrypoints().count();
+            assert_eq!(index.as_bytes(), data);
+            // The in-place bitmap decoder agrees with the roaring crate's.
+            for c in index.components() {
+                for bitmap in [c.layers(), c.entrypoints()] {
+                    let ours: Vec<u32> = bitmap.iter().collect();
+                    let theirs: Vec<u32> = bitmap.to_roaring().iter().collect();
+                    assert_eq!(ours, theirs, "{}", c.identity());
+                    assert_eq!(ours.len() as u64, bitmap.len());
+                    assert_eq!(ours.last().copied(), bitmap.max());
                 }
+            }
+            let first = index.components().next().map(|c| c.identity().to_string());
+            let mut fleet = Fleet::new(vec![("fuzz".to_string(), index)]);
+            if let Some(Ok(q)) = first.as_deref().map(PurlQuery::parse) {
+                let plain: Vec<(u32, String)> = answers(&fleet, &q);
+                fleet.build_dictionary();
+                assert_eq!(answers(&fleet, &q), plain, "both query paths agree");
             }
         }
         Err(e) => {

@@ -16,9 +16,11 @@ mod purl_query;
 mod read;
 mod write;
 
+pub use bitmap::{Bitmap, BitmapIter};
 pub use fleet::{Fleet, FleetImage, Match, QueryResult};
 pub use purl_query::{PurlQuery, PurlQueryError};
 pub use roaring::RoaringBitmap;
+pub use write::NOPURL_PREFIX;
 
 /// The OCI media type / artifactType of a `bom-index@1` blob.
 pub const BOM_INDEX_MEDIA_TYPE: &str = "application/vnd.stellaops.bom-index.v1+binary";
@@ -32,27 +34,52 @@ pub const FLAG_ENTRYPOINTS: u16 = 1;
 /// One image's index: its layers (base → top) and its components sorted by
 /// identity, each with the set of layers it is present in.
 ///
-/// The fields are private so that every `BomIndex` holds the format's
-/// invariants (sorted unique identities, bitmap values in range, strings that
-/// fit their length prefixes): it is built only by [`BomIndex::from_inventory`]
-/// or [`BomIndex::from_bytes`].
-#[derive(Debug, Clone, PartialEq)]
+/// It keeps the validated file bytes and reads the bitmaps in place (see
+/// [`Bitmap`]): parsing allocates a handful of buffers per index, not per
+/// component. Every `BomIndex` went through [`BomIndex::from_bytes`] (the
+/// writer validates its own output too), so it always holds the format's
+/// invariants.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BomIndex {
+    /// The whole file.
+    bytes: Vec<u8>,
     image_digest: String,
     generated_at_us: i64,
     layers: Vec<String>,
-    components: Vec<IndexedComponent>,
+    /// Every component identity, concatenated (one allocation).
+    identities: String,
+    rows: Vec<Row>,
     /// `Some` exactly when the header flag [`FLAG_ENTRYPOINTS`] is set.
     entrypoints: Option<Vec<String>>,
 }
 
-/// One row of the component table.
-#[derive(Debug, Clone, PartialEq)]
-pub struct IndexedComponent {
-    identity: String,
-    layers: RoaringBitmap,
-    /// Empty when the index has no entrypoint table.
-    entrypoints: RoaringBitmap,
+/// Where one component's parts are: `identity` in `identities`, the
+/// bitmaps in `bytes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Row {
+    identity: Span,
+    layers: (Span, bitmap::Summary),
+    /// A zero-length span when the index has no entrypoint table.
+    entrypoints: (Span, bitmap::Summary),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    len: u32,
+}
+
+impl Span {
+    fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.start as usize + self.len as usize
+    }
+}
+
+/// One row of the component table, borrowed from its index.
+#[derive(Debug, Clone, Copy)]
+pub struct ComponentRef<'a> {
+    index: &'a BomIndex,
+    row: &'a Row,
 }
 
 impl BomIndex {
@@ -72,42 +99,86 @@ impl BomIndex {
         &self.layers
     }
 
-    /// Components sorted ordinally (bytewise) by identity, identities unique.
-    pub fn components(&self) -> &[IndexedComponent] {
-        &self.components
-    }
-
     /// The entrypoint table (sorted), when the index has one.
     pub fn entrypoints(&self) -> Option<&[String]> {
         self.entrypoints.as_deref()
     }
 
+    /// The `bom-index@1` bytes (exactly the bytes read, or written).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The bytes, owned.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.bytes.clone()
+    }
+
+    pub fn component_count(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Components sorted ordinally (bytewise) by identity, identities unique.
+    pub fn components(&self) -> impl ExactSizeIterator<Item = ComponentRef<'_>> + '_ {
+        self.rows
+            .iter()
+            .map(move |row| ComponentRef { index: self, row })
+    }
+
+    /// The component in row `i`.
+    pub fn component_at(&self, i: usize) -> Option<ComponentRef<'_>> {
+        self.rows
+            .get(i)
+            .map(|row| ComponentRef { index: self, row })
+    }
+
     /// The component with exactly this identity.
-    pub fn component(&self, identity: &str) -> Option<&IndexedComponent> {
-        self.components
-            .binary_search_by(|c| c.identity.as_str().cmp(identity))
+    pub fn component(&self, identity: &str) -> Option<ComponentRef<'_>> {
+        self.rows
+            .binary_search_by(|r| self.identity_of(r).cmp(identity))
             .ok()
-            .map(|i| &self.components[i])
+            .and_then(|i| self.component_at(i))
+    }
+
+    /// Rows whose identity starts with `prefix` (contiguous: the table is sorted).
+    pub fn rows_with_prefix(&self, prefix: &str) -> std::ops::Range<usize> {
+        let from = self.rows.partition_point(|r| self.identity_of(r) < prefix);
+        let len = self.rows[from..]
+            .iter()
+            .take_while(|r| self.identity_of(r).starts_with(prefix))
+            .count();
+        from..from + len
+    }
+
+    fn identity_of(&self, row: &Row) -> &str {
+        self.identities.get(row.identity.range()).unwrap_or("")
+    }
+
+    fn bitmap(&self, (span, summary): (Span, bitmap::Summary)) -> Bitmap<'_> {
+        Bitmap::new(self.bytes.get(span.range()).unwrap_or(&[]), summary)
     }
 }
 
-impl IndexedComponent {
+impl<'a> ComponentRef<'a> {
     /// The purl, or for a component without one its canonical key
     /// (`nopurl:…`, see `docs/formats.md`).
-    pub fn identity(&self) -> &str {
-        &self.identity
+    pub fn identity(&self) -> &'a str {
+        self.index.identity_of(self.row)
     }
 
     /// Indexes of the layers the component is present in. Empty when the
     /// scan could not attribute it to a layer.
-    pub fn layers(&self) -> &RoaringBitmap {
-        &self.layers
+    pub fn layers(&self) -> Bitmap<'a> {
+        self.index.bitmap(self.row.layers)
     }
 
     /// Indexes into [`BomIndex::entrypoints`] of the entrypoints whose usage
-    /// closure holds the component.
-    pub fn entrypoints(&self) -> &RoaringBitmap {
-        &self.entrypoints
+    /// closure holds the component (empty without an entrypoint table).
+    pub fn entrypoints(&self) -> Bitmap<'a> {
+        if self.row.entrypoints.0.len == 0 {
+            return Bitmap::new(&[], bitmap::Summary { len: 0, max: None });
+        }
+        self.index.bitmap(self.row.entrypoints)
     }
 }
 
@@ -180,6 +251,8 @@ pub enum BomIndexError {
     StringTooLong { field: String, len: usize },
     #[error("bom-index: cannot write {field}: {count} entries exceed u32")]
     TooMany { field: String, count: usize },
+    #[error("bom-index: {len} bytes is past the 4 GiB this format can address")]
+    TooLarge { len: usize },
     #[error("bom-index: inventory component {component:?} names layer {layer}, but the image has {layers} layer(s)")]
     LayerOutOfRange {
         component: String,

@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 use roaring::RoaringBitmap;
 use stella_model::{Component, Inventory, Purl, PROP_USAGE};
 
-use super::{BomIndex, BomIndexError, IndexedComponent, FLAG_ENTRYPOINTS, MAGIC, VERSION};
+use super::{BomIndex, BomIndexError, FLAG_ENTRYPOINTS, MAGIC, VERSION};
 
 /// Prefix of the canonical key of a component that has no purl. Chosen so it
 /// can never be mistaken for (or sort among) purls, which start with `pkg:`.
 pub const NOPURL_PREFIX: &str = "nopurl:";
 
 impl BomIndex {
-    /// Builds the index of a scan.
+    /// Builds the index of a scan (and its bytes: [`BomIndex::as_bytes`]).
     ///
     /// * layer table: each layer's blob digest, else its diffID, else `""`;
     /// * identity: the purl, else `nopurl:<type>/<name>@<version>[?arch=…]`
@@ -90,77 +90,60 @@ impl BomIndex {
             }
         }
         count_u32("componentCount", merged.len())?;
-        let mut components = Vec::with_capacity(merged.len());
-        for (identity, (layers, entrypoints)) in merged {
-            check_len("component identity", &identity)?;
-            components.push(IndexedComponent {
-                identity,
-                layers,
-                entrypoints,
-            });
+        for identity in merged.keys() {
+            check_len("component identity", identity)?;
         }
-        Ok(BomIndex {
-            image_digest,
-            generated_at_us,
-            layers,
-            components,
-            entrypoints,
-        })
-    }
 
-    /// The `bom-index@1` bytes. Deterministic: the same index always gives
-    /// the same bytes (bitmaps in the crate's run-less portable form).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.estimated_size());
+        let mut out = Vec::with_capacity(estimated_size(&image_digest, &layers, &merged));
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&VERSION.to_le_bytes());
-        let flags = if self.entrypoints.is_some() {
+        let flags = if entrypoints.is_some() {
             FLAG_ENTRYPOINTS
         } else {
             0
         };
         out.extend_from_slice(&flags.to_le_bytes());
-        put_str(&mut out, &self.image_digest);
-        out.extend_from_slice(&self.generated_at_us.to_le_bytes());
-        // Counts and lengths were checked when the index was built.
-        put_u32(&mut out, self.layers.len());
-        put_u32(&mut out, self.components.len());
-        put_u32(&mut out, self.entrypoints.as_ref().map_or(0, Vec::len));
-        for l in &self.layers {
+        put_str(&mut out, &image_digest);
+        out.extend_from_slice(&generated_at_us.to_le_bytes());
+        put_u32(&mut out, layers.len());
+        put_u32(&mut out, merged.len());
+        put_u32(&mut out, entrypoints.as_ref().map_or(0, Vec::len));
+        for l in &layers {
             put_str(&mut out, l);
         }
-        for c in &self.components {
-            put_str(&mut out, &c.identity);
+        for identity in merged.keys() {
+            put_str(&mut out, identity);
         }
-        for c in &self.components {
-            put_bitmap(&mut out, &c.layers);
+        for (layer_bits, _) in merged.values() {
+            put_bitmap(&mut out, layer_bits);
         }
-        if let Some(eps) = &self.entrypoints {
+        if let Some(eps) = &entrypoints {
             for e in eps {
                 put_str(&mut out, e);
             }
-            for c in &self.components {
-                put_bitmap(&mut out, &c.entrypoints);
+            for (_, entrypoint_bits) in merged.values() {
+                put_bitmap(&mut out, entrypoint_bits);
             }
         }
-        out
+        // Read back through the validating reader: what we hand out is
+        // exactly what any reader will accept.
+        BomIndex::from_vec(out)
     }
+}
 
-    fn estimated_size(&self) -> usize {
-        let strings: usize = self.layers.iter().map(|l| 2 + l.len()).sum::<usize>()
-            + self
-                .components
-                .iter()
-                .map(|c| 2 + c.identity.len())
-                .sum::<usize>();
-        // An array container of a few layers: 8 + 8 + 2 * bits.
-        let bitmaps: usize = self
-            .components
-            .iter()
-            .map(|c| 4 + 16 + 2 * c.layers.len() as usize)
-            .sum();
-        40 + self.image_digest.len() + strings + bitmaps
-    }
+fn estimated_size(
+    image_digest: &str,
+    layers: &[String],
+    merged: &BTreeMap<String, (RoaringBitmap, RoaringBitmap)>,
+) -> usize {
+    let strings: usize = layers.iter().map(|l| 2 + l.len()).sum::<usize>()
+        + merged.keys().map(|id| 2 + id.len()).sum::<usize>();
+    // An array container: 4 (length) + 16 (header) + 2 per value.
+    let bitmaps: usize = merged
+        .values()
+        .map(|(l, e)| 40 + 2 * (l.len() + e.len()) as usize)
+        .sum();
+    40 + image_digest.len() + strings + bitmaps
 }
 
 /// The identity of a component in the index.
