@@ -180,13 +180,13 @@ fn scan_writes_an_index_the_oracle_accepts() {
     );
 }
 
+/// (image, component, [(layer index, layer digest)]) for every match.
+type Answer = BTreeSet<(String, String, Vec<(u64, String)>)>;
+
 /// What the inventories say for a purl query, by a rule written for the
 /// test: strip the qualifiers; a versionless query compares the part before
 /// '@', a versioned one the whole.
-fn expected(
-    inventories: &[(String, Value)],
-    q: &str,
-) -> BTreeSet<(String, String, Vec<(u64, String)>)> {
+fn expected(inventories: &[(String, Value)], q: &str) -> Answer {
     let mut out = BTreeSet::new();
     for (image, inv) in inventories {
         let layers = inv["layers"].as_array().expect("layers");
@@ -220,7 +220,7 @@ fn expected(
     out
 }
 
-fn answered(report: &Value, q: &str) -> BTreeSet<(String, String, Vec<(u64, String)>)> {
+fn answered(report: &Value, q: &str) -> Answer {
     let result = report["results"]
         .as_array()
         .expect("results")

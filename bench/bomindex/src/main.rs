@@ -258,7 +258,7 @@ fn run() -> Result<(), String> {
         let mut hits = 0usize;
         for q in &queries {
             for m in fleet.query(q).matches {
-                hits += m.layers().map(|(_, d)| d.len()).count();
+                hits += m.layers().filter(|(_, d)| !d.is_empty()).count();
             }
         }
         hits
@@ -380,7 +380,7 @@ fn queries(parsed: &[(String, BomIndex)], n: usize) -> Vec<String> {
         .into_iter()
         .filter(|id| id.starts_with("pkg:"))
         .collect();
-    let mut rng = Rng::new(0x0E81_E5);
+    let mut rng = Rng::new(0x000E_81E5);
     (0..n)
         .map(|k| {
             let id = distinct[rng.below(distinct.len() as u64) as usize];
