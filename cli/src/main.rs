@@ -1,9 +1,11 @@
 //! `stella`: the command-line front end. Thin on purpose: parse arguments,
 //! call the engines, write outputs, map failures to exit codes.
 //!
-//! Exit codes: 0 success; 1 the scan failed (bad input, I/O, registry);
-//! 2 reserved for policy failures; 64 usage errors.
+//! Exit codes: 0 success; 1 the command failed (bad input, I/O, registry);
+//! 2 reserved for policy failures; 3 `index query` found none of the purls;
+//! 64 usage errors.
 
+mod index;
 mod output;
 mod progress;
 mod scan;
@@ -30,6 +32,8 @@ struct Cli {
 enum Command {
     /// Scan an image (or a root filesystem) and write SBOMs.
     Scan(scan::ScanArgs),
+    /// Query BOM-Indexes: which images and layers contain a package.
+    Index(index::IndexArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,10 +46,11 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Scan(args) => scan::run(args),
+        Command::Scan(args) => scan::run(args).map(|()| 0),
+        Command::Index(args) => index::run(args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("stella: error: {e:#}");
             ExitCode::from(1)

@@ -10,7 +10,7 @@ use stella_model::{Inventory, PROP_USAGE};
 use stella_registry_store::{open_image, OpenOptions, Platform, SourceSpec};
 use stella_sbom::SbomOptions;
 
-use crate::output::{write_all, Format, OutputSpec};
+use crate::output::{write_all, Format, OutputSpec, RenderOptions};
 use crate::progress::Bar;
 
 #[derive(Args)]
@@ -18,7 +18,7 @@ pub struct ScanArgs {
     /// What to scan: oci-dir:PATH[:TAG|@DIGEST], oci-archive:PATH, docker-archive:PATH,
     /// registry:REF, dir:PATH, or a bare image reference.
     pub source: String,
-    /// Output as FORMAT[=FILE]: cyclonedx-json, spdx-json, json, table. Repeatable.
+    /// Output as FORMAT[=FILE]: cyclonedx-json, spdx-json, json, table, bom-index (=FILE only). Repeatable.
     /// Default: table on a terminal, json otherwise.
     #[arg(short = 'o', long = "output", value_name = "FORMAT[=FILE]")]
     pub outputs: Vec<OutputSpec>,
@@ -73,7 +73,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<()> {
         args.outputs.clone()
     };
     // Fail on bad arguments before spending time on the scan.
-    let sbom_time = sbom_timestamp()?;
+    let epoch = source_date_epoch()?;
     if args.view == View::Usage && matches!(spec, SourceSpec::Dir { .. }) {
         bail!("--view usage needs an image: a dir: source has no config saying what runs");
     }
@@ -103,31 +103,49 @@ pub fn run(args: ScanArgs) -> anyhow::Result<()> {
             .components
             .retain(|c| c.properties.get(PROP_USAGE).is_some_and(|v| v == "true"));
     }
-    let timestamp = match sbom_time {
-        Some(t) => t,
-        None => image_timestamp(&inventory),
+    let (timestamp, generated_at_us) = match epoch {
+        Some(secs) => (
+            humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string(),
+            i64::try_from(secs).unwrap_or(i64::MAX / 1_000_000) * 1_000_000,
+        ),
+        None => (image_timestamp(&inventory), image_created_us(&inventory)),
     };
-    let sbom = SbomOptions {
-        tool_version: opts.tool.version.clone(),
-        timestamp,
+    let render = RenderOptions {
+        sbom: SbomOptions {
+            tool_version: opts.tool.version.clone(),
+            timestamp,
+        },
+        generated_at_us,
     };
-    write_all(&outputs, &inventory, &sbom)
+    write_all(&outputs, &inventory, &render)
 }
 
-/// `SOURCE_DATE_EPOCH` as an RFC 3339 UTC timestamp, when set.
-fn sbom_timestamp() -> anyhow::Result<Option<String>> {
+/// `SOURCE_DATE_EPOCH` (seconds), when set.
+fn source_date_epoch() -> anyhow::Result<Option<u64>> {
     match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(v) if !v.trim().is_empty() => {
-            let secs: u64 = v
-                .trim()
-                .parse()
-                .with_context(|| format!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds"))?;
-            Ok(Some(
-                humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs))
-                    .to_string(),
-            ))
+            Ok(Some(v.trim().parse().with_context(|| {
+                format!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds")
+            })?))
         }
         _ => Ok(None),
+    }
+}
+
+/// The image's `created` time in µs since the epoch (BOM-Index keeps the
+/// fraction the SBOM timestamps drop), else 0: never the wall clock.
+fn image_created_us(inv: &Inventory) -> i64 {
+    let Some(t) = inv
+        .image
+        .created
+        .as_deref()
+        .and_then(|c| humantime::parse_rfc3339_weak(c).ok())
+    else {
+        return 0;
+    };
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_micros()).unwrap_or(i64::MAX),
+        Err(before) => i64::try_from(before.duration().as_micros()).map_or(i64::MIN, |us| -us),
     }
 }
 
