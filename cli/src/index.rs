@@ -197,7 +197,7 @@ fn read_index(path: &Path) -> anyhow::Result<BomIndex> {
             MAX_INDEX_BYTES >> 20
         );
     }
-    BomIndex::from_bytes(&bytes).with_context(|| format!("{}", path.display()))
+    BomIndex::from_vec(bytes).with_context(|| format!("{}", path.display()))
 }
 
 /// `-o json`, schema `stella-index-query@1`.
