@@ -48,7 +48,8 @@ pub struct QueryArgs {
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = QueryFormat::Table)]
     pub output: QueryFormat,
-    /// `.bomidx` files, or directories searched recursively for them.
+    /// `.bomidx` files, directories searched recursively for them, or stores
+    /// whose images carry attached BOM-Indexes: oci-dir:PATH, registry:HOST/REPO.
     #[arg(required = true, value_name = "TARGET")]
     pub targets: Vec<String>,
 }
@@ -131,19 +132,26 @@ fn read_queries(purls: &[String], files: &[PathBuf]) -> anyhow::Result<Vec<(Purl
 }
 
 /// Reads every target into `(image name, index)` pairs: the one place that
-/// knows where indexes come from. Today: `.bomidx` files and directories of
-/// them, named by their path. Registry repositories and OCI layouts (the
-/// BOM-Index referrers of each image) plug in here once the artifact store
-/// lands, as further `TARGET` forms (`oci-dir:…`, `registry:…`).
+/// knows where indexes come from — `.bomidx` files and directories of them
+/// (named by their path), and the BOM-Index referrers of every image in an
+/// OCI layout (`oci-dir:PATH`) or a registry repository (`registry:HOST/REPO`).
 pub fn load_targets(targets: &[String]) -> anyhow::Result<Vec<(String, BomIndex)>> {
     let mut files: Vec<PathBuf> = Vec::new();
+    let mut attached: Vec<(String, BomIndex)> = Vec::new();
     for t in targets {
         if let Some((scheme, _)) = t.split_once(':') {
-            if matches!(
-                scheme,
-                "oci-dir" | "oci-archive" | "registry" | "docker-archive"
-            ) {
-                bail!("{t}: {scheme}: targets are not supported yet; give .bomidx files or directories");
+            match scheme {
+                "oci-dir" | "registry" => {
+                    for (name, bytes) in crate::artifacts::attached_bom_indexes(t)? {
+                        let index = BomIndex::from_vec(bytes).with_context(|| name.clone())?;
+                        attached.push((name, index));
+                    }
+                    continue;
+                }
+                "oci-archive" | "docker-archive" => {
+                    bail!("{t}: {scheme} holds no referrers; give oci-dir:, registry:, .bomidx files or directories");
+                }
+                _ => {}
             }
         }
         let path = Path::new(t);
@@ -156,13 +164,15 @@ pub fn load_targets(targets: &[String]) -> anyhow::Result<Vec<(String, BomIndex)
     }
     files.sort();
     files.dedup();
-    files
+    let mut out: Vec<(String, BomIndex)> = files
         .into_iter()
         .map(|f| {
             let index = read_index(&f)?;
             Ok((f.display().to_string(), index))
         })
-        .collect()
+        .collect::<anyhow::Result<_>>()?;
+    out.extend(attached);
+    Ok(out)
 }
 
 /// `*.bomidx` below `dir`, recursively; symlinked directories are not

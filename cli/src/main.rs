@@ -2,9 +2,11 @@
 //! call the engines, write outputs, map failures to exit codes.
 //!
 //! Exit codes: 0 success; 1 the command failed (bad input, I/O, registry);
-//! 2 reserved for policy failures; 3 `index query` found none of the purls;
+//! 2 reserved for policy failures; 3 nothing found (`index query`: none of
+//! the purls; `sbom`: no SBOM attached);
 //! 64 usage errors.
 
+mod artifacts;
 mod index;
 mod output;
 mod progress;
@@ -34,6 +36,10 @@ enum Command {
     Scan(scan::ScanArgs),
     /// Query BOM-Indexes: which images and layers contain a package.
     Index(index::IndexArgs),
+    /// List the artifacts (SBOMs, BOM-Index, attestations) attached to an image.
+    Referrers(artifacts::ReferrersArgs),
+    /// Print the SBOM attached to an image (by `stella scan --attach`) instead of rescanning.
+    Sbom(artifacts::SbomArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +54,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => scan::run(args).map(|()| 0),
         Command::Index(args) => index::run(args),
+        Command::Referrers(args) => artifacts::referrers(args),
+        Command::Sbom(args) => artifacts::sbom(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

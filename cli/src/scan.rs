@@ -10,7 +10,8 @@ use stella_model::{Inventory, PROP_USAGE};
 use stella_registry_store::{open_image, OpenOptions, Platform, SourceSpec};
 use stella_sbom::SbomOptions;
 
-use crate::output::{write_all, Format, OutputSpec, RenderOptions};
+use crate::artifacts::{self, Attachment};
+use crate::output::{render, write_all, Format, OutputSpec, RenderOptions};
 use crate::progress::Bar;
 
 #[derive(Args)]
@@ -41,6 +42,10 @@ pub struct ScanArgs {
     /// `stella:usage=true`) or `usage` (only those). Needs an image config.
     #[arg(long, value_enum, default_value_t = View::Full)]
     pub view: View,
+    /// Also push CycloneDX, SPDX and BOM-Index as OCI referrers of the scanned
+    /// manifest (oci-dir: and registry sources; see `stella referrers`, `stella sbom`).
+    #[arg(long)]
+    pub attach: bool,
 }
 
 /// `--view`.
@@ -77,18 +82,29 @@ pub fn run(args: ScanArgs) -> anyhow::Result<()> {
     if args.view == View::Usage && matches!(spec, SourceSpec::Dir { .. }) {
         bail!("--view usage needs an image: a dir: source has no config saying what runs");
     }
+    if args.attach {
+        if !matches!(
+            spec,
+            SourceSpec::OciDir { .. } | SourceSpec::Registry { .. }
+        ) {
+            bail!("--attach needs an image in an OCI layout (oci-dir:) or a registry");
+        }
+        if args.view == View::Usage {
+            bail!("--attach attaches the full SBOM (it marks usage); drop --view usage");
+        }
+    }
+    let mut open = OpenOptions {
+        insecure_registries: args.insecure_registries.clone(),
+        ..OpenOptions::default()
+    };
+    if let Some(p) = &args.platform {
+        open.platform = p.parse::<Platform>()?;
+    }
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
 
     let mut inventory: Inventory = match &spec {
         SourceSpec::Dir { path } => scan_dir(path, &args.source, &opts)?,
         _ => {
-            let mut open = OpenOptions {
-                insecure_registries: args.insecure_registries.clone(),
-                ..OpenOptions::default()
-            };
-            if let Some(p) = &args.platform {
-                open.platform = p.parse::<Platform>()?;
-            }
             let image = open_image(&spec, &open, &args.source)
                 .with_context(|| format!("opening {}", args.source))?;
             let total = image.layers.iter().filter_map(|l| l.size).sum();
@@ -117,7 +133,57 @@ pub fn run(args: ScanArgs) -> anyhow::Result<()> {
         },
         generated_at_us,
     };
-    write_all(&outputs, &inventory, &render)
+    write_all(&outputs, &inventory, &render)?;
+    if args.attach {
+        attach_outputs(&args, &open, &inventory, &render)?;
+    }
+    Ok(())
+}
+
+/// `--attach`: CycloneDX, SPDX and BOM-Index of this scan as referrers of
+/// the manifest that was scanned.
+fn attach_outputs(
+    args: &ScanArgs,
+    open: &OpenOptions,
+    inventory: &Inventory,
+    render_opts: &RenderOptions,
+) -> anyhow::Result<()> {
+    let Some(manifest) = inventory.image.manifest_digest.as_ref() else {
+        bail!("{}: no manifest digest to attach to", args.source);
+    };
+    let subject = artifacts::subject_in_store(&args.source, manifest, open)?;
+    let attachments = vec![
+        Attachment {
+            artifact_type: artifacts::CYCLONEDX_TYPE,
+            title: "sbom.cdx.json",
+            data: render(Format::CycloneDxJson, inventory, render_opts)?,
+        },
+        Attachment {
+            artifact_type: artifacts::SPDX_TYPE,
+            title: "sbom.spdx.json",
+            data: render(Format::SpdxJson, inventory, render_opts)?,
+        },
+        Attachment {
+            artifact_type: stella_sbom::BOM_INDEX_MEDIA_TYPE,
+            title: "sbom.bomidx",
+            data: render(Format::BomIndex, inventory, render_opts)?,
+        },
+    ];
+    let tool = format!("stella {}", inventory.tool.version);
+    let attached =
+        artifacts::attach_all(&subject, attachments, &render_opts.sbom.timestamp, &tool)?;
+    if !args.quiet {
+        for d in &attached {
+            eprintln!(
+                "attached {} {} to {} in {}",
+                d.artifact_type.as_deref().unwrap_or("-"),
+                d.digest,
+                subject.descriptor.digest,
+                subject.store.location()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// `SOURCE_DATE_EPOCH` (seconds), when set.

@@ -301,8 +301,14 @@ fn parity_layout_distribution_ferro() {
     let ferro = Ferro::start();
     let fe = registry(&ferro.addr, "team/parity");
     // Asked before anything was pushed: no referrers, whatever the API.
-    assert!(fe.referrers(&Digest::sha256_of(b"x"), None).unwrap().is_empty());
-    assert!(dist.referrers(&Digest::sha256_of(b"x"), None).unwrap().is_empty());
+    assert!(fe
+        .referrers(&Digest::sha256_of(b"x"), None)
+        .unwrap()
+        .is_empty());
+    assert!(dist
+        .referrers(&Digest::sha256_of(b"x"), None)
+        .unwrap()
+        .is_empty());
     let from_ferro = scenario(&fe);
     assert_eq!(fe.has_referrers_api(), Some(true));
 
