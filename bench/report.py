@@ -318,8 +318,9 @@ def main():
                 node_verdicts.append(f"| stella finds every package `npm ls` lists | {f_} / {n_} | "
                                      f"{'met' if f_ == n_ else '**missed**'} |")
             rss = median(rows[(img, "stella")]["rss"])
-            node_verdicts.append(f"| peak RSS ≤ 100 MB | {rss * 1.048576:.0f} MB ({rss:.0f} MiB) | "
-                                 f"{'met' if rss * 1.048576 <= 100 else '**missed**'} |")
+            # The 100 MB target is multi's (issue 2); here it is context only.
+            node_verdicts.append(f"| peak RSS (no target on this image; multi's is ≤ 100 MB) | "
+                                 f"{rss * 1.048576:.0f} MB ({rss:.0f} MiB) | – |")
 
         if img == "multi" and floor and st:
             sy = median(rows[(img, "syft")]["wall"])

@@ -5,7 +5,8 @@
 # bench/work/results/.
 #
 # Usage: bench/run.sh            (env: N=5 timed runs per tool after 1 warm-up,
-#                                 IMAGES="bookworm-minbase multi node10k")
+#                                 IMAGES="bookworm-minbase multi node10k",
+#                                 BOMIDX=0 skips the BOM-Index benchmark)
 # Nothing is dropped from the page cache: blobs stay cached after the warm-up,
 # so this measures CPU work, not the disk. Each round runs every tool once,
 # round-robin, so drift on the machine hits all tools alike.
@@ -112,3 +113,12 @@ log "all runs took $(( $(date +%s) - start )) s"
 } >"$results/versions.tsv"
 python3 "$bench/report.py" "$results" "$images" "$bench/RESULTS.md" $IMAGES
 log "wrote $bench/RESULTS.md"
+
+# ---------------------------------------------------------------- BOM-Index
+# Emission time and fleet queries (10k purls over 1k images); its report
+# goes to $results/bomidx.md (copied by hand into RESULTS.md's BOM-Index section).
+if [ "${BOMIDX:-1}" != 0 ]; then
+  log "BOM-Index benchmark (bench/bomindex/run.sh)"
+  "$bench/bomindex/run.sh" >/dev/null
+  log "wrote $results/bomidx.md"
+fi

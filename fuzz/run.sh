@@ -243,7 +243,62 @@ seed_entry_script() {
     done
 }
 
+# bom-index@1 files assembled from the spec (docs/formats.md): with and
+# without entrypoints, run-less and run-container bitmaps, a bitset
+# container, an empty index; plus purl query strings.
+seed_bom_index() {
+    local d="$corpus/bom_index"
+    mkdir -p "$d"
+    python3 - "$d" <<'PY'
+import struct, sys
+d = sys.argv[1]
+def s(v):
+    b = v.encode()
+    return struct.pack("<H", len(b)) + b
+def array_bitmap(values):
+    if not values:
+        body = struct.pack("<II", 12346, 0)
+    else:
+        body = struct.pack("<IIHHI", 12346, 1, 0, len(values) - 1, 16) + b"".join(struct.pack("<H", v) for v in values)
+    return struct.pack("<I", len(body)) + body
+def run_bitmap(start, length):
+    body = struct.pack("<IBHHHHH", 12347, 1, 0, length - 1, 1, start, length - 1)
+    return struct.pack("<I", len(body)) + body
+def bitset_bitmap(n):
+    words = bytearray(8192)
+    for v in range(n):
+        words[v // 8] |= 1 << (v % 8)
+    body = struct.pack("<IIHHI", 12346, 1, 0, n - 1, 16) + bytes(words)
+    return struct.pack("<I", len(body)) + body
+def index(flags, layers, comps, eps=()):
+    out = b"BOMIDX1" + struct.pack("<HH", 1, flags) + s("sha256:" + "ab" * 32) + struct.pack("<q", 1700000000000000)
+    out += struct.pack("<III", len(layers), len(comps), len(eps))
+    out += b"".join(s(l) for l in layers)
+    out += b"".join(s(c[0]) for c in comps)
+    out += b"".join(c[1] for c in comps)
+    if flags & 1:
+        out += b"".join(s(e) for e in eps)
+        out += b"".join(c[2] for c in comps)
+    return out
+layers = ["sha256:%064x" % i for i in range(3)]
+comps = [("pkg:deb/debian/libc6@2.36-9?arch=amd64", array_bitmap([0, 1, 2]), array_bitmap([0])),
+         ("pkg:npm/%40angular/core@16.2.0", run_bitmap(1, 2), array_bitmap([])),
+         ("pkg:pypi/requests@2.31.0", array_bitmap([2]), array_bitmap([0]))]
+seeds = {
+    "entrypoints": index(1, layers, comps, ['["/app"]']),
+    "plain": index(0, layers, [(c[0], c[1]) for c in comps]),
+    "empty": index(0, [], []),
+    "bitset": index(0, ["l%d" % i for i in range(5000)], [("pkg:npm/many@1", bitset_bitmap(5000))]),
+}
+for name, data in seeds.items():
+    open(f"{d}/seed-{name}", "wb").write(data)
+for i, q in enumerate(["pkg:npm/@angular/core", "pkg:deb/debian/libc6@2.36-9?arch=amd64", "pkg:pypi/Flask_Cors", "pkg:npm/lodash@4.17.21"]):
+    open(f"{d}/seed-query-{i}", "w").write(q)
+PY
+}
+
 seed_dpkg
+seed_bom_index
 seed_elf
 seed_entry_script
 seed_apk

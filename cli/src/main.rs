@@ -1,10 +1,14 @@
 //! `stella`: the command-line front end. Thin on purpose: parse arguments,
 //! call the engines, write outputs, map failures to exit codes.
 //!
-//! Exit codes: 0 success; 1 the scan failed (bad input, I/O, registry);
-//! 2 reserved for policy failures; 64 usage errors.
+//! Exit codes: 0 success; 1 the command failed (bad input, I/O, registry);
+//! 2 reserved for policy failures; 3 nothing found (`index query`: none of
+//! the purls; `sbom`: no SBOM attached);
+//! 64 usage errors.
 
+mod artifacts;
 mod cache;
+mod index;
 mod output;
 mod progress;
 mod scan;
@@ -31,6 +35,12 @@ struct Cli {
 enum Command {
     /// Scan an image (or a root filesystem) and write SBOMs.
     Scan(scan::ScanArgs),
+    /// Query BOM-Indexes: which images and layers contain a package.
+    Index(index::IndexArgs),
+    /// List the artifacts (SBOMs, BOM-Index, attestations) attached to an image.
+    Referrers(artifacts::ReferrersArgs),
+    /// Print the SBOM attached to an image (by `stella scan --attach`) instead of rescanning.
+    Sbom(artifacts::SbomArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,10 +53,13 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Scan(args) => scan::run(args),
+        Command::Scan(args) => scan::run(args).map(|()| 0),
+        Command::Index(args) => index::run(args),
+        Command::Referrers(args) => artifacts::referrers(args),
+        Command::Sbom(args) => artifacts::sbom(args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("stella: error: {e:#}");
             ExitCode::from(1)

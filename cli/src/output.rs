@@ -14,6 +14,8 @@ pub enum Format {
     SpdxJson,
     Json,
     Table,
+    /// `bom-index@1` (binary): needs a file.
+    BomIndex,
 }
 
 /// One requested output: a format and where it goes (stdout when no file).
@@ -37,18 +39,31 @@ impl FromStr for OutputSpec {
             "spdx-json" | "spdx" => Format::SpdxJson,
             "json" => Format::Json,
             "table" => Format::Table,
+            "bom-index" | "bomidx" => Format::BomIndex,
             other => {
                 return Err(format!(
-                    "unknown output format {other:?} (expected cyclonedx-json, spdx-json, json or table)"
+                    "unknown output format {other:?} (expected cyclonedx-json, spdx-json, json, table or bom-index)"
                 ))
             }
         };
+        if format == Format::BomIndex && file.is_none() {
+            return Err("bom-index is binary: give it a file (-o bom-index=FILE)".to_string());
+        }
         Ok(OutputSpec { format, file })
     }
 }
 
+/// What the writers need besides the inventory; decided once per scan.
+#[derive(Debug, Clone)]
+pub struct RenderOptions {
+    pub sbom: SbomOptions,
+    /// The BOM-Index `generatedAt`, µs since the epoch.
+    pub generated_at_us: i64,
+}
+
 /// Renders one format.
-pub fn render(format: Format, inv: &Inventory, sbom: &SbomOptions) -> anyhow::Result<Vec<u8>> {
+pub fn render(format: Format, inv: &Inventory, opts: &RenderOptions) -> anyhow::Result<Vec<u8>> {
+    let sbom = &opts.sbom;
     Ok(match format {
         Format::CycloneDxJson => {
             stella_sbom::cyclonedx_json(inv, sbom).context("writing CycloneDX")?
@@ -60,16 +75,23 @@ pub fn render(format: Format, inv: &Inventory, sbom: &SbomOptions) -> anyhow::Re
             v
         }
         Format::Table => table(inv).into_bytes(),
+        Format::BomIndex => stella_sbom::BomIndex::from_inventory(inv, opts.generated_at_us)
+            .context("writing the BOM-Index")?
+            .to_bytes(),
     })
 }
 
 /// Writes every requested output; at most one may go to stdout.
-pub fn write_all(specs: &[OutputSpec], inv: &Inventory, sbom: &SbomOptions) -> anyhow::Result<()> {
+pub fn write_all(
+    specs: &[OutputSpec],
+    inv: &Inventory,
+    opts: &RenderOptions,
+) -> anyhow::Result<()> {
     if specs.iter().filter(|s| s.file.is_none()).count() > 1 {
         bail!("only one output can go to stdout; give the others a file (-o FORMAT=FILE)");
     }
     for spec in specs {
-        let bytes = render(spec.format, inv, sbom)?;
+        let bytes = render(spec.format, inv, opts)?;
         match &spec.file {
             Some(path) => std::fs::write(path, &bytes)
                 .with_context(|| format!("writing {}", path.display()))?,
@@ -153,5 +175,11 @@ mod tests {
         assert_eq!("json".parse::<OutputSpec>().unwrap().file, None);
         assert!("xml".parse::<OutputSpec>().is_err());
         assert!("json=".parse::<OutputSpec>().is_err());
+        assert_eq!(
+            "bom-index=x.bomidx".parse::<OutputSpec>().unwrap().format,
+            Format::BomIndex
+        );
+        // Binary never goes to stdout.
+        assert!("bom-index".parse::<OutputSpec>().is_err());
     }
 }

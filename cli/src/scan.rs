@@ -10,8 +10,9 @@ use stella_model::{Inventory, PROP_USAGE};
 use stella_registry_store::{open_image, OpenOptions, Platform, SourceSpec};
 use stella_sbom::SbomOptions;
 
+use crate::artifacts::{self, Attachment};
 use crate::cache::{CacheArgs, ScanCache};
-use crate::output::{write_all, Format, OutputSpec};
+use crate::output::{render, write_all, Format, OutputSpec, RenderOptions};
 use crate::progress::Bar;
 
 #[derive(Args)]
@@ -19,7 +20,7 @@ pub struct ScanArgs {
     /// What to scan: oci-dir:PATH[:TAG|@DIGEST], oci-archive:PATH, docker-archive:PATH,
     /// registry:REF, dir:PATH, or a bare image reference.
     pub source: String,
-    /// Output as FORMAT[=FILE]: cyclonedx-json, spdx-json, json, table. Repeatable.
+    /// Output as FORMAT[=FILE]: cyclonedx-json, spdx-json, json, table, bom-index (=FILE only). Repeatable.
     /// Default: table on a terminal, json otherwise.
     #[arg(short = 'o', long = "output", value_name = "FORMAT[=FILE]")]
     pub outputs: Vec<OutputSpec>,
@@ -42,6 +43,10 @@ pub struct ScanArgs {
     /// `stella:usage=true`) or `usage` (only those). Needs an image config.
     #[arg(long, value_enum, default_value_t = View::Full)]
     pub view: View,
+    /// Also push CycloneDX, SPDX and BOM-Index as OCI referrers of the scanned
+    /// manifest (oci-dir: and registry sources; see `stella referrers`, `stella sbom`).
+    #[arg(long)]
+    pub attach: bool,
     #[command(flatten)]
     pub cache: CacheArgs,
 }
@@ -76,22 +81,33 @@ pub fn run(args: ScanArgs) -> anyhow::Result<()> {
         args.outputs.clone()
     };
     // Fail on bad arguments before spending time on the scan.
-    let sbom_time = sbom_timestamp()?;
+    let epoch = source_date_epoch()?;
     if args.view == View::Usage && matches!(spec, SourceSpec::Dir { .. }) {
         bail!("--view usage needs an image: a dir: source has no config saying what runs");
+    }
+    if args.attach {
+        if !matches!(
+            spec,
+            SourceSpec::OciDir { .. } | SourceSpec::Registry { .. }
+        ) {
+            bail!("--attach needs an image in an OCI layout (oci-dir:) or a registry");
+        }
+        if args.view == View::Usage {
+            bail!("--attach attaches the full SBOM (it marks usage); drop --view usage");
+        }
+    }
+    let mut open = OpenOptions {
+        insecure_registries: args.insecure_registries.clone(),
+        ..OpenOptions::default()
+    };
+    if let Some(p) = &args.platform {
+        open.platform = p.parse::<Platform>()?;
     }
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
 
     let mut inventory: Inventory = match &spec {
         SourceSpec::Dir { path } => scan_dir(path, &args.source, &opts)?,
         _ => {
-            let mut open = OpenOptions {
-                insecure_registries: args.insecure_registries.clone(),
-                ..OpenOptions::default()
-            };
-            if let Some(p) = &args.platform {
-                open.platform = p.parse::<Platform>()?;
-            }
             let image = open_image(&spec, &open, &args.source)
                 .with_context(|| format!("opening {}", args.source))?;
             let total = image.layers.iter().filter_map(|l| l.size).sum();
@@ -115,31 +131,99 @@ pub fn run(args: ScanArgs) -> anyhow::Result<()> {
             .components
             .retain(|c| c.properties.get(PROP_USAGE).is_some_and(|v| v == "true"));
     }
-    let timestamp = match sbom_time {
-        Some(t) => t,
-        None => image_timestamp(&inventory),
+    let (timestamp, generated_at_us) = match epoch {
+        Some(secs) => (
+            humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string(),
+            i64::try_from(secs).unwrap_or(i64::MAX / 1_000_000) * 1_000_000,
+        ),
+        None => (image_timestamp(&inventory), image_created_us(&inventory)),
     };
-    let sbom = SbomOptions {
-        tool_version: opts.tool.version.clone(),
-        timestamp,
+    let render = RenderOptions {
+        sbom: SbomOptions {
+            tool_version: opts.tool.version.clone(),
+            timestamp,
+        },
+        generated_at_us,
     };
-    write_all(&outputs, &inventory, &sbom)
+    write_all(&outputs, &inventory, &render)?;
+    if args.attach {
+        attach_outputs(&args, &open, &inventory, &render)?;
+    }
+    Ok(())
 }
 
-/// `SOURCE_DATE_EPOCH` as an RFC 3339 UTC timestamp, when set.
-fn sbom_timestamp() -> anyhow::Result<Option<String>> {
+/// `--attach`: CycloneDX, SPDX and BOM-Index of this scan as referrers of
+/// the manifest that was scanned.
+fn attach_outputs(
+    args: &ScanArgs,
+    open: &OpenOptions,
+    inventory: &Inventory,
+    render_opts: &RenderOptions,
+) -> anyhow::Result<()> {
+    let Some(manifest) = inventory.image.manifest_digest.as_ref() else {
+        bail!("{}: no manifest digest to attach to", args.source);
+    };
+    let subject = artifacts::subject_in_store(&args.source, manifest, open)?;
+    let attachments = vec![
+        Attachment {
+            artifact_type: artifacts::CYCLONEDX_TYPE,
+            title: "sbom.cdx.json",
+            data: render(Format::CycloneDxJson, inventory, render_opts)?,
+        },
+        Attachment {
+            artifact_type: artifacts::SPDX_TYPE,
+            title: "sbom.spdx.json",
+            data: render(Format::SpdxJson, inventory, render_opts)?,
+        },
+        Attachment {
+            artifact_type: stella_sbom::BOM_INDEX_MEDIA_TYPE,
+            title: "sbom.bomidx",
+            data: render(Format::BomIndex, inventory, render_opts)?,
+        },
+    ];
+    let tool = format!("stella {}", inventory.tool.version);
+    let attached =
+        artifacts::attach_all(&subject, attachments, &render_opts.sbom.timestamp, &tool)?;
+    if !args.quiet {
+        for d in &attached {
+            eprintln!(
+                "attached {} {} to {} in {}",
+                d.artifact_type.as_deref().unwrap_or("-"),
+                d.digest,
+                subject.descriptor.digest,
+                subject.store.location()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `SOURCE_DATE_EPOCH` (seconds), when set.
+fn source_date_epoch() -> anyhow::Result<Option<u64>> {
     match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(v) if !v.trim().is_empty() => {
-            let secs: u64 = v
-                .trim()
-                .parse()
-                .with_context(|| format!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds"))?;
-            Ok(Some(
-                humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs))
-                    .to_string(),
-            ))
+            Ok(Some(v.trim().parse().with_context(|| {
+                format!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds")
+            })?))
         }
         _ => Ok(None),
+    }
+}
+
+/// The image's `created` time in µs since the epoch (BOM-Index keeps the
+/// fraction the SBOM timestamps drop), else 0: never the wall clock.
+fn image_created_us(inv: &Inventory) -> i64 {
+    let Some(t) = inv
+        .image
+        .created
+        .as_deref()
+        .and_then(|c| humantime::parse_rfc3339_weak(c).ok())
+    else {
+        return 0;
+    };
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_micros()).unwrap_or(i64::MAX),
+        Err(before) => i64::try_from(before.duration().as_micros()).map_or(i64::MIN, |us| -us),
     }
 }
 

@@ -410,3 +410,99 @@ fn debian_licenses_match_python_debians_dep5_parser() {
         "only {with_licenses} packages with licenses"
     );
 }
+
+/// The BOM-Index of the real multi-layer image: the independent decoder
+/// (`sbom/tests/bom_index_oracle.py`, pyroaring) agrees with the scan's JSON,
+/// and `stella index query` finds every package dpkg-query lists in exactly
+/// the layers that hold it (base packages: 0..=2; installed in layer 1: 1..=2).
+#[test]
+fn bom_index_of_the_multi_layer_image_answers_like_dpkg_query() {
+    let dir = images_dir();
+    let out = tempfile::tempdir().expect("tempdir");
+    let json = out.path().join("multi.json");
+    let index = out.path().join("multi.bomidx");
+    let (code, _, stderr) = stella(&[
+        "scan",
+        &format!("oci-dir:{}:multi", dir.join("oci").display()),
+        "-q",
+        "-o",
+        &format!("json={}", json.display()),
+        "-o",
+        &format!("bom-index={}", index.display()),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let check = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../sbom/tests/bom_index_oracle.py"))
+        .args([
+            "check",
+            json.to_str().unwrap(),
+            index.to_str().unwrap(),
+            "1700000000000000",
+        ])
+        .output()
+        .expect("python3");
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+
+    let expected = oracle(&dir.join("multi.dpkg-query.tsv"));
+    let base = oracle(&dir.join("base.dpkg-query.tsv"));
+    let list = out.path().join("purls.txt");
+    let names: BTreeSet<&str> = expected.keys().map(|k| k.0.as_str()).collect();
+    let purls: Vec<String> = names
+        .iter()
+        .map(|n| format!("pkg:deb/debian/{n}"))
+        .collect();
+    std::fs::write(&list, purls.join("\n")).expect("write");
+    let (code, stdout, stderr) = stella(&[
+        "index",
+        "query",
+        "--purl-file",
+        list.to_str().unwrap(),
+        "-o",
+        "json",
+        index.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("JSON");
+    let layer_digests: Vec<Value> = serde_json::from_slice::<Value>(&std::fs::read(&json).unwrap())
+        .unwrap()["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].clone())
+        .collect();
+    for r in report["results"].as_array().unwrap() {
+        let name = r["purl"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("pkg:deb/debian/");
+        let matches = r["matches"].as_array().unwrap();
+        let want: Vec<&(String, String, String)> =
+            expected.keys().filter(|k| k.0 == name).collect();
+        assert_eq!(matches.len(), want.len(), "{name}: {matches:?}");
+        for (m, key) in matches.iter().zip(want) {
+            assert!(
+                m["component"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("@{}", key.1)),
+                "{name}: {m}"
+            );
+            let from = if base.contains_key(key) { 0 } else { 1 };
+            let layers: Vec<(u64, Value)> = m["layers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| (l["index"].as_u64().unwrap(), l["digest"].clone()))
+                .collect();
+            let want_layers: Vec<(u64, Value)> = (from..3)
+                .map(|i| (i, layer_digests[i as usize].clone()))
+                .collect();
+            assert_eq!(layers, want_layers, "{name}");
+        }
+    }
+}

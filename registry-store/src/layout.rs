@@ -16,7 +16,7 @@ use crate::source::LayoutSelector;
 use crate::verify::{read_verified, VerifyingReader};
 use crate::StoreError;
 
-const REF_NAME: &str = "org.opencontainers.image.ref.name";
+use crate::oci::ANNOTATION_REF_NAME as REF_NAME;
 
 /// Read access to the files of a layout, wherever they live.
 pub(crate) trait LayoutFiles: Send + Sync {
@@ -127,6 +127,14 @@ pub(crate) fn open_layout(
     };
     let index: Index = serde_json::from_slice(&index_bytes)
         .map_err(|e| StoreError::malformed(format!("index.json of {location}"), e))?;
+    let index = match selector {
+        // Artifacts attached to the image (SBOMs, signatures) are entries of
+        // index.json too; "the only image" means the only non-referrer.
+        LayoutSelector::Only if index.manifests.len() > 1 => {
+            without_referrers(files.as_ref(), index)?
+        }
+        _ => index,
+    };
     let entry = select_entry(&index, selector, &location)?;
     let name = entry.annotations.get(REF_NAME).cloned();
     let root = read_verified(
@@ -152,6 +160,38 @@ pub(crate) fn open_layout(
         layers: resolved.layers,
         blobs: Box::new(LayoutBlobs { files }),
     })
+}
+
+/// `index` without the entries that are referrers: those carrying an
+/// `artifactType`, or whose manifest has a `subject`.
+fn without_referrers(files: &dyn LayoutFiles, mut index: Index) -> Result<Index, StoreError> {
+    #[derive(serde::Deserialize)]
+    struct Subject {
+        #[serde(default)]
+        subject: Option<serde_json::Value>,
+    }
+    let location = files.location();
+    let mut kept = Vec::with_capacity(index.manifests.len());
+    for entry in index.manifests {
+        if entry.artifact_type.is_some() {
+            continue;
+        }
+        let bytes = read_verified(
+            open_blob(files, &entry.digest)?,
+            &entry.digest,
+            Some(entry.size),
+            MAX_MANIFEST_BYTES,
+            &format!("manifest {} in {location}", entry.digest),
+        )?;
+        let has_subject = serde_json::from_slice::<Subject>(&bytes)
+            .map(|s| s.subject.is_some())
+            .unwrap_or(false);
+        if !has_subject {
+            kept.push(entry);
+        }
+    }
+    index.manifests = kept;
+    Ok(index)
 }
 
 fn select_entry<'a>(

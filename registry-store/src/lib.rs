@@ -1,6 +1,12 @@
 //! # stella-registry-store
 //!
-//! The read side of Stella's storage: turns an image reference in syft's
+//! Stella's storage. The write side is the artifact store ([`ArtifactStore`],
+//! with [`OciLayoutStore`] and [`RegistryStore`]): blobs, manifests, tags and
+//! referrers, the same in an OCI layout directory and in a registry, with
+//! [`attach`] to hang SBOMs and attestations off an image and the referrers
+//! tag-schema fallback for registries without the referrers API.
+//!
+//! The read side turns an image reference in syft's
 //! vocabulary (`oci-dir:`, `oci-archive:`, `docker-archive:`, `registry:`,
 //! bare `REF`, `dir:`) into a [`ResolvedImage`] — manifest, config and layer
 //! table — plus a [`BlobSource`] that streams layer blobs.
@@ -18,10 +24,16 @@ pub mod oci;
 mod platform;
 mod registry;
 mod source;
+mod store;
 mod verify;
 
 pub use error::StoreError;
 pub use image::{open_image, BlobSource, LayerDescriptor, OpenOptions, ResolvedImage};
 pub use platform::Platform;
 pub use source::{LayoutSelector, SourceSpec};
+pub use store::{
+    artifact_blobs, artifact_manifest, attach, fallback_tag, open_store, open_target, referrer_tag,
+    ArtifactBlob, ArtifactStore, ManifestBytes, ManifestRef, OciLayoutStore, RegistryStore,
+    RetryPolicy, StoreOptions, Target, DEFAULT_CHUNK_SIZE,
+};
 pub use verify::VerifyingReader;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use stella_model::Digest;
 
 pub const MEDIA_OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -11,28 +11,67 @@ pub const MEDIA_OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json
 pub const MEDIA_DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 pub const MEDIA_DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 
+/// The empty JSON document `{}` (image-spec 1.1): the config of artifact manifests.
+pub const MEDIA_EMPTY_JSON: &str = "application/vnd.oci.empty.v1+json";
+/// sha256 of `{}`, the empty descriptor's digest.
+pub const EMPTY_JSON_DIGEST: &str =
+    "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+pub const EMPTY_JSON: &[u8] = b"{}";
+/// Tags of an OCI layout live in this annotation of `index.json` entries.
+pub const ANNOTATION_REF_NAME: &str = "org.opencontainers.image.ref.name";
+/// File name `oras pull` gives a layer.
+pub const ANNOTATION_TITLE: &str = "org.opencontainers.image.title";
+
 /// Manifests and indexes bigger than this are refused (distribution's own limit is 4 MiB).
 pub const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
 /// Image configs bigger than this are refused.
 pub const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
 
-#[derive(Debug, Clone, Deserialize)]
+/// An OCI content descriptor (image-spec `descriptor.md`), as read from and
+/// written to manifests, indexes, `index.json` and referrers lists.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Descriptor {
     #[serde(rename = "mediaType", default)]
     pub media_type: String,
+    #[serde(
+        rename = "artifactType",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub artifact_type: Option<String>,
     pub digest: Digest,
     pub size: u64,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<PlatformSpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+impl Descriptor {
+    /// A plain descriptor: media type, digest, size.
+    pub fn new(media_type: impl Into<String>, digest: Digest, size: u64) -> Descriptor {
+        Descriptor {
+            media_type: media_type.into(),
+            artifact_type: None,
+            digest,
+            size,
+            platform: None,
+            annotations: BTreeMap::new(),
+        }
+    }
+
+    /// The same descriptor without artifactType, platform and annotations
+    /// (what a `subject` field carries).
+    pub fn plain(&self) -> Descriptor {
+        Descriptor::new(self.media_type.clone(), self.digest.clone(), self.size)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct PlatformSpec {
     pub os: String,
     pub architecture: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
 }
 

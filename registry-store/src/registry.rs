@@ -26,8 +26,8 @@
 //! check its size, so the 4 MiB manifest limit is enforced after the read;
 //! layers and configs are streamed and bounded while they arrive.
 
-mod auth;
-mod token;
+pub(crate) mod auth;
+pub(crate) mod token;
 
 use std::future::Future;
 use std::io::{self, Read};
@@ -63,10 +63,11 @@ const ACCEPT: &[&str] = &[
     MEDIA_DOCKER_MANIFEST,
 ];
 /// Chunks of one blob buffered between the network task and the reader.
-const CHUNKS_IN_FLIGHT: usize = 8;
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const CHUNKS_IN_FLIGHT: usize = 8;
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// A registry silent for this long on one read is given up on.
-const READ_TIMEOUT: Duration = Duration::from_secs(120);
+pub(crate) const READ_TIMEOUT: Duration = Duration::from_secs(120);
+pub(crate) const USER_AGENT: &str = concat!("stella/", env!("CARGO_PKG_VERSION"));
 /// Worker threads of the runtime each opened image owns.
 const RUNTIME_THREADS: usize = 2;
 /// Server-provided text quoted in errors is cut to this many characters.
@@ -99,12 +100,51 @@ pub(crate) fn open_registry(
     })
 }
 
+/// Plain HTTP for loopback hosts and the registries the user listed as insecure.
+pub(crate) fn speaks_plain_http(reference: &Reference, insecure_registries: &[String]) -> bool {
+    let registry = reference.resolve_registry();
+    is_loopback(registry)
+        || insecure_registries
+            .iter()
+            .any(|r| insecure_matches(r, registry) || insecure_matches(r, reference.registry()))
+}
+
+/// An oci-client for one registry (`host[:port]` as resolved).
+pub(crate) fn oci_client_for(registry: &str, plain_http: bool) -> Result<Client, StoreError> {
+    let config = ClientConfig {
+        protocol: if plain_http {
+            ClientProtocol::HttpsExcept(vec![registry.to_string()])
+        } else {
+            ClientProtocol::Https
+        },
+        // We pick the platform ourselves (variants, a clear error).
+        platform_resolver: None,
+        connect_timeout: Some(CONNECT_TIMEOUT),
+        read_timeout: Some(READ_TIMEOUT),
+        user_agent: USER_AGENT,
+        ..ClientConfig::default()
+    };
+    Client::try_from(config).map_err(|e| StoreError::Registry {
+        registry: registry.to_string(),
+        reason: format!("cannot set up an HTTP client: {e}"),
+    })
+}
+
+/// The docker-config credentials for the reference's registry, if any.
+pub(crate) fn credentials_for(
+    reference: &Reference,
+    docker_config_dir: Option<&std::path::Path>,
+) -> Result<Option<auth::Credentials>, StoreError> {
+    let config_dir = auth::config_dir(docker_config_dir);
+    auth::lookup(reference.registry(), config_dir.as_deref())
+}
+
 /// The runtime an opened image owns. Shut down without waiting, so dropping
 /// an image never blocks (nor panics inside someone else's runtime).
-struct OwnedRuntime(Option<tokio::runtime::Runtime>);
+pub(crate) struct OwnedRuntime(Option<tokio::runtime::Runtime>);
 
 impl OwnedRuntime {
-    fn new() -> Result<OwnedRuntime, StoreError> {
+    pub(crate) fn new() -> Result<OwnedRuntime, StoreError> {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(RUNTIME_THREADS)
             .thread_name("stella-registry")
@@ -114,7 +154,7 @@ impl OwnedRuntime {
             .map_err(|e| StoreError::Unsupported(format!("cannot start the network runtime: {e}")))
     }
 
-    fn handle(&self) -> tokio::runtime::Handle {
+    pub(crate) fn handle(&self) -> tokio::runtime::Handle {
         match &self.0 {
             Some(rt) => rt.handle().clone(),
             None => unreachable!("the runtime is only taken in drop"),
@@ -154,29 +194,9 @@ impl Remote {
         handle: tokio::runtime::Handle,
     ) -> Result<Remote, StoreError> {
         let registry = reference.resolve_registry().to_string();
-        let plain_http = is_loopback(&registry)
-            || opts.insecure_registries.iter().any(|r| {
-                insecure_matches(r, &registry) || insecure_matches(r, reference.registry())
-            });
-        let config = ClientConfig {
-            protocol: if plain_http {
-                ClientProtocol::HttpsExcept(vec![registry.clone()])
-            } else {
-                ClientProtocol::Https
-            },
-            // We pick the platform ourselves (variants, a clear error).
-            platform_resolver: None,
-            connect_timeout: Some(CONNECT_TIMEOUT),
-            read_timeout: Some(READ_TIMEOUT),
-            user_agent: concat!("stella/", env!("CARGO_PKG_VERSION")),
-            ..ClientConfig::default()
-        };
-        let client = Client::try_from(config).map_err(|e| StoreError::Registry {
-            registry: registry.clone(),
-            reason: format!("cannot set up an HTTP client: {e}"),
-        })?;
-        let config_dir = auth::config_dir(opts.docker_config_dir.as_deref());
-        let credentials = auth::lookup(reference.registry(), config_dir.as_deref())?;
+        let plain_http = speaks_plain_http(&reference, &opts.insecure_registries);
+        let client = oci_client_for(&registry, plain_http)?;
+        let credentials = credentials_for(&reference, opts.docker_config_dir.as_deref())?;
         let mut remote = Remote {
             client,
             reference,
@@ -195,6 +215,7 @@ impl Remote {
                     format!("{scheme}://{registry}/v2/"),
                     remote.reference.repository().to_string(),
                     token,
+                    "pull",
                 ))?;
                 RegistryAuth::Bearer(access.map_err(|reason| remote.auth_failed(reason))?)
             }
@@ -342,12 +363,7 @@ impl Remote {
             let _ = tx.send(Ok(None)).await;
         });
         match futures_executor::block_on(opened_rx) {
-            Ok(Ok(())) => Ok(ChannelReader {
-                rx,
-                current: Bytes::new(),
-                finished: false,
-                digest: digest.clone(),
-            }),
+            Ok(Ok(())) => Ok(ChannelReader::new(rx, digest.clone())),
             Ok(Err(e)) => Err(self.classify(e, Target::Blob(digest))),
             Err(_) => Err(StoreError::Registry {
                 registry: self.name(),
@@ -474,11 +490,23 @@ impl BlobSource for RegistryBlobs {
 
 /// The synchronous end of a blob download. A clean end of stream is an
 /// explicit message, so a download cut short can never pass for one.
-struct ChannelReader {
+pub(crate) struct ChannelReader {
     rx: mpsc::Receiver<io::Result<Option<Bytes>>>,
     current: Bytes,
     finished: bool,
     digest: Digest,
+}
+
+impl ChannelReader {
+    /// Chunks arrive on `rx`; `Ok(None)` marks the clean end of `digest`'s body.
+    pub(crate) fn new(rx: mpsc::Receiver<io::Result<Option<Bytes>>>, digest: Digest) -> Self {
+        ChannelReader {
+            rx,
+            current: Bytes::new(),
+            finished: false,
+            digest,
+        }
+    }
 }
 
 impl Read for ChannelReader {
@@ -524,7 +552,7 @@ fn check_manifest_size(bytes: &[u8], what: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn digest_of(bytes: &[u8], algorithm: DigestAlgorithm) -> Digest {
+pub(crate) fn digest_of(bytes: &[u8], algorithm: DigestAlgorithm) -> Digest {
     match algorithm {
         DigestAlgorithm::Sha256 => Digest::from_sha256_bytes(&Sha256::digest(bytes)),
         DigestAlgorithm::Sha512 => Digest::from_sha512_bytes(&Sha512::digest(bytes)),
@@ -532,7 +560,7 @@ fn digest_of(bytes: &[u8], algorithm: DigestAlgorithm) -> Digest {
 }
 
 /// `host[:port]` → is the host a loopback address or `localhost`?
-fn is_loopback(registry: &str) -> bool {
+pub(crate) fn is_loopback(registry: &str) -> bool {
     let host = match registry.strip_prefix('[') {
         // `[::1]:5000`
         Some(rest) => rest.split(']').next().unwrap_or(rest),
@@ -561,7 +589,7 @@ fn insecure_matches(entry: &str, registry: &str) -> bool {
 }
 
 /// Server text is untrusted: one line, bounded.
-fn quote(text: &str) -> String {
+pub(crate) fn quote(text: &str) -> String {
     let flat: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -575,7 +603,7 @@ fn quote(text: &str) -> String {
 }
 
 /// An error and its sources, joined: reqwest's own message rarely says why.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     let mut depth = 0;

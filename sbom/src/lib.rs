@@ -7,6 +7,10 @@
 //! * [`cyclonedx_json`]: CycloneDX **1.6** JSON;
 //! * [`spdx_json`]: SPDX **2.3** JSON.
 //!
+//! and into the binary **BOM-Index** ([`bom_index`], `bom-index@1`): the
+//! image's components by purl with the layers that hold them, small enough
+//! to query thousands of images at once.
+//!
 //! ```no_run
 //! # fn demo(inv: &stella_model::Inventory) -> Result<(), stella_sbom::SbomError> {
 //! let opts = stella_sbom::SbomOptions {
@@ -34,6 +38,7 @@
 //! crates stop at older spec versions (CycloneDX 1.5, SPDX 2.2). Every field
 //! and property name we emit is documented in `docs/formats.md`.
 
+pub mod bom_index;
 mod cyclonedx;
 mod ids;
 mod license;
@@ -42,6 +47,7 @@ mod spdx_doc;
 use serde::Serialize;
 use stella_model::Inventory;
 
+pub use bom_index::{BomIndex, BomIndexError, Fleet, PurlQuery, BOM_INDEX_MEDIA_TYPE};
 pub use ids::STELLA_UUID_NAMESPACE;
 pub use license::{classify_license, LicenseClass};
 

@@ -24,12 +24,14 @@ struct TokenAnswer {
     token: Option<String>,
 }
 
-/// Exchanges `refresh_token` for a pull token of `repository`. `ping_url`
-/// is the registry's `/v2/`, whose challenge names the token service.
-pub(super) async fn exchange_identity_token(
+/// Exchanges `refresh_token` for a token of `repository` allowing `actions`
+/// (`pull` or `pull,push`). `ping_url` is the registry's `/v2/`, whose
+/// challenge names the token service.
+pub(crate) async fn exchange_identity_token(
     ping_url: String,
     repository: String,
     refresh_token: String,
+    actions: &'static str,
 ) -> Result<String, String> {
     let http = reqwest::Client::builder()
         .connect_timeout(TIMEOUT)
@@ -53,7 +55,7 @@ pub(super) async fn exchange_identity_token(
     let realm = challenge
         .get("realm")
         .ok_or("the Bearer challenge names no realm")?;
-    let scope = format!("repository:{repository}:pull");
+    let scope = format!("repository:{repository}:{actions}");
     let mut form = vec![
         ("grant_type", "refresh_token"),
         ("refresh_token", refresh_token.as_str()),

@@ -6,7 +6,7 @@
 
 pub use stella_testkit::distribution;
 pub mod ferro;
-pub mod proxy;
+pub use stella_testkit::proxy;
 
 use std::io::Write;
 
@@ -268,4 +268,4 @@ async fn put_manifest(client: &Client, reference: &Reference, blob: &Blob) {
         .unwrap_or_else(|e| panic!("push manifest {reference}: {e}"));
 }
 
-pub use stella_testkit::http::{parse_response, raw_request};
+pub use stella_testkit::http::raw_request;
