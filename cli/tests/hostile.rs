@@ -329,6 +329,7 @@ fn scan_capped(source: &str, args: &[&str]) -> Output {
         .args(["scan", source, "-q", "--threads", "2"])
         .args(args)
         .env("SOURCE_DATE_EPOCH", "1700000000")
+        .env("STELLA_NO_CACHE", "1")
         .output()
         .expect("run stella under ulimit");
     assert!(
