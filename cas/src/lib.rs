@@ -17,16 +17,19 @@
 //!   (the entry's mtime, set explicitly), not the filesystem's atime, which
 //!   `noatime`/`relatime` mounts do not keep.
 //!
-//! [`FragmentStore`] is the seam for other backends (a registry-backed store
-//! keeping fragments as OCI artifacts); [`LocalStore`] is the local one.
+//! [`FragmentStore`] is the seam between backends: [`LocalStore`] is the
+//! local directory, [`OciFragmentStore`] keeps fragments as OCI artifacts in
+//! any artifact store (a registry repository CI runners share).
 
 mod entry;
 mod local;
+mod oci;
 mod size;
 
 use std::path::PathBuf;
 
 pub use local::{Eviction, LocalStore, DEFAULT_MAX_BYTES};
+pub use oci::{OciFragmentStore, FRAGMENT_ARTIFACT_TYPE};
 pub use size::{parse_size, SizeError};
 use stella_model::Digest;
 
@@ -64,6 +67,13 @@ pub enum CasError {
     },
     #[error("cache keys are sha256 digests, not {0}")]
     UnsupportedKey(Digest),
+    /// A store that holds fragments as OCI artifacts failed.
+    #[error("cache entry {key} in {location}: {message}")]
+    Remote {
+        location: String,
+        key: Digest,
+        message: String,
+    },
     #[error(
         "no cache directory: set STELLA_CACHE_DIR, XDG_CACHE_HOME or HOME, or pass --cache-dir"
     )]

@@ -15,7 +15,7 @@ use stella_model::Digest;
 use stella_registry_store::oci::{Descriptor, MEDIA_DOCKER_LIST, MEDIA_OCI_INDEX};
 use stella_registry_store::{
     artifact_blobs, attach, open_image, open_store, open_target, ArtifactBlob, ArtifactStore,
-    ManifestRef, OpenOptions, Platform, SourceSpec, StoreOptions,
+    ManifestRef, OciLayoutStore, OpenOptions, Platform, SourceSpec, StoreOptions,
 };
 
 /// artifactType of CycloneDX SBOMs (DESIGN.md §3).
@@ -293,8 +293,15 @@ const MAX_BOM_INDEX_BYTES: u64 = 256 << 20;
 /// image without an index is skipped with a note on stderr; a manifest
 /// several tags name is read once, under its first tag.
 pub fn attached_bom_indexes(spec: &str) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
-    let store =
-        open_store(spec, &StoreOptions::default()).with_context(|| format!("opening {spec}"))?;
+    // Reading must not create: an OCI layout is opened only if it exists.
+    let store: Box<dyn ArtifactStore> = match SourceSpec::parse(spec)? {
+        SourceSpec::OciDir { path, .. } => {
+            Box::new(OciLayoutStore::open(&path).with_context(|| format!("opening {spec}"))?)
+        }
+        _ => {
+            open_store(spec, &StoreOptions::default()).with_context(|| format!("opening {spec}"))?
+        }
+    };
     let location = store.location();
     let mut images: BTreeMap<Digest, String> = BTreeMap::new();
     for tag in store

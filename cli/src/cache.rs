@@ -1,4 +1,5 @@
-//! The layer cache of `stella scan`: the local `stella-cas` store adapted to
+//! The layer cache of `stella scan`: a `stella-cas` store (local directory,
+//! or OCI artifacts with `--cas`) adapted to
 //! the engine's [`LayerCache`] hook. A cache problem never fails a scan: it
 //! is reported on stderr and the layer is streamed instead.
 
@@ -7,8 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Args;
 use stella_analyzers::LayerCache;
-use stella_cas::{parse_size, FragmentStore, LocalStore};
+use stella_cas::{parse_size, FragmentStore, LocalStore, OciFragmentStore};
 use stella_model::Digest;
+use stella_registry_store::{open_store, StoreOptions};
 
 #[derive(Args, Debug, Clone)]
 pub struct CacheArgs {
@@ -24,6 +26,15 @@ pub struct CacheArgs {
     #[arg(long, env = "STELLA_CACHE_MAX_SIZE", value_name = "SIZE", default_value = "2GiB",
           value_parser = parse_cache_size)]
     pub cache_max_size: u64,
+    /// Keep the layer cache as OCI artifacts in a registry repository
+    /// (registry:HOST/REPO) or an OCI layout (oci-dir:PATH) instead of the
+    /// local directory, so CI runners share it.
+    #[arg(
+        long = "cas",
+        env = "STELLA_CAS",
+        value_name = "registry:REPO|oci-dir:PATH"
+    )]
+    pub cas: Option<String>,
 }
 
 fn parse_cache_size(s: &str) -> Result<u64, String> {
@@ -34,8 +45,8 @@ fn warn(message: impl std::fmt::Display) {
     eprintln!("stella: warning: layer cache: {message}");
 }
 
-/// The fragment store behind one scan (today always the local directory;
-/// a registry-backed [`FragmentStore`] plugs in here).
+/// The fragment store behind one scan: the local directory, or OCI
+/// artifacts in a registry / layout (`--cas`).
 pub struct ScanCache {
     store: Box<dyn FragmentStore>,
     wrote: AtomicBool,
@@ -49,6 +60,15 @@ impl ScanCache {
         if args.no_cache {
             return None;
         }
+        if let Some(spec) = &args.cas {
+            return match open_store(spec, &StoreOptions::default()) {
+                Ok(store) => Some(ScanCache::over(Box::new(OciFragmentStore::new(store)))),
+                Err(e) => {
+                    warn(format_args!("{spec}: {e}; scanning without it"));
+                    None
+                }
+            };
+        }
         let dir = match &args.cache_dir {
             Some(dir) => dir.clone(),
             None => match LocalStore::default_dir() {
@@ -60,15 +80,19 @@ impl ScanCache {
             },
         };
         match LocalStore::open(&dir, args.cache_max_size) {
-            Ok(store) => Some(ScanCache {
-                store: Box::new(store),
-                wrote: AtomicBool::new(false),
-                put_failed: AtomicBool::new(false),
-            }),
+            Ok(store) => Some(ScanCache::over(Box::new(store))),
             Err(e) => {
                 warn(format_args!("{e}; scanning without it"));
                 None
             }
+        }
+    }
+
+    fn over(store: Box<dyn FragmentStore>) -> ScanCache {
+        ScanCache {
+            store,
+            wrote: AtomicBool::new(false),
+            put_failed: AtomicBool::new(false),
         }
     }
 

@@ -300,3 +300,129 @@ fn attach_through_a_real_registry() {
         "oras pull of our CycloneDX artifact"
     );
 }
+
+/// The manifest's layer blobs of the only image in `layout` (read with
+/// serde_json from the files, not through our store).
+fn layer_blobs(layout: &Path) -> Vec<PathBuf> {
+    let read =
+        |p: PathBuf| -> Value { serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap() };
+    let blob = |d: &str| {
+        layout
+            .join("blobs/sha256")
+            .join(d.trim_start_matches("sha256:"))
+    };
+    let index = read(layout.join("index.json"));
+    let manifest = read(blob(index["manifests"][0]["digest"].as_str().unwrap()));
+    manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| blob(l["digest"].as_str().unwrap()))
+        .collect()
+}
+
+/// `stella ARGS` with the layer cache allowed (the shared helper turns it
+/// off) and HOME in a temp dir, so only `--cas` can be written to.
+fn stella_with_cache(args: &[&str]) -> (i32, String, String) {
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_stella"))
+        .args(args)
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .env_remove("STELLA_NO_CACHE")
+        .env_remove("STELLA_CACHE_DIR")
+        .env_remove("XDG_CACHE_HOME")
+        .env("HOME", home.path())
+        .output()
+        .expect("run stella");
+    assert!(
+        std::fs::read_dir(home.path()).unwrap().next().is_none(),
+        "--cas wrote to the local cache too"
+    );
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `--cas registry:REPO`: layer fragments kept as OCI artifacts in the real
+/// registry, so another runner (here: the same layout with its layer blobs
+/// deleted) scans from them, byte-identically.
+#[test]
+fn layer_cache_in_a_real_registry() {
+    let images = images_dir_with(".done");
+    let registry = Distribution::start(None);
+    let work = tempfile::tempdir().unwrap();
+    let layout = work.path().join("layout");
+    skopeo_copy(
+        &format!("oci:{}:base", images.join("oci").display()),
+        &format!("oci:{}:base", layout.display()),
+    );
+    let image = format!("oci-dir:{}", layout.display());
+    let cas = format!("registry:{}/stella/cache", registry.addr);
+    let direct = work.path().join("direct.json");
+    let (code, _, err) = stella(&[
+        "scan",
+        &image,
+        "--no-cache",
+        "-q",
+        "-o",
+        &format!("cyclonedx-json={}", direct.display()),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let cold = work.path().join("cold.json");
+    let (code, _, err) = stella_with_cache(&[
+        "scan",
+        &image,
+        "--cas",
+        &cas,
+        "-q",
+        "-o",
+        &format!("cyclonedx-json={}", cold.display()),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("warning"), "{err}");
+    // The registry now holds fragments (skopeo's view of the tags).
+    let tags = Command::new("skopeo")
+        .args([
+            "list-tags",
+            "--tls-verify=false",
+            &format!("docker://{}/stella/cache", registry.addr),
+        ])
+        .output()
+        .expect("skopeo list-tags");
+    assert!(
+        tags.status.success(),
+        "skopeo list-tags: {}",
+        String::from_utf8_lossy(&tags.stderr)
+    );
+    let tags: Value = serde_json::from_slice(&tags.stdout).expect("skopeo list-tags JSON");
+    let cas_tags = tags["Tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t.as_str().is_some_and(|t| t.starts_with("cas-")))
+        .count();
+    assert!(cas_tags >= 1, "{tags}");
+    // Without its layer blobs the image still scans, from the registry.
+    for blob in layer_blobs(&layout) {
+        std::fs::remove_file(blob).unwrap();
+    }
+    let warm = work.path().join("warm.json");
+    let (code, _, err) = stella_with_cache(&[
+        "scan",
+        &image,
+        "--cas",
+        &cas,
+        "-q",
+        "-o",
+        &format!("cyclonedx-json={}", warm.display()),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let bytes = |p: &Path| std::fs::read(p).unwrap();
+    assert_eq!(bytes(&cold), bytes(&direct), "cold --cas vs --no-cache");
+    assert_eq!(bytes(&warm), bytes(&direct), "warm --cas vs --no-cache");
+    // And without the cache it cannot: the blobs are really gone.
+    let (code, _, _) = stella(&["scan", &image, "--no-cache", "-q", "-o", "json=/dev/null"]);
+    assert_eq!(code, 1);
+}

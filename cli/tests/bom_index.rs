@@ -343,14 +343,24 @@ fn exit_codes() {
         ),
         (
             ["--purl", "pkg:npm/x"],
-            PathBuf::from("oci-dir:/x"),
-            "not supported yet",
+            PathBuf::from("oci-archive:/x.tar"),
+            "holds no referrers",
+        ),
+        // A layout that does not exist is an error, and is not created.
+        (
+            ["--purl", "pkg:npm/x"],
+            PathBuf::from(format!("oci-dir:{}", f.dir.join("no-layout").display())),
+            "no-layout",
         ),
     ] {
         let out = query(&args, &[&target]);
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
         assert!(stderr(&out).contains(needle), "{}", stderr(&out));
     }
+    assert!(
+        !f.dir.join("no-layout").exists(),
+        "a query created a layout"
+    );
     // A corrupt index in the directory: 1, naming the file and the offset.
     let mut bytes = std::fs::read(f.dir.join("a.bomidx")).expect("read");
     bytes.truncate(bytes.len() - 3);

@@ -286,7 +286,8 @@ struct ArtifactManifest<'a> {
     artifact_type: &'a str,
     config: EmptyConfig<'a>,
     layers: &'a [Descriptor],
-    subject: Descriptor,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<Descriptor>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     annotations: &'a BTreeMap<String, String>,
 }
@@ -302,9 +303,10 @@ struct EmptyConfig<'a> {
 }
 
 /// The bytes of an artifact manifest of `artifact_type` over `layers`,
-/// referring to `subject` (its media type, digest and size only).
+/// referring to `subject` (its media type, digest and size only) when given:
+/// artifacts that belong to no image (cache fragments) have none.
 pub fn artifact_manifest(
-    subject: &Descriptor,
+    subject: Option<&Descriptor>,
     artifact_type: &str,
     layers: &[Descriptor],
     annotations: &BTreeMap<String, String>,
@@ -326,7 +328,7 @@ pub fn artifact_manifest(
             data: "e30=",
         },
         layers,
-        subject: subject.plain(),
+        subject: subject.map(Descriptor::plain),
         annotations,
     };
     serde_json::to_vec(&manifest)
@@ -358,7 +360,7 @@ pub fn attach(
     if layers.is_empty() {
         layers.push(Descriptor::new(MEDIA_EMPTY_JSON, empty, 2));
     }
-    let bytes = artifact_manifest(subject, artifact_type, &layers, annotations)?;
+    let bytes = artifact_manifest(Some(subject), artifact_type, &layers, annotations)?;
     store.put_manifest(&bytes, MEDIA_OCI_MANIFEST, None)
 }
 
@@ -615,7 +617,7 @@ mod tests {
         };
         let blob = ArtifactBlob::new("application/spdx+json", b"{}".to_vec()).titled("sbom.json");
         let bytes = artifact_manifest(
-            &subject,
+            Some(&subject),
             "application/spdx+json",
             &[blob.descriptor()],
             &BTreeMap::new(),
@@ -634,7 +636,7 @@ mod tests {
         );
         assert_eq!(v["layers"][0]["annotations"][ANNOTATION_TITLE], "sbom.json");
         assert!(v.get("annotations").is_none());
-        assert!(artifact_manifest(&subject, "", &[], &BTreeMap::new()).is_err());
+        assert!(artifact_manifest(Some(&subject), "", &[], &BTreeMap::new()).is_err());
     }
 
     #[test]
