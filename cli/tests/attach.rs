@@ -38,26 +38,6 @@ fn skopeo_digest(image: &str) -> String {
     format!("sha256:{}", hex::encode(sha2::Sha256::digest(&out.stdout)))
 }
 
-/// oras (tests/install-oras.sh puts it under target/); `None` with a
-/// visible message when it cannot run here.
-fn oras() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os("STELLA_ORAS").map(PathBuf::from),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/oras/root/usr/bin/oras")),
-        Some(PathBuf::from("oras")),
-    ];
-    let found = candidates.into_iter().flatten().find(|c| {
-        Command::new(c)
-            .arg("version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    if found.is_none() {
-        eprintln!("SKIPPED oras checks: oras is not installed (run tests/install-oras.sh)");
-    }
-    found
-}
-
 fn run_oras(oras: &Path, args: &[&str], cwd: &Path) -> Vec<u8> {
     let home = tempfile::tempdir().unwrap();
     let out = Command::new(oras)
@@ -209,7 +189,7 @@ fn attach_to_an_oci_layout() {
         skopeo_digest(&format!("oci:{}:base", layout.display())),
         subject
     );
-    if let Some(oras) = oras() {
+    if let Some(oras) = stella_testkit::oras::find() {
         let out = run_oras(
             &oras,
             &[
@@ -260,7 +240,9 @@ fn attach_through_a_real_registry() {
         "{err}"
     );
 
-    let Some(oras) = oras() else { return };
+    let Some(oras) = stella_testkit::oras::find() else {
+        return;
+    };
     // distribution 2.8 has no referrers API: oras reads our fallback index.
     let out = run_oras(
         &oras,

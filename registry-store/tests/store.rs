@@ -441,7 +441,7 @@ fn eight_attachers_one_subject(distribution: &Distribution, platform: &str) {
     assert_eq!(listed_digests(&fallback.body), expected);
     let store = registry(&addr, "team/busy");
     assert_eq!(store.referrers(&subject.digest, None).unwrap(), attached);
-    if let Some(oras) = oras() {
+    if let Some(oras) = stella_testkit::oras::find() {
         let listed = oras_discover(&oras, &format!("{addr}/team/busy@{}", subject.digest), &[]);
         assert_eq!(listed, expected, "oras sees all eight");
     }
@@ -481,7 +481,7 @@ fn eight_concurrent_attachers_in_one_layout_lose_nothing() {
         })
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
-    if let Some(oras) = oras() {
+    if let Some(oras) = stella_testkit::oras::find() {
         let listed = oras_discover(
             &oras,
             &format!("{}@{}", path.display(), subject.digest),
@@ -1172,27 +1172,6 @@ fn targets_name_the_subject() {
 
 // ------------------------------------------------------------------ oras
 
-/// The oras binary: `STELLA_ORAS`, else what tests/install-oras.sh
-/// installed under target/, else PATH. `None` (with a message) when absent.
-fn oras() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os("STELLA_ORAS").map(PathBuf::from),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/oras/root/usr/bin/oras")),
-        Some(PathBuf::from("oras")),
-    ];
-    for c in candidates.into_iter().flatten() {
-        if std::process::Command::new(&c)
-            .arg("version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-        {
-            return Some(c);
-        }
-    }
-    eprintln!("SKIPPED oras interop: oras is not installed (run tests/install-oras.sh)");
-    None
-}
-
 fn run_oras(oras: &Path, args: &[&str], cwd: &Path) -> Vec<u8> {
     let out = std::process::Command::new(oras)
         .args(args)
@@ -1248,7 +1227,9 @@ fn oras_discover_typed(oras: &Path, target: &str, extra: &[&str]) -> Vec<(String
 
 #[test]
 fn oras_reads_what_we_attach_and_we_read_what_oras_attaches() {
-    let Some(oras) = oras() else { return };
+    let Some(oras) = stella_testkit::oras::find() else {
+        return;
+    };
     let distribution = Distribution::start(None);
     let addr = distribution.addr.clone();
     let store = registry(&addr, "team/oras");
