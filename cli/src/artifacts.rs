@@ -47,15 +47,24 @@ pub struct ImageArgs {
 
 impl ImageArgs {
     fn open_options(&self) -> anyhow::Result<OpenOptions> {
-        let mut open = OpenOptions {
-            insecure_registries: self.insecure_registries.clone(),
-            ..OpenOptions::default()
-        };
-        if let Some(p) = &self.platform {
-            open.platform = p.parse::<Platform>()?;
-        }
-        Ok(open)
+        open_options(&self.insecure_registries, self.platform.as_deref())
     }
+}
+
+/// How to open an image, from the `--insecure-registry` and `--platform`
+/// options every image command shares.
+pub fn open_options(
+    insecure_registries: &[String],
+    platform: Option<&str>,
+) -> anyhow::Result<OpenOptions> {
+    let mut open = OpenOptions {
+        insecure_registries: insecure_registries.to_vec(),
+        ..OpenOptions::default()
+    };
+    if let Some(p) = platform {
+        open.platform = p.parse::<Platform>()?;
+    }
+    Ok(open)
 }
 
 /// An image's store and the descriptor of the manifest artifacts hang off.

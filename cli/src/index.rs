@@ -315,19 +315,7 @@ impl Report {
                 ]);
             }
         }
-        let widths: Vec<usize> = (0..5)
-            .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-            .collect();
-        let mut out = String::new();
-        for r in &rows {
-            let line: Vec<String> = r
-                .iter()
-                .zip(&widths)
-                .map(|(cell, w)| format!("{cell:<w$}"))
-                .collect();
-            out.push_str(line.join("  ").trim_end());
-            out.push('\n');
-        }
+        let mut out = crate::output::aligned(&rows);
         let found = self.results.iter().filter(|r| r.found).count();
         out.push_str(&format!(
             "\n{found} of {} purl(s) found; {} image(s) searched\n",

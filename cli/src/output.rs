@@ -107,6 +107,32 @@ pub fn write_all(
 }
 
 /// A plain aligned table for humans.
+/// Rows as left-aligned columns two spaces apart, one line each.
+pub fn aligned<R: AsRef<[String]>>(rows: &[R]) -> String {
+    let columns = rows.iter().map(|r| r.as_ref().len()).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.as_ref().get(i))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for r in rows {
+        let line: Vec<String> = r
+            .as_ref()
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
 pub fn table(inv: &Inventory) -> String {
     let mut rows: Vec<[String; 4]> = vec![[
         "NAME".into(),
@@ -122,19 +148,7 @@ pub fn table(inv: &Inventory) -> String {
             c.layer.map(|l| l.to_string()).unwrap_or_else(|| "-".into()),
         ]);
     }
-    let widths: Vec<usize> = (0..4)
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for r in &rows {
-        let line: Vec<String> = r
-            .iter()
-            .zip(&widths)
-            .map(|(cell, w)| format!("{cell:<w$}"))
-            .collect();
-        out.push_str(line.join("  ").trim_end());
-        out.push('\n');
-    }
+    let mut out = aligned(&rows);
     if let Some(d) = &inv.distro {
         out.push_str(&format!(
             "\n{} component(s); distro {}",

@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use stella_analyzers::{scan_dir, scan_image_with, LayerCache, ScanOptions};
 use stella_model::{Inventory, PROP_USAGE};
-use stella_registry_store::{open_image, OpenOptions, Platform, SourceSpec};
+use stella_registry_store::{open_image, OpenOptions, SourceSpec};
 use stella_sbom::SbomOptions;
 
 use crate::artifacts::{self, Attachment};
@@ -96,13 +96,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<()> {
             bail!("--attach attaches the full SBOM (it marks usage); drop --view usage");
         }
     }
-    let mut open = OpenOptions {
-        insecure_registries: args.insecure_registries.clone(),
-        ..OpenOptions::default()
-    };
-    if let Some(p) = &args.platform {
-        open.platform = p.parse::<Platform>()?;
-    }
+    let open = artifacts::open_options(&args.insecure_registries, args.platform.as_deref())?;
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
 
     let mut inventory: Inventory = match &spec {

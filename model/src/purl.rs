@@ -117,6 +117,25 @@ impl Serialize for Purl {
     }
 }
 
+/// PEP 503 normalized Python project name (what `pkg:pypi` purls carry):
+/// lowercase, runs of `-`, `_`, `.` become one `-`.
+pub fn pypi_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut in_run = false;
+    for ch in name.chars() {
+        if matches!(ch, '-' | '_' | '.') {
+            if !in_run {
+                out.push('-');
+            }
+            in_run = true;
+        } else {
+            out.extend(ch.to_lowercase());
+            in_run = false;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

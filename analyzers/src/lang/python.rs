@@ -311,23 +311,8 @@ fn count_record(bytes: &[u8]) -> usize {
         .count()
 }
 
-/// PEP 503 normalized project name: lowercase, runs of `-`, `_`, `.` → `-`.
-pub fn normalize_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut in_run = false;
-    for ch in name.chars() {
-        if matches!(ch, '-' | '_' | '.') {
-            if !in_run {
-                out.push('-');
-            }
-            in_run = true;
-        } else {
-            out.extend(ch.to_lowercase());
-            in_run = false;
-        }
-    }
-    out
-}
+/// PEP 503 normalized project name (one implementation, in the model).
+pub use stella_model::pypi_name as normalize_name;
 
 fn to_component(meta: &Metadata, metadata_path: &str) -> Component {
     let mut c = Component::new(ComponentKind::Pypi, &meta.name, &meta.version);

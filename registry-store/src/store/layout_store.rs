@@ -23,8 +23,7 @@ use serde_json::Value;
 use stella_model::Digest;
 
 use super::{
-    check_manifest, filter_artifact_type, sort_referrers, ArtifactStore, ManifestBytes,
-    ManifestFacts, ManifestRef,
+    filter_artifact_type, sort_referrers, ArtifactStore, ManifestBytes, ManifestFacts, ManifestRef,
 };
 use crate::layout::blob_path;
 use crate::oci::{
@@ -472,15 +471,7 @@ impl ArtifactStore for OciLayoutStore {
         media_type: &str,
         tag: Option<&str>,
     ) -> Result<Descriptor, StoreError> {
-        check_manifest(bytes, media_type)?;
-        if let Some(t) = tag {
-            super::check_tag(t)?;
-        }
-        let manifest = ManifestBytes {
-            digest: Digest::sha256_of(bytes),
-            media_type: media_type.to_string(),
-            bytes: bytes.to_vec(),
-        };
+        let manifest = ManifestBytes::to_put(bytes, media_type, tag)?;
         self.check_references(bytes, &manifest.digest)?;
         self.put_blob(&manifest.digest, bytes)?;
         let described = manifest.descriptor();

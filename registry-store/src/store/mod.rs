@@ -114,6 +114,24 @@ pub struct ManifestBytes {
 }
 
 impl ManifestBytes {
+    /// A manifest about to be stored: well-formed for its media type, a
+    /// valid tag if any, its digest computed over exactly these bytes.
+    pub(crate) fn to_put(
+        bytes: &[u8],
+        media_type: &str,
+        tag: Option<&str>,
+    ) -> Result<ManifestBytes, StoreError> {
+        check_manifest(bytes, media_type)?;
+        if let Some(t) = tag {
+            check_tag(t)?;
+        }
+        Ok(ManifestBytes {
+            digest: Digest::sha256_of(bytes),
+            media_type: media_type.to_string(),
+            bytes: bytes.to_vec(),
+        })
+    }
+
     /// Descriptor of this manifest, with the `artifactType` and annotations
     /// the manifest itself declares (image-spec descriptor rules).
     pub fn descriptor(&self) -> Descriptor {

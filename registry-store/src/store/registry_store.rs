@@ -211,15 +211,7 @@ impl ArtifactStore for RegistryStore {
         media_type: &str,
         tag: Option<&str>,
     ) -> Result<Descriptor, StoreError> {
-        check_manifest(bytes, media_type)?;
-        if let Some(t) = tag {
-            super::check_tag(t)?;
-        }
-        let manifest = ManifestBytes {
-            digest: Digest::sha256_of(bytes),
-            media_type: media_type.to_string(),
-            bytes: bytes.to_vec(),
-        };
+        let manifest = ManifestBytes::to_put(bytes, media_type, tag)?;
         let tag = tag.map(str::to_string);
         self.run(|inner| async move { inner.put_manifest(manifest, tag).await })
     }

@@ -90,7 +90,7 @@ impl PurlQuery {
             return Err(fail("empty name"));
         }
         if ty == "pypi" {
-            name = pep503(&name);
+            name = stella_model::pypi_name(&name);
         }
         let namespace = namespace
             .split('/')
@@ -207,24 +207,6 @@ fn decode(s: &str) -> Result<String, String> {
         }
     }
     String::from_utf8(out).map_err(|_| format!("{s:?} does not decode to UTF-8"))
-}
-
-/// PEP 503: lowercase, runs of `-`, `_`, `.` become one `-`.
-fn pep503(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut in_run = false;
-    for ch in name.chars() {
-        if matches!(ch, '-' | '_' | '.') {
-            if !in_run {
-                out.push('-');
-            }
-            in_run = true;
-        } else {
-            out.extend(ch.to_lowercase());
-            in_run = false;
-        }
-    }
-    out
 }
 
 #[cfg(test)]
