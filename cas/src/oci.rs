@@ -159,3 +159,64 @@ fn artifact_manifest_without_subject(
         annotations,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stella_registry_store::OciLayoutStore;
+
+    fn store(dir: &std::path::Path) -> OciFragmentStore {
+        OciFragmentStore::new(Box::new(OciLayoutStore::open_or_create(dir).unwrap()))
+    }
+
+    #[test]
+    fn round_trip_and_miss() {
+        let dir = tempfile::tempdir().unwrap();
+        let cas = store(dir.path());
+        let key = Digest::sha256_of(b"layer key");
+        assert_eq!(cas.get(&key).unwrap(), None);
+        cas.put(&key, b"fragment bytes").unwrap();
+        assert_eq!(
+            cas.get(&key).unwrap().as_deref(),
+            Some(&b"fragment bytes"[..])
+        );
+        // Another key misses.
+        assert_eq!(cas.get(&Digest::sha256_of(b"other")).unwrap(), None);
+    }
+
+    /// A store that serves another key's fragment under this key's tag
+    /// (a registry that lies about tags) is caught by the key annotation.
+    #[test]
+    fn fragment_under_the_wrong_tag_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let cas = store(dir.path());
+        let (a, b) = (Digest::sha256_of(b"a"), Digest::sha256_of(b"b"));
+        cas.put(&a, b"fragment of a").unwrap();
+        let layout = OciLayoutStore::open(dir.path()).unwrap();
+        let manifest = layout
+            .get_manifest(&ManifestRef::tag(&tag_of(&a).unwrap()).unwrap())
+            .unwrap();
+        layout
+            .put_manifest(
+                &manifest.bytes,
+                &manifest.media_type,
+                Some(&tag_of(&b).unwrap()),
+            )
+            .unwrap();
+        let err = cas.get(&b).unwrap_err();
+        assert!(matches!(err, CasError::Corrupt { .. }), "{err}");
+        assert!(err.to_string().contains("another key"), "{err}");
+        // Not a fragment at all (an image manifest under a cas- tag).
+        let image = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#;
+        let c = Digest::sha256_of(b"c");
+        layout
+            .put_manifest(
+                image,
+                "application/vnd.oci.image.manifest.v1+json",
+                Some(&tag_of(&c).unwrap()),
+            )
+            .unwrap();
+        let err = cas.get(&c).unwrap_err();
+        assert!(err.to_string().contains("not a fragment"), "{err}");
+    }
+}
