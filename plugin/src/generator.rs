@@ -1,0 +1,1 @@
+//! The BuildKit SBOM generator protocol (DESIGN.md §3). Filled in by issue 5.
