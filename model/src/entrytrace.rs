@@ -2,13 +2,13 @@
 //! followed through wrappers, shells and script interpreters to the final
 //! program(s), and the files those programs load (the usage closure).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Component property set to `true` on every component in the usage closure.
 pub const PROP_USAGE: &str = "stella:usage";
 
 /// The entrypoint, traced.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EntryTrace {
     /// `Entrypoint` followed by `Cmd`, as the runtime would exec them.
     pub argv: Vec<String>,
@@ -17,16 +17,16 @@ pub struct EntryTrace {
     pub chains: Vec<EntryChain>,
     /// Every file in the usage closure (paths without leading `/`, symlinks
     /// resolved), sorted.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<String>,
     /// Libraries the closure needs but the image does not provide, as
     /// `NAME (needed by PATH)`, sorted.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unresolved: Vec<String>,
 }
 
 /// One path from the runtime's `execve` to a final program.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EntryChain {
     pub steps: Vec<EntryStep>,
     /// Why the chain could not be followed further; `None` when its last
@@ -36,7 +36,7 @@ pub struct EntryChain {
 }
 
 /// One program (or script) on the way.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EntryStep {
     /// The file, without leading `/`, symlinks resolved.
     pub path: String,
@@ -49,7 +49,7 @@ pub struct EntryStep {
     pub argv: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EntryStepKind {
     /// A native program: the final one, unless a later step follows.
@@ -65,7 +65,7 @@ pub enum EntryStepKind {
 }
 
 /// Where and why a chain stopped.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EntryStop {
     /// Stable code: `no-command`, `not-found`, `not-executable`,
     /// `not-a-file`, `unknown-format`, `script-unreadable`,

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{Digest, EntryTrace, Purl};
 
@@ -12,7 +12,7 @@ use crate::{Digest, EntryTrace, Purl};
 pub const INVENTORY_SCHEMA: &str = "stella-inventory@1";
 
 /// Which package ecosystem a component belongs to (named after purl types).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ComponentKind {
     Deb,
@@ -56,14 +56,14 @@ impl ComponentKind {
 
 /// The source package a binary package was built from (dpkg `Source:`, rpm
 /// SOURCERPM, apk origin). Distro advisories are keyed by it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct SourcePackage {
     pub name: String,
     pub version: String,
 }
 
 /// One installed package.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Component {
     pub kind: ComponentKind,
     pub name: String,
@@ -75,7 +75,7 @@ pub struct Component {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<SourcePackage>,
     /// Licenses as the package database records them (not normalized).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub licenses: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier: Option<String>,
@@ -89,7 +89,7 @@ pub struct Component {
     /// Paths (without leading `/`) of the files that record this component.
     pub evidence: Vec<String>,
     /// Extra facts (`stella:…` keys), sorted.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub properties: BTreeMap<String, String>,
 }
 
@@ -129,7 +129,7 @@ impl Component {
 }
 
 /// The operating system release, from `os-release`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Distro {
     /// `ID`, e.g. `debian`, `alpine`, `rhel`.
     pub id: String,
@@ -140,14 +140,14 @@ pub struct Distro {
     pub version_codename: Option<String>,
     #[serde(rename = "prettyName", skip_serializing_if = "Option::is_none")]
     pub pretty_name: Option<String>,
-    #[serde(rename = "idLike", skip_serializing_if = "Vec::is_empty")]
+    #[serde(rename = "idLike", default, skip_serializing_if = "Vec::is_empty")]
     pub id_like: Vec<String>,
     /// The file it was read from.
     pub evidence: String,
 }
 
 /// One layer of the image, base first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerInfo {
     pub index: u32,
     /// Digest of the blob as stored (compressed); absent for `dir:` sources.
@@ -166,7 +166,7 @@ pub struct LayerInfo {
 }
 
 /// Facts about the scanned image.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageInfo {
     /// The source as the user gave it (`oci-dir:…`, `registry:…`, …).
     pub source: String,
@@ -196,14 +196,14 @@ impl ImageInfo {
 }
 
 /// Name and version of the tool that produced an output.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ToolInfo {
     pub name: String,
     pub version: String,
 }
 
 /// A non-fatal problem met during the scan, kept in the output.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Warning {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layer: Option<u32>,
@@ -213,8 +213,10 @@ pub struct Warning {
 }
 
 /// Everything a scan found, in deterministic order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inventory {
+    /// Always [`INVENTORY_SCHEMA`]; reading any other value fails.
+    #[serde(deserialize_with = "known_schema")]
     pub schema: &'static str,
     pub tool: ToolInfo,
     pub image: ImageInfo,
@@ -225,8 +227,20 @@ pub struct Inventory {
     /// The entrypoint followed to the programs it runs (images with a config only).
     #[serde(rename = "entryTrace", skip_serializing_if = "Option::is_none")]
     pub entry_trace: Option<EntryTrace>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Warning>,
+}
+
+/// Reads `schema`, accepting only the one this build writes.
+fn known_schema<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    let found = String::deserialize(d)?;
+    if found == INVENTORY_SCHEMA {
+        Ok(INVENTORY_SCHEMA)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "inventory schema {found:?}, this build reads {INVENTORY_SCHEMA:?}"
+        )))
+    }
 }
 
 impl Inventory {

@@ -18,4 +18,4 @@ pub use inventory::{
     Component, ComponentKind, Distro, ImageInfo, Inventory, LayerInfo, SourcePackage, ToolInfo,
     Warning, INVENTORY_SCHEMA,
 };
-pub use purl::{pypi_name, Purl};
+pub use purl::{pypi_name, Purl, PurlError};

@@ -27,6 +27,22 @@ pub struct Bom {
     metadata: Metadata,
     components: Vec<CdxComponent>,
     dependencies: Vec<Dependency>,
+    /// The scan's warnings, each about the image (a partial SBOM says so).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    annotations: Vec<Annotation>,
+}
+
+#[derive(Serialize)]
+struct Annotation {
+    subjects: Vec<String>,
+    annotator: Annotator,
+    timestamp: String,
+    text: String,
+}
+
+#[derive(Serialize)]
+struct Annotator {
+    component: CdxComponent,
 }
 
 #[derive(Serialize)]
@@ -147,8 +163,21 @@ pub fn build(inv: &Inventory, opts: &SbomOptions) -> Bom {
         .collect();
     depends_on.sort();
 
-    let mut tool = CdxComponent::new("application", "stella".to_string());
-    tool.version = Some(opts.tool_version.clone());
+    let tool = || {
+        let mut tool = CdxComponent::new("application", "stella".to_string());
+        tool.version = Some(opts.tool_version.clone());
+        tool
+    };
+    let annotations = inv
+        .warnings
+        .iter()
+        .map(|w| Annotation {
+            subjects: vec![image_ref.clone()],
+            annotator: Annotator { component: tool() },
+            timestamp: opts.timestamp.clone(),
+            text: crate::warning_text(w),
+        })
+        .collect();
 
     Bom {
         schema: SCHEMA,
@@ -162,7 +191,7 @@ pub fn build(inv: &Inventory, opts: &SbomOptions) -> Bom {
         metadata: Metadata {
             timestamp: opts.timestamp.clone(),
             tools: Tools {
-                components: vec![tool],
+                components: vec![tool()],
             },
             component: image,
         },
@@ -171,6 +200,7 @@ pub fn build(inv: &Inventory, opts: &SbomOptions) -> Bom {
             reference: image_ref,
             depends_on,
         }],
+        annotations,
     }
 }
 

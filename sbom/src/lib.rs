@@ -73,6 +73,22 @@ pub enum SbomError {
 }
 
 /// Renders `inv` as a CycloneDX 1.6 JSON document.
+/// A scan warning as one line of SBOM annotation text:
+/// `stella warning: layer N: /path: message`.
+pub(crate) fn warning_text(w: &stella_model::Warning) -> String {
+    let mut text = String::from("stella warning: ");
+    if let Some(layer) = w.layer {
+        text.push_str(&format!("layer {layer}: "));
+    }
+    if let Some(path) = &w.path {
+        text.push('/');
+        text.push_str(path.trim_start_matches('/'));
+        text.push_str(": ");
+    }
+    text.push_str(&w.message);
+    text
+}
+
 pub fn cyclonedx_json(inv: &Inventory, opts: &SbomOptions) -> Result<Vec<u8>, SbomError> {
     check_options(opts)?;
     to_pretty_json(&cyclonedx::build(inv, opts))

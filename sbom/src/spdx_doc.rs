@@ -35,6 +35,20 @@ pub struct Document {
     )]
     extracted: Vec<ExtractedLicense>,
     relationships: Vec<Relationship>,
+    /// The scan's warnings (unreadable package databases, skipped files):
+    /// a partial SBOM says so inside itself.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    annotations: Vec<Annotation>,
+}
+
+#[derive(Serialize)]
+struct Annotation {
+    annotator: String,
+    #[serde(rename = "annotationDate")]
+    date: String,
+    #[serde(rename = "annotationType")]
+    ty: &'static str,
+    comment: String,
 }
 
 #[derive(Serialize)]
@@ -183,6 +197,16 @@ pub fn build(inv: &Inventory, opts: &SbomOptions) -> Document {
         packages,
         extracted,
         relationships,
+        annotations: inv
+            .warnings
+            .iter()
+            .map(|w| Annotation {
+                annotator: format!("Tool: stella-{}", opts.tool_version),
+                date: opts.timestamp.clone(),
+                ty: "OTHER",
+                comment: crate::warning_text(w),
+            })
+            .collect(),
     }
 }
 

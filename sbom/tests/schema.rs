@@ -74,6 +74,49 @@ fn documents_validate_against_official_schemas() {
     validate("spdx", &spdx_files);
 }
 
+#[test]
+fn scan_warnings_become_annotations_in_both_formats() {
+    let inv = common::dir_scan();
+    let cdx: Value =
+        serde_json::from_slice(&stella_sbom::cyclonedx_json(&inv, &common::opts()).unwrap())
+            .unwrap();
+    let spdx: Value =
+        serde_json::from_slice(&stella_sbom::spdx_json(&inv, &common::opts()).unwrap()).unwrap();
+    let root = cdx["metadata"]["component"]["bom-ref"].clone();
+    let cdx_texts: Vec<&str> = cdx["annotations"]
+        .as_array()
+        .expect("cyclonedx annotations")
+        .iter()
+        .map(|a| {
+            assert_eq!(a["subjects"], serde_json::json!([root]));
+            assert_eq!(a["annotator"]["component"]["name"], "stella");
+            a["text"].as_str().unwrap()
+        })
+        .collect();
+    let spdx_texts: Vec<&str> = spdx["annotations"]
+        .as_array()
+        .expect("spdx annotations")
+        .iter()
+        .map(|a| {
+            assert_eq!(a["annotationType"], "OTHER");
+            assert_eq!(a["annotator"], "Tool: stella-0.1.0");
+            a["comment"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(cdx_texts, spdx_texts);
+    assert_eq!(
+        cdx_texts,
+        [
+            "stella warning: layer 0: /usr/lib/python3/dist-packages/x.dist-info/METADATA: \
+             unreadable: Permission denied (os error 13)",
+            "stella warning: rpm database \"quoted\" skipped",
+        ]
+    );
+    // Without warnings, no annotations key at all (outputs stay as before).
+    let clean = stella_sbom::spdx_json(&common::debian(), &common::opts()).unwrap();
+    assert!(!String::from_utf8(clean).unwrap().contains("annotations"));
+}
+
 /// The validator must actually reject things, or a green run means nothing.
 #[test]
 fn validator_rejects_broken_documents() {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use stella_model::{
     Component, ComponentKind, Digest, Distro, ImageInfo, Inventory, LayerInfo, Purl, SourcePackage,
-    ToolInfo, INVENTORY_SCHEMA,
+    ToolInfo, Warning, INVENTORY_SCHEMA,
 };
 use stella_sbom::SbomOptions;
 
@@ -373,6 +373,19 @@ pub fn dir_scan() -> Inventory {
     c.layer = Some(0);
     c.evidence = vec!["var/lib/dpkg/status".into()];
     inv.components = vec![c];
+    // A partial scan: the SBOMs must say so (annotations).
+    inv.warnings = vec![
+        Warning {
+            layer: Some(0),
+            path: Some("usr/lib/python3/dist-packages/x.dist-info/METADATA".into()),
+            message: "unreadable: Permission denied (os error 13)".into(),
+        },
+        Warning {
+            layer: None,
+            path: None,
+            message: "rpm database \"quoted\" skipped".into(),
+        },
+    ];
     inv
 }
 
