@@ -8,6 +8,7 @@
 
 mod artifacts;
 mod cache;
+mod generator;
 mod index;
 mod output;
 mod progress;
@@ -44,6 +45,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // BuildKit runs the generator image's entrypoint without arguments.
+    if std::env::args_os().len() == 1 {
+        match stella_plugin::generator::Request::from_env() {
+            Ok(None) => {}
+            Ok(Some(request)) => return report(generator::run(&request).map(|()| 0)),
+            Err(e) => return report(Err(e.into())),
+        }
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -58,6 +67,11 @@ fn main() -> ExitCode {
         Command::Referrers(args) => artifacts::referrers(args),
         Command::Sbom(args) => artifacts::sbom(args),
     };
+    report(result)
+}
+
+/// The exit code of a command's result; errors go to stderr with their chain.
+fn report(result: anyhow::Result<u8>) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

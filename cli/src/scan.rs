@@ -127,7 +127,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<()> {
     }
     let (timestamp, generated_at_us) = match epoch {
         Some(secs) => (
-            humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string(),
+            timestamp_of(secs),
             i64::try_from(secs).unwrap_or(i64::MAX / 1_000_000) * 1_000_000,
         ),
         None => (image_timestamp(&inventory), image_created_us(&inventory)),
@@ -192,8 +192,13 @@ fn attach_outputs(
     Ok(())
 }
 
+/// Seconds since the epoch as an SBOM timestamp (RFC 3339, UTC, seconds).
+pub fn timestamp_of(secs: u64) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
+}
+
 /// `SOURCE_DATE_EPOCH` (seconds), when set.
-fn source_date_epoch() -> anyhow::Result<Option<u64>> {
+pub fn source_date_epoch() -> anyhow::Result<Option<u64>> {
     match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(v) if !v.trim().is_empty() => {
             Ok(Some(v.trim().parse().with_context(|| {
@@ -233,5 +238,5 @@ fn image_timestamp(inv: &Inventory) -> String {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
+    timestamp_of(secs)
 }

@@ -213,10 +213,9 @@ pub struct Warning {
 }
 
 /// Everything a scan found, in deterministic order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Inventory {
     /// Always [`INVENTORY_SCHEMA`]; reading any other value fails.
-    #[serde(deserialize_with = "known_schema")]
     pub schema: &'static str,
     pub tool: ToolInfo,
     pub image: ImageInfo,
@@ -231,15 +230,40 @@ pub struct Inventory {
     pub warnings: Vec<Warning>,
 }
 
-/// Reads `schema`, accepting only the one this build writes.
-fn known_schema<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
-    let found = String::deserialize(d)?;
-    if found == INVENTORY_SCHEMA {
-        Ok(INVENTORY_SCHEMA)
-    } else {
-        Err(serde::de::Error::custom(format!(
-            "inventory schema {found:?}, this build reads {INVENTORY_SCHEMA:?}"
-        )))
+impl<'de> Deserialize<'de> for Inventory {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // `schema` is a `&'static str` (what this build writes), so it is
+        // read as a string and checked rather than borrowed.
+        #[derive(Deserialize)]
+        struct Wire {
+            schema: String,
+            tool: ToolInfo,
+            image: ImageInfo,
+            distro: Option<Distro>,
+            layers: Vec<LayerInfo>,
+            components: Vec<Component>,
+            #[serde(rename = "entryTrace")]
+            entry_trace: Option<EntryTrace>,
+            #[serde(default)]
+            warnings: Vec<Warning>,
+        }
+        let w = Wire::deserialize(d)?;
+        if w.schema != INVENTORY_SCHEMA {
+            return Err(serde::de::Error::custom(format!(
+                "inventory schema {:?}, this build reads {INVENTORY_SCHEMA:?}",
+                w.schema
+            )));
+        }
+        Ok(Inventory {
+            schema: INVENTORY_SCHEMA,
+            tool: w.tool,
+            image: w.image,
+            distro: w.distro,
+            layers: w.layers,
+            components: w.components,
+            entry_trace: w.entry_trace,
+            warnings: w.warnings,
+        })
     }
 }
 

@@ -72,7 +72,6 @@ pub enum SbomError {
     Json(#[from] serde_json::Error),
 }
 
-/// Renders `inv` as a CycloneDX 1.6 JSON document.
 /// A scan warning as one line of SBOM annotation text:
 /// `stella warning: layer N: /path: message`.
 pub(crate) fn warning_text(w: &stella_model::Warning) -> String {
@@ -89,6 +88,7 @@ pub(crate) fn warning_text(w: &stella_model::Warning) -> String {
     text
 }
 
+/// Renders `inv` as a CycloneDX 1.6 JSON document.
 pub fn cyclonedx_json(inv: &Inventory, opts: &SbomOptions) -> Result<Vec<u8>, SbomError> {
     check_options(opts)?;
     to_pretty_json(&cyclonedx::build(inv, opts))
@@ -96,8 +96,28 @@ pub fn cyclonedx_json(inv: &Inventory, opts: &SbomOptions) -> Result<Vec<u8>, Sb
 
 /// Renders `inv` as an SPDX 2.3 JSON document.
 pub fn spdx_json(inv: &Inventory, opts: &SbomOptions) -> Result<Vec<u8>, SbomError> {
+    spdx_json_with_files(inv, opts, &[])
+}
+
+/// A file to list in an SPDX document's `files[]` (SPDX 2.3 requires a
+/// SHA1 checksum; SHA256 is added because SHA1 alone proves little).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SpdxFile {
+    /// Absolute path in the scanned filesystem (`/var/lib/dpkg/status`).
+    pub path: String,
+    pub sha1_hex: String,
+    pub sha256_hex: String,
+}
+
+/// [`spdx_json`] plus `files[]`: what BuildKit annotates with the layer
+/// each file came from when it re-encodes a generator's `sbom.*` document.
+pub fn spdx_json_with_files(
+    inv: &Inventory,
+    opts: &SbomOptions,
+    files: &[SpdxFile],
+) -> Result<Vec<u8>, SbomError> {
     check_options(opts)?;
-    to_pretty_json(&spdx_doc::build(inv, opts))
+    to_pretty_json(&spdx_doc::build_with_files(inv, opts, files))
 }
 
 fn check_options(opts: &SbomOptions) -> Result<(), SbomError> {

@@ -8,7 +8,7 @@ use stella_model::{Component, Distro, Inventory};
 
 use crate::ids;
 use crate::license::{self, LicenseClass};
-use crate::SbomOptions;
+use crate::{SbomOptions, SpdxFile};
 
 const NOASSERTION: &str = "NOASSERTION";
 const DOCUMENT_ID: &str = "SPDXRef-DOCUMENT";
@@ -29,6 +29,8 @@ pub struct Document {
     #[serde(rename = "creationInfo")]
     creation_info: CreationInfo,
     packages: Vec<Package>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    files: Vec<File>,
     #[serde(
         rename = "hasExtractedLicensingInfos",
         skip_serializing_if = "Vec::is_empty"
@@ -39,6 +41,22 @@ pub struct Document {
     /// a partial SBOM says so inside itself.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     annotations: Vec<Annotation>,
+}
+
+#[derive(Serialize)]
+struct File {
+    #[serde(rename = "fileName")]
+    name: String,
+    #[serde(rename = "SPDXID")]
+    spdx_id: String,
+    checksums: Vec<Checksum>,
+}
+
+#[derive(Serialize)]
+struct Checksum {
+    algorithm: &'static str,
+    #[serde(rename = "checksumValue")]
+    value: String,
 }
 
 #[derive(Serialize)]
@@ -140,7 +158,27 @@ struct Relationship {
     related: String,
 }
 
-pub fn build(inv: &Inventory, opts: &SbomOptions) -> Document {
+pub fn build_with_files(inv: &Inventory, opts: &SbomOptions, files: &[SpdxFile]) -> Document {
+    let mut files: Vec<File> = files
+        .iter()
+        .map(|f| File {
+            name: f.path.clone(),
+            // Named after the path, so an id never depends on list order.
+            spdx_id: format!("SPDXRef-File-{}", ids::short_hash(&[&f.path])),
+            checksums: vec![
+                Checksum {
+                    algorithm: "SHA1",
+                    value: f.sha1_hex.clone(),
+                },
+                Checksum {
+                    algorithm: "SHA256",
+                    value: f.sha256_hex.clone(),
+                },
+            ],
+        })
+        .collect();
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    files.dedup_by(|a, b| a.name == b.name);
     let license_refs = license_refs(inv);
 
     let mut packages = Vec::with_capacity(inv.components.len() + 2);
@@ -195,6 +233,7 @@ pub fn build(inv: &Inventory, opts: &SbomOptions) -> Document {
             license_list_version: license_list_version(),
         },
         packages,
+        files,
         extracted,
         relationships,
         annotations: inv

@@ -70,6 +70,32 @@ fn documents_validate_against_official_schemas() {
         cdx_files.push(cdx_path);
         spdx_files.push(spdx_path);
     }
+    // files[] (what a BuildKit generator lists for layer lookup).
+    let files = [
+        stella_sbom::SpdxFile {
+            path: "/var/lib/dpkg/info/hello.list".into(),
+            sha1_hex: "da39a3ee5e6b4b0d3255bfef95601890afd80709".into(),
+            sha256_hex: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".into(),
+        },
+        stella_sbom::SpdxFile {
+            path: "/usr/lib/x y.so".into(),
+            sha1_hex: "da39a3ee5e6b4b0d3255bfef95601890afd80709".into(),
+            sha256_hex: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".into(),
+        },
+    ];
+    let with_files =
+        stella_sbom::spdx_json_with_files(&common::dir_scan(), &common::opts(), &files).unwrap();
+    let parsed: Value = serde_json::from_slice(&with_files).unwrap();
+    let names: Vec<&str> = parsed["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fileName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["/usr/lib/x y.so", "/var/lib/dpkg/info/hello.list"]);
+    let path = dir.path().join("with-files.spdx.json");
+    std::fs::write(&path, &with_files).expect("write");
+    spdx_files.push(path);
     validate("cyclonedx", &cdx_files);
     validate("spdx", &spdx_files);
 }
