@@ -11,12 +11,14 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use stella_model::Digest;
+use stella_model::{Digest, Inventory};
 use stella_registry_store::oci::{Descriptor, MEDIA_DOCKER_LIST, MEDIA_OCI_INDEX};
 use stella_registry_store::{
     artifact_blobs, attach, open_image, open_store, open_target, ArtifactBlob, ArtifactStore,
     ManifestRef, OciLayoutStore, OpenOptions, Platform, SourceSpec, StoreOptions,
 };
+
+use crate::output::{render, Format, RenderOptions};
 
 /// artifactType of CycloneDX SBOMs (DESIGN.md §3).
 pub const CYCLONEDX_TYPE: &str = "application/vnd.cyclonedx+json";
@@ -46,7 +48,7 @@ pub struct ImageArgs {
 }
 
 impl ImageArgs {
-    fn open_options(&self) -> anyhow::Result<OpenOptions> {
+    pub fn open_options(&self) -> anyhow::Result<OpenOptions> {
         open_options(&self.insecure_registries, self.platform.as_deref())
     }
 }
@@ -156,6 +158,53 @@ pub fn attach_all(
         out.push(d);
     }
     Ok(out)
+}
+
+/// CycloneDX, SPDX and BOM-Index of `inventory` as referrers of the
+/// manifest it describes, in the store holding `source` (`scan --attach`,
+/// `stella attach`).
+pub fn attach_sboms(
+    source: &str,
+    open: &OpenOptions,
+    inventory: &Inventory,
+    render_opts: &RenderOptions,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let Some(manifest) = inventory.image.manifest_digest.as_ref() else {
+        bail!("{source}: no manifest digest to attach to");
+    };
+    let subject = subject_in_store(source, manifest, open)?;
+    let attachments = vec![
+        Attachment {
+            artifact_type: CYCLONEDX_TYPE,
+            title: "sbom.cdx.json",
+            data: render(Format::CycloneDxJson, inventory, render_opts)?,
+        },
+        Attachment {
+            artifact_type: SPDX_TYPE,
+            title: "sbom.spdx.json",
+            data: render(Format::SpdxJson, inventory, render_opts)?,
+        },
+        Attachment {
+            artifact_type: stella_sbom::BOM_INDEX_MEDIA_TYPE,
+            title: "sbom.bomidx",
+            data: render(Format::BomIndex, inventory, render_opts)?,
+        },
+    ];
+    let tool = format!("stella {}", inventory.tool.version);
+    let attached = attach_all(&subject, attachments, &render_opts.sbom.timestamp, &tool)?;
+    if !quiet {
+        for d in &attached {
+            eprintln!(
+                "attached {} {} to {} in {}",
+                d.artifact_type.as_deref().unwrap_or("-"),
+                d.digest,
+                subject.descriptor.digest,
+                subject.store.location()
+            );
+        }
+    }
+    Ok(())
 }
 
 #[derive(Args)]

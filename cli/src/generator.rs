@@ -37,7 +37,10 @@ pub fn run(request: &Request) -> anyhow::Result<()> {
         if outcome.warnings.is_empty() {
             String::new()
         } else {
-            format!(", {} warning(s) recorded in the SBOM", outcome.warnings.len())
+            format!(
+                ", {} warning(s) recorded in the SBOM",
+                outcome.warnings.len()
+            )
         },
         outcome
             .files

@@ -3,10 +3,11 @@
 //!
 //! Exit codes: 0 success; 1 the command failed (bad input, I/O, registry);
 //! 2 reserved for policy failures; 3 nothing found (`index query`: none of
-//! the purls; `sbom`: no SBOM attached);
+//! the purls; `sbom`: no SBOM attached; `attach`: no Stella attestation);
 //! 64 usage errors.
 
 mod artifacts;
+mod attach;
 mod cache;
 mod generator;
 mod index;
@@ -40,6 +41,9 @@ enum Command {
     Index(index::IndexArgs),
     /// List the artifacts (SBOMs, BOM-Index, attestations) attached to an image.
     Referrers(artifacts::ReferrersArgs),
+    /// Attach CycloneDX, SPDX and BOM-Index from the SBOM attestation a Stella
+    /// generator wrote during `docker buildx build --sbom=generator=…` (no layer is read).
+    Attach(attach::AttachArgs),
     /// Print the SBOM attached to an image (by `stella scan --attach`) instead of rescanning.
     Sbom(artifacts::SbomArgs),
 }
@@ -66,6 +70,7 @@ fn main() -> ExitCode {
         Command::Index(args) => index::run(args),
         Command::Referrers(args) => artifacts::referrers(args),
         Command::Sbom(args) => artifacts::sbom(args),
+        Command::Attach(args) => attach::run(args),
     };
     report(result)
 }

@@ -7,12 +7,12 @@ use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use stella_analyzers::{scan_dir, scan_image_with, LayerCache, ScanOptions};
 use stella_model::{Inventory, PROP_USAGE};
-use stella_registry_store::{open_image, OpenOptions, SourceSpec};
+use stella_registry_store::{open_image, SourceSpec};
 use stella_sbom::SbomOptions;
 
-use crate::artifacts::{self, Attachment};
+use crate::artifacts;
 use crate::cache::{CacheArgs, ScanCache};
-use crate::output::{render, write_all, Format, OutputSpec, RenderOptions};
+use crate::output::{write_all, Format, OutputSpec, RenderOptions};
 use crate::progress::Bar;
 
 #[derive(Args)]
@@ -125,71 +125,35 @@ pub fn run(args: ScanArgs) -> anyhow::Result<()> {
             .components
             .retain(|c| c.properties.get(PROP_USAGE).is_some_and(|v| v == "true"));
     }
+    let render = render_options(&inventory, epoch, &opts.tool.version);
+    write_all(&outputs, &inventory, &render)?;
+    if args.attach {
+        artifacts::attach_sboms(&args.source, &open, &inventory, &render, args.quiet)?;
+    }
+    Ok(())
+}
+
+/// Timestamps for the outputs: `SOURCE_DATE_EPOCH` when given, else the
+/// image's `created`, else the epoch — never the wall clock.
+pub fn render_options(
+    inventory: &Inventory,
+    epoch: Option<u64>,
+    tool_version: &str,
+) -> RenderOptions {
     let (timestamp, generated_at_us) = match epoch {
         Some(secs) => (
             timestamp_of(secs),
             i64::try_from(secs).unwrap_or(i64::MAX / 1_000_000) * 1_000_000,
         ),
-        None => (image_timestamp(&inventory), image_created_us(&inventory)),
+        None => (image_timestamp(inventory), image_created_us(inventory)),
     };
-    let render = RenderOptions {
+    RenderOptions {
         sbom: SbomOptions {
-            tool_version: opts.tool.version.clone(),
+            tool_version: tool_version.to_string(),
             timestamp,
         },
         generated_at_us,
-    };
-    write_all(&outputs, &inventory, &render)?;
-    if args.attach {
-        attach_outputs(&args, &open, &inventory, &render)?;
     }
-    Ok(())
-}
-
-/// `--attach`: CycloneDX, SPDX and BOM-Index of this scan as referrers of
-/// the manifest that was scanned.
-fn attach_outputs(
-    args: &ScanArgs,
-    open: &OpenOptions,
-    inventory: &Inventory,
-    render_opts: &RenderOptions,
-) -> anyhow::Result<()> {
-    let Some(manifest) = inventory.image.manifest_digest.as_ref() else {
-        bail!("{}: no manifest digest to attach to", args.source);
-    };
-    let subject = artifacts::subject_in_store(&args.source, manifest, open)?;
-    let attachments = vec![
-        Attachment {
-            artifact_type: artifacts::CYCLONEDX_TYPE,
-            title: "sbom.cdx.json",
-            data: render(Format::CycloneDxJson, inventory, render_opts)?,
-        },
-        Attachment {
-            artifact_type: artifacts::SPDX_TYPE,
-            title: "sbom.spdx.json",
-            data: render(Format::SpdxJson, inventory, render_opts)?,
-        },
-        Attachment {
-            artifact_type: stella_sbom::BOM_INDEX_MEDIA_TYPE,
-            title: "sbom.bomidx",
-            data: render(Format::BomIndex, inventory, render_opts)?,
-        },
-    ];
-    let tool = format!("stella {}", inventory.tool.version);
-    let attached =
-        artifacts::attach_all(&subject, attachments, &render_opts.sbom.timestamp, &tool)?;
-    if !args.quiet {
-        for d in &attached {
-            eprintln!(
-                "attached {} {} to {} in {}",
-                d.artifact_type.as_deref().unwrap_or("-"),
-                d.digest,
-                subject.descriptor.digest,
-                subject.store.location()
-            );
-        }
-    }
-    Ok(())
 }
 
 /// Seconds since the epoch as an SBOM timestamp (RFC 3339, UTC, seconds).

@@ -183,7 +183,11 @@ pub fn run(request: &Request, settings: &Settings) -> Result<Outcome, GeneratorE
 
     let mut warnings: Vec<String> = core.warnings.iter().map(describe).collect();
     for (name, inv) in &extra_inventories {
-        warnings.extend(inv.warnings.iter().map(|w| format!("{name}: {}", describe(w))));
+        warnings.extend(
+            inv.warnings
+                .iter()
+                .map(|w| format!("{name}: {}", describe(w))),
+        );
     }
     if settings.strict && !warnings.is_empty() {
         return Err(GeneratorError::Strict(warnings));
@@ -216,18 +220,19 @@ pub fn run(request: &Request, settings: &Settings) -> Result<Outcome, GeneratorE
         .map(|a| a.filter(|p| listed.contains_key(p)))
         .collect();
     let files: Vec<SpdxFile> = listed.into_values().collect();
-    let core_doc: Value =
-        serde_json::from_slice(&stella_sbom::spdx_json_with_files(&core, &settings.sbom, &files)?)
-            .map_err(SbomError::from)?;
+    let core_doc: Value = serde_json::from_slice(&stella_sbom::spdx_json_with_files(
+        &core,
+        &settings.sbom,
+        &files,
+    )?)
+    .map_err(SbomError::from)?;
     let core_namespace = core_doc["documentNamespace"]
         .as_str()
         .unwrap_or_default()
         .to_string();
-    outcome.files.push(write_statement(
-        &request.destination,
-        CORE_FILE,
-        core_doc,
-    )?);
+    outcome
+        .files
+        .push(write_statement(&request.destination, CORE_FILE, core_doc)?);
 
     // The pass-through inventory.
     let passthrough = Passthrough {
@@ -342,9 +347,12 @@ fn scan_rootfs(path: &Path, name: &str, opts: &ScanOptions) -> Result<Inventory,
         source,
     })?;
     inv.image.name = Some(format!("buildkit-{name}"));
-    let content = serde_json::to_vec(&(&inv.components, &inv.distro, &inv.warnings))
-        .unwrap_or_default();
-    inv.image.source = format!("buildkit:{name}@sha256:{}", hex::encode(Sha256::digest(content)));
+    let content =
+        serde_json::to_vec(&(&inv.components, &inv.distro, &inv.warnings)).unwrap_or_default();
+    inv.image.source = format!(
+        "buildkit:{name}@sha256:{}",
+        hex::encode(Sha256::digest(content))
+    );
     Ok(inv)
 }
 
@@ -411,8 +419,7 @@ fn regular_file_in(root: &Path, rel: &str) -> Option<fs::File> {
         path.push(part);
         let meta = fs::symlink_metadata(&path).ok()?;
         let last = i + 1 == parts.len();
-        if meta.file_type().is_symlink() || (last && !meta.is_file()) || (!last && !meta.is_dir())
-        {
+        if meta.file_type().is_symlink() || (last && !meta.is_file()) || (!last && !meta.is_dir()) {
             return None;
         }
     }
