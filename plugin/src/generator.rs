@@ -83,7 +83,7 @@ pub enum GeneratorError {
     Scan {
         what: String,
         #[source]
-        source: ScanError,
+        source: Box<ScanError>,
     },
     #[error("{ENV_STRICT}=1 and the scan has {} warning(s):\n  {}", .0.len(), .0.join("\n  "))]
     Strict(Vec<String>),
@@ -344,7 +344,7 @@ fn scan_rootfs(path: &Path, name: &str, opts: &ScanOptions) -> Result<Inventory,
     opts.lenient = true;
     let mut inv = scan_dir(path, "buildkit", &opts).map_err(|source| GeneratorError::Scan {
         what: format!("{name} ({})", path.display()),
-        source,
+        source: Box::new(source),
     })?;
     inv.image.name = Some(format!("buildkit-{name}"));
     let content =
