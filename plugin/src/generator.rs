@@ -251,7 +251,20 @@ pub fn run(request: &Request, settings: &Settings) -> Result<Outcome, GeneratorE
             "created": settings.sbom.timestamp,
             "creators": [format!("Tool: stella-{}", settings.sbom.tool_version)],
         },
-        "packages": [],
+        // One package standing for the inventory, so the document describes
+        // something (SPDX requires it) without repeating the components.
+        "packages": [{
+            "name": INVENTORY_DOCUMENT_NAME,
+            "SPDXID": "SPDXRef-StellaInventory",
+            "downloadLocation": "NOASSERTION",
+            "filesAnalyzed": false,
+            "comment": format!("The Stella inventory of the scanned root filesystem, under the `{INVENTORY_KEY}` key; the SBOM is the sbom.spdx.json statement."),
+        }],
+        "relationships": [{
+            "spdxElementId": "SPDXRef-DOCUMENT",
+            "relationshipType": "DESCRIBES",
+            "relatedSpdxElement": "SPDXRef-StellaInventory",
+        }],
         INVENTORY_KEY: passthrough,
     });
     outcome.files.push(write_statement(
