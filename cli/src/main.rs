@@ -8,6 +8,8 @@
 
 mod artifacts;
 mod cache;
+mod docker_plugin;
+mod generator_image;
 mod index;
 mod output;
 mod progress;
@@ -16,6 +18,7 @@ mod scan;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use stella_plugin::docker_cli::Invocation;
 
 /// Usage errors (EX_USAGE), kept apart from 2 which policy failures will use.
 const EXIT_USAGE: u8 = 64;
@@ -41,10 +44,24 @@ enum Command {
     Referrers(artifacts::ReferrersArgs),
     /// Print the SBOM attached to an image (by `stella scan --attach`) instead of rescanning.
     Sbom(artifacts::SbomArgs),
+    /// The BuildKit SBOM generator image.
+    #[command(subcommand)]
+    Generator(generator_image::GeneratorCommand),
+    /// Run stella as the docker CLI plugin `docker stella`.
+    #[command(subcommand)]
+    DockerPlugin(docker_plugin::DockerPluginCommand),
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    // As `docker-stella`: the docker CLI plugin protocol first.
+    let args = match stella_plugin::docker_cli::from_process() {
+        Invocation::Metadata(json) => {
+            println!("{json}");
+            return ExitCode::SUCCESS;
+        }
+        Invocation::Stella(args) => args,
+    };
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
@@ -57,6 +74,8 @@ fn main() -> ExitCode {
         Command::Index(args) => index::run(args),
         Command::Referrers(args) => artifacts::referrers(args),
         Command::Sbom(args) => artifacts::sbom(args),
+        Command::Generator(command) => generator_image::run(command).map(|()| 0),
+        Command::DockerPlugin(command) => docker_plugin::run(command).map(|()| 0),
     };
     match result {
         Ok(code) => ExitCode::from(code),

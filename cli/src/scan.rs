@@ -193,7 +193,7 @@ fn attach_outputs(
 }
 
 /// `SOURCE_DATE_EPOCH` (seconds), when set.
-fn source_date_epoch() -> anyhow::Result<Option<u64>> {
+pub(crate) fn source_date_epoch() -> anyhow::Result<Option<u64>> {
     match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(v) if !v.trim().is_empty() => {
             Ok(Some(v.trim().parse().with_context(|| {
