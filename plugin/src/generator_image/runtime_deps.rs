@@ -93,6 +93,8 @@ pub fn resolve(program: &Path, host: &HostRoot) -> Result<RuntimeClosure, ImageE
         reason,
     })?;
     let mut files = BTreeMap::new();
+    // Names already satisfied: DT_NEEDED names and SONAMEs (ld.so matches both).
+    let mut loaded: BTreeSet<String> = BTreeSet::new();
     if let Some(interp) = &elf.interpreter {
         if elf.interpreter_is_musl() {
             return Err(ImageError::Unsupported(format!(
@@ -104,6 +106,17 @@ pub fn resolve(program: &Path, host: &HostRoot) -> Result<RuntimeClosure, ImageE
             name: interp.clone(),
             needed_by: program.display().to_string(),
         })?;
+        // The interpreter is loaded before anything else: libraries that
+        // name it (libc needs `ld-linux-x86-64.so.2`) get it, as in ld.so.
+        if let Some(name) = interp.rsplit('/').next() {
+            loaded.insert(name.to_string());
+        }
+        if let Some(soname) = parse_elf(&read_limited(&host_path)?)
+            .ok()
+            .and_then(|e| e.soname)
+        {
+            loaded.insert(soname);
+        }
         insert(&mut files, interp.clone(), host_path, true)?;
     } else if !elf.needed.is_empty() {
         return Err(ImageError::NotAProgram {
@@ -124,8 +137,6 @@ pub fn resolve(program: &Path, host: &HostRoot) -> Result<RuntimeClosure, ImageE
         elf: elf.clone(),
         loader: None,
     }];
-    // Names already satisfied: DT_NEEDED names and SONAMEs (ld.so matches both).
-    let mut loaded: BTreeSet<String> = BTreeSet::new();
     let mut queue = VecDeque::from([0usize]);
     while let Some(index) = queue.pop_front() {
         for name in objects[index].elf.needed.clone() {
