@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use stella_plugin::generator_image::{GeneratorImage, ImageInputs};
-use stella_registry_store::{open_target, ManifestRef, StoreOptions};
+use stella_registry_store::{open_target, ManifestRef, OciLayoutStore, StoreOptions, Target};
 
 #[derive(Subcommand)]
 pub enum GeneratorCommand {
@@ -42,9 +42,15 @@ fn push(args: PushArgs) -> anyhow::Result<()> {
         Some(b) => b,
         None => std::env::current_exe().context("finding the running stella binary")?,
     };
-    let spec = match (&args.oci_dir, &args.reference) {
-        (Some(dir), _) => format!("oci-dir:{dir}"),
-        (None, Some(reference)) => format!("registry:{reference}"),
+    let target = match (&args.oci_dir, &args.reference) {
+        (Some(dir), _) => layout_target(dir)?,
+        (None, Some(reference)) => {
+            let options = StoreOptions {
+                insecure_registries: args.insecure_registries.clone(),
+                ..StoreOptions::default()
+            };
+            open_target(&format!("registry:{reference}"), &options)?
+        }
         (None, None) => bail!("name a registry reference or --oci-dir"),
     };
     let image = GeneratorImage::build(&ImageInputs {
@@ -53,16 +59,11 @@ fn push(args: PushArgs) -> anyhow::Result<()> {
         source_date_epoch: crate::scan::source_date_epoch()?,
     })
     .with_context(|| format!("building the generator image of {}", binary.display()))?;
-    let options = StoreOptions {
-        insecure_registries: args.insecure_registries,
-        ..StoreOptions::default()
-    };
-    let target = open_target(&spec, &options)?;
     let tag = match &target.reference {
         Some(ManifestRef::Tag(t)) => Some(t.as_str()),
         Some(ManifestRef::Digest(d)) if *d == image.manifest_digest => None,
         Some(ManifestRef::Digest(d)) => {
-            bail!("{spec}: the image's digest is {}, not {d}", image.manifest_digest)
+            bail!("the image's digest is {}, not {d}", image.manifest_digest)
         }
         // An untagged layout: the one image in it.
         None => None,
@@ -78,4 +79,27 @@ fn push(args: PushArgs) -> anyhow::Result<()> {
     );
     println!("{}", descriptor.digest);
     Ok(())
+}
+
+/// `PATH[:TAG]` of a layout that may not exist yet: a `:` starts a tag when
+/// the whole text is not an existing directory and what follows is a valid
+/// tag (paths may contain colons). The layout is created when missing.
+fn layout_target(text: &str) -> anyhow::Result<Target> {
+    let (path, tag) = match text.rsplit_once(':') {
+        Some((path, tag))
+            if !path.is_empty()
+                && !tag.contains('/')
+                && !std::path::Path::new(text).is_dir()
+                && ManifestRef::tag(tag).is_ok() =>
+        {
+            (path, Some(tag))
+        }
+        _ => (text, None),
+    };
+    let store = OciLayoutStore::open_or_create(std::path::Path::new(path))
+        .with_context(|| format!("opening the OCI layout {path}"))?;
+    Ok(Target {
+        store: Box::new(store),
+        reference: tag.map(ManifestRef::tag).transpose()?,
+    })
 }

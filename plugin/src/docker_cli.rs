@@ -75,6 +75,13 @@ pub fn invocation(args: Vec<OsString>) -> (Invocation, Option<PathBuf>) {
             return (Invocation::Stella(out), config);
         }
         let text = arg.to_string_lossy();
+        // `docker help stella [CMD]` runs `docker-stella help stella [CMD]`:
+        // stella's own `help [CMD]`.
+        if text == "help" && rest.get(i + 1).is_some_and(|a| a == PLUGIN_NAME) {
+            let mut out = vec![OsString::from(format!("docker {PLUGIN_NAME}")), arg.clone()];
+            out.extend(rest[i + 2..].iter().cloned());
+            return (Invocation::Stella(out), config);
+        }
         if let Some(dir) = text.strip_prefix("--config=") {
             config = Some(PathBuf::from(dir));
         } else if GLOBAL_OPTIONS_WITH_VALUE.contains(&text.as_ref()) {
@@ -251,6 +258,14 @@ mod tests {
         assert_eq!(config, Some(PathBuf::from("/cfg")));
         let (_, config) = invocation(os(&["docker-stella", "--config=/c2", "stella"]));
         assert_eq!(config, Some(PathBuf::from("/c2")));
+    }
+
+    #[test]
+    fn docker_help_of_the_plugin_is_stella_help() {
+        let (inv, _) = invocation(os(&["docker-stella", "help", "stella"]));
+        assert_eq!(inv, Invocation::Stella(os(&["docker stella", "help"])));
+        let (inv, _) = invocation(os(&["docker-stella", "help", "stella", "scan"]));
+        assert_eq!(inv, Invocation::Stella(os(&["docker stella", "help", "scan"])));
     }
 
     #[test]
