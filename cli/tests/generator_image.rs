@@ -44,7 +44,12 @@ fn push_to_layouts_is_reproducible_and_readable_by_skopeo() {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
     let first = ok(
-        &stella(&["generator", "push", "--oci-dir", &format!("{}/l:v1", a.path().display())]),
+        &stella(&[
+            "generator",
+            "push",
+            "--oci-dir",
+            &format!("{}/l:v1", a.path().display()),
+        ]),
         "push a",
     );
     // Another directory, another copy of the binary: the same image.
@@ -114,7 +119,14 @@ fn push_to_layouts_is_reproducible_and_readable_by_skopeo() {
 fn push_needs_a_destination() {
     let out = stella(&["generator", "push"]);
     assert_eq!(out.status.code(), Some(64));
-    let out = stella(&["generator", "push", "--binary", "/nonexistent/stella", "--oci-dir", "/tmp/x"]);
+    let out = stella(&[
+        "generator",
+        "push",
+        "--binary",
+        "/nonexistent/stella",
+        "--oci-dir",
+        "/tmp/x",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("/nonexistent/stella"),
@@ -136,12 +148,18 @@ fn plugin_metadata_and_argument_stripping() {
         fs::canonicalize(&plugin).unwrap(),
         fs::canonicalize(STELLA).unwrap()
     );
-    let out = Command::new(&plugin).arg("docker-cli-plugin-metadata").output().unwrap();
+    let out = Command::new(&plugin)
+        .arg("docker-cli-plugin-metadata")
+        .output()
+        .unwrap();
     let meta: serde_json::Value = serde_json::from_str(&ok(&out, "metadata")).unwrap();
     assert_eq!(meta["SchemaVersion"], "0.1.0");
     assert_eq!(meta["Vendor"], "Stella");
     assert_eq!(meta["Version"], env!("CARGO_PKG_VERSION"));
-    let out = Command::new(&plugin).args(["stella", "--version"]).output().unwrap();
+    let out = Command::new(&plugin)
+        .args(["stella", "--version"])
+        .output()
+        .unwrap();
     assert!(ok(&out, "--version").contains(env!("CARGO_PKG_VERSION")));
 }
 
@@ -200,14 +218,13 @@ fn docker_runs_the_generator_image() {
     let Some(h) = harness() else { return };
     let reference = format!("{}/{}:t", h.registry, unique_repo("stella-generator-test"));
     let digest = ok(&stella(&["generator", "push", &reference]), "push");
-    let pinned = format!(
-        "{}@{}",
-        reference.trim_end_matches(":t"),
-        digest.trim()
-    );
+    let pinned = format!("{}@{}", reference.trim_end_matches(":t"), digest.trim());
     let out = docker(&["run", "--rm", &pinned, "--version"], None);
     let version = ok(&out, "docker run --version");
-    assert_eq!(version.trim(), format!("stella {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        version.trim(),
+        format!("stella {}", env!("CARGO_PKG_VERSION"))
+    );
     // With no arguments the Entrypoint alone runs: our main answers (with
     // its usage error until generator mode takes the no-argument case).
     let out = docker(&["run", "--rm", &pinned], None);
@@ -245,7 +262,10 @@ fn docker_stella_is_a_cli_plugin() {
         help.lines().any(|l| l.trim_start().starts_with("stella*")),
         "docker --help lists no stella plugin:\n{help}"
     );
-    let help = ok(&docker(&["stella", "--help"], Some(&config)), "docker stella --help");
+    let help = ok(
+        &docker(&["stella", "--help"], Some(&config)),
+        "docker stella --help",
+    );
     assert!(help.contains("scan"), "{help}");
 
     let image = format!("registry:{}", h.base);

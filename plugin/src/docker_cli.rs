@@ -229,7 +229,9 @@ mod tests {
         assert_eq!(v["SchemaVersion"], "0.1.0");
         assert_eq!(v["Vendor"], "Stella");
         assert_eq!(v["Version"], env!("CARGO_PKG_VERSION"));
-        assert!(v["ShortDescription"].as_str().is_some_and(|s| !s.is_empty()));
+        assert!(v["ShortDescription"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty()));
         assert!(v["URL"].as_str().is_some_and(|s| s.starts_with("https://")));
         assert_eq!(v.as_object().unwrap().len(), 5);
     }
@@ -237,7 +239,10 @@ mod tests {
     #[test]
     fn plugin_name_and_global_options_are_stripped() {
         let (inv, config) = invocation(os(&["docker-stella", "stella", "scan", "img"]));
-        assert_eq!(inv, Invocation::Stella(os(&["docker stella", "scan", "img"])));
+        assert_eq!(
+            inv,
+            Invocation::Stella(os(&["docker stella", "scan", "img"]))
+        );
         assert_eq!(config, None);
         let (inv, config) = invocation(os(&[
             "docker-stella",
@@ -265,13 +270,19 @@ mod tests {
         let (inv, _) = invocation(os(&["docker-stella", "help", "stella"]));
         assert_eq!(inv, Invocation::Stella(os(&["docker stella", "help"])));
         let (inv, _) = invocation(os(&["docker-stella", "help", "stella", "scan"]));
-        assert_eq!(inv, Invocation::Stella(os(&["docker stella", "help", "scan"])));
+        assert_eq!(
+            inv,
+            Invocation::Stella(os(&["docker stella", "help", "scan"]))
+        );
     }
 
     #[test]
     fn unexpected_plugin_arguments_reach_the_parser() {
         let (inv, _) = invocation(os(&["docker-stella", "scan", "img"]));
-        assert_eq!(inv, Invocation::Stella(os(&["docker stella", "scan", "img"])));
+        assert_eq!(
+            inv,
+            Invocation::Stella(os(&["docker stella", "scan", "img"]))
+        );
         let (inv, _) = invocation(os(&["docker-stella"]));
         assert_eq!(inv, Invocation::Stella(os(&["docker stella"])));
     }

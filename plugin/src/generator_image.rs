@@ -209,7 +209,10 @@ impl GeneratorImage {
 /// Labels of the config, also the manifest's annotations.
 fn labels(version: &str) -> BTreeMap<String, String> {
     BTreeMap::from([
-        (ANNOTATION_SOURCE.to_string(), crate::PROJECT_URL.to_string()),
+        (
+            ANNOTATION_SOURCE.to_string(),
+            crate::PROJECT_URL.to_string(),
+        ),
         (ANNOTATION_TITLE.to_string(), IMAGE_TITLE.to_string()),
         (ANNOTATION_VERSION.to_string(), version.to_string()),
     ])
@@ -259,10 +262,7 @@ fn layer_entries(binary: &Path, closure: &RuntimeClosure) -> Result<Vec<Entry>, 
         })
     };
     let mut files: BTreeMap<String, (u32, Vec<u8>)> = BTreeMap::new();
-    files.insert(
-        relative(IMAGE_BINARY_PATH)?,
-        (0o755, read(binary)?),
-    );
+    files.insert(relative(IMAGE_BINARY_PATH)?, (0o755, read(binary)?));
     for file in &closure.files {
         let mode = if file.executable { 0o755 } else { 0o644 };
         let path = relative(&file.image_path)?;

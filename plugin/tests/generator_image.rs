@@ -85,7 +85,10 @@ fn runtime_closure_is_what_the_dynamic_loader_loads() {
             v.sort();
             v
         };
-        assert_eq!(our_files, oracle_files, "{program}: {ours:#?} vs ldd {oracle:#?}");
+        assert_eq!(
+            our_files, oracle_files,
+            "{program}: {ours:#?} vs ldd {oracle:#?}"
+        );
         let base = |p: &String| p.rsplit('/').next().unwrap_or_default().to_string();
         let mut our_names: Vec<String> = ours.keys().map(base).collect();
         let mut oracle_names: Vec<String> = oracle.keys().map(base).collect();
@@ -176,16 +179,27 @@ fn layout_is_valid_for_skopeo_and_umoci() {
         .args(["inspect", "--raw", &reference])
         .output()
         .expect("skopeo (apt-get install skopeo)");
-    assert!(raw.status.success(), "{}", String::from_utf8_lossy(&raw.stderr));
+    assert!(
+        raw.status.success(),
+        "{}",
+        String::from_utf8_lossy(&raw.stderr)
+    );
     assert_eq!(raw.stdout, image.manifest);
-    let config: serde_json::Value =
-        serde_json::from_str(&run(Command::new("skopeo").args(["inspect", "--config", &reference])))
-            .unwrap();
-    assert_eq!(config["config"]["Entrypoint"], serde_json::json!(["/usr/local/bin/stella"]));
+    let config: serde_json::Value = serde_json::from_str(&run(
+        Command::new("skopeo").args(["inspect", "--config", &reference])
+    ))
+    .unwrap();
+    assert_eq!(
+        config["config"]["Entrypoint"],
+        serde_json::json!(["/usr/local/bin/stella"])
+    );
     assert!(config["config"].get("Cmd").is_none());
     assert_eq!(config["config"]["User"], "0:0");
     assert_eq!(config["config"]["WorkingDir"], "/");
-    assert_eq!(config["config"]["Env"], serde_json::json!(["PATH=/usr/local/bin"]));
+    assert_eq!(
+        config["config"]["Env"],
+        serde_json::json!(["PATH=/usr/local/bin"])
+    );
     assert_eq!(
         config["config"]["Labels"]["org.opencontainers.image.version"],
         "9.9.9-test"
@@ -271,7 +285,10 @@ fn layout_is_valid_for_skopeo_and_umoci() {
         sha256_file(&bundle.join("rootfs/usr/local/bin/stella")),
         sha256_file(Path::new(HOST_PROGRAM))
     );
-    let tmp_mode = fs::metadata(bundle.join("rootfs/tmp")).unwrap().permissions().mode();
+    let tmp_mode = fs::metadata(bundle.join("rootfs/tmp"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(tmp_mode & 0o7777, 0o1777);
 }
 
@@ -280,12 +297,14 @@ fn pushes_to_a_real_registry() {
     let registry = Distribution::start(None);
     let image = GeneratorImage::build(&inputs(Path::new(HOST_PROGRAM), None)).unwrap();
     let reference = format!("{}/stella-generator:test", registry.addr);
-    let (store, _) =
-        RegistryStore::open_reference(&reference, &Default::default()).unwrap();
+    let (store, _) = RegistryStore::open_reference(&reference, &Default::default()).unwrap();
     let pushed = image.push(&store, Some("test")).unwrap();
     assert_eq!(pushed.digest, image.manifest_digest);
     // Pushing again is a no-op that gives the same digest.
-    assert_eq!(image.push(&store, Some("test")).unwrap().digest, pushed.digest);
+    assert_eq!(
+        image.push(&store, Some("test")).unwrap().digest,
+        pushed.digest
+    );
     assert_eq!(
         store
             .resolve(&ManifestRef::tag("test").unwrap())
