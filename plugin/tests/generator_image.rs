@@ -328,3 +328,83 @@ fn pushes_to_a_real_registry() {
     ]));
     assert_eq!(digest.trim(), image.manifest_digest.to_string());
 }
+
+/// A program built with `-C target-feature=+crt-static` (what a static
+/// stella would be): no interpreter, no libraries, just the binary.
+#[test]
+fn static_binary_needs_nothing_else() {
+    let tmp = tempfile::tempdir().unwrap();
+    let source = tmp.path().join("hello.rs");
+    fs::write(&source, "fn main() { println!(\"hello\"); }\n").unwrap();
+    let binary = tmp.path().join("hello");
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    run(Command::new(rustc)
+        .args(["-C", "target-feature=+crt-static", "-o"])
+        .arg(&binary)
+        .arg(&source));
+    // The oracle agrees it is static.
+    let ldd = Command::new("ldd").arg(&binary).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&ldd.stdout).contains("statically linked")
+            || String::from_utf8_lossy(&ldd.stderr).contains("not a dynamic executable"),
+        "{ldd:?}"
+    );
+    let closure = resolve(&binary, &HostRoot::default()).unwrap();
+    assert!(closure.program.interpreter.is_none());
+    assert!(closure.files.is_empty(), "{:?}", closure.files);
+    let image = GeneratorImage::build(&inputs(&binary, None)).unwrap();
+    let paths: Vec<&str> = image.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["/usr/local/bin/stella"]);
+}
+
+/// A library found only through `/etc/ld.so.conf` (an `include`d file) is
+/// placed in the loader's default directory: the image has no
+/// `ld.so.cache`, so ld.so would not look in `/opt/lib` there.
+#[test]
+fn ld_so_conf_directories_are_searched_and_flattened() {
+    let root = tempfile::tempdir().unwrap();
+    let put = |host: &str, at: &str| {
+        let dest = root.path().join(at.trim_start_matches('/'));
+        fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        fs::copy(fs::canonicalize(host).unwrap(), dest).unwrap();
+    };
+    let oracle = ldd(HOST_PROGRAM);
+    put(HOST_PROGRAM, "/usr/bin/ls");
+    for image_path in oracle.keys() {
+        let name = image_path.rsplit('/').next().unwrap();
+        match name {
+            "libselinux.so.1" => put(image_path, "/opt/lib/libselinux.so.1"),
+            n if n.starts_with("ld-linux") => put(image_path, image_path),
+            n => put(image_path, &format!("/lib/x86_64-linux-gnu/{n}")),
+        }
+    }
+    let conf = root.path().join("etc/ld.so.conf.d");
+    fs::create_dir_all(&conf).unwrap();
+    fs::write(
+        root.path().join("etc/ld.so.conf"),
+        "# comment\ninclude /etc/ld.so.conf.d/*.conf\n",
+    )
+    .unwrap();
+    fs::write(conf.join("opt.conf"), "/opt/lib\n").unwrap();
+    let host = HostRoot {
+        root: root.path().to_path_buf(),
+    };
+    let closure = resolve(&root.path().join("usr/bin/ls"), &host).unwrap();
+    let selinux = closure
+        .files
+        .iter()
+        .find(|f| f.image_path.ends_with("/libselinux.so.1"))
+        .expect("libselinux resolved");
+    assert_eq!(selinux.image_path, "/lib/x86_64-linux-gnu/libselinux.so.1");
+    assert_eq!(
+        selinux.host_path,
+        fs::canonicalize(root.path().join("opt/lib/libselinux.so.1")).unwrap()
+    );
+    // Without the ld.so.conf include it is not found, and the error says what.
+    fs::remove_file(conf.join("opt.conf")).unwrap();
+    let err = resolve(&root.path().join("usr/bin/ls"), &host).unwrap_err();
+    assert!(
+        matches!(&err, ImageError::MissingDependency { name, .. } if name == "libselinux.so.1"),
+        "{err}"
+    );
+}
