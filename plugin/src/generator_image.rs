@@ -417,3 +417,40 @@ struct ImageManifest<'a> {
     layers: Vec<Descriptor>,
     annotations: &'a BTreeMap<String, String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_paths_must_be_absolute_and_normalized() {
+        assert_eq!(
+            relative("/usr/local/bin/stella").unwrap(),
+            "usr/local/bin/stella"
+        );
+        for bad in [
+            "",
+            "/",
+            "lib/x.so",
+            "/lib/../etc/passwd",
+            "/lib//x",
+            "/lib/./x",
+        ] {
+            assert!(relative(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn created_is_rfc3339_utc() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+    }
+
+    #[test]
+    fn gzip_header_has_no_time_or_name() {
+        let gz = gzip(b"data").unwrap();
+        // magic, deflate, no flags (no name), mtime 0, OS 255.
+        assert_eq!(&gz[..8], &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0]);
+        assert_eq!(gz[9], 255);
+    }
+}
