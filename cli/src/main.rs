@@ -9,7 +9,9 @@
 mod artifacts;
 mod attach;
 mod cache;
+mod docker_plugin;
 mod generator;
+mod generator_image;
 mod index;
 mod output;
 mod progress;
@@ -18,6 +20,7 @@ mod scan;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use stella_plugin::docker_cli::Invocation;
 
 /// Usage errors (EX_USAGE), kept apart from 2 which policy failures will use.
 const EXIT_USAGE: u8 = 64;
@@ -46,18 +49,32 @@ enum Command {
     Attach(attach::AttachArgs),
     /// Print the SBOM attached to an image (by `stella scan --attach`) instead of rescanning.
     Sbom(artifacts::SbomArgs),
+    /// The BuildKit SBOM generator image.
+    #[command(subcommand)]
+    Generator(generator_image::GeneratorCommand),
+    /// Run stella as the docker CLI plugin `docker stella`.
+    #[command(subcommand)]
+    DockerPlugin(docker_plugin::DockerPluginCommand),
 }
 
 fn main() -> ExitCode {
+    // As `docker-stella`: the docker CLI plugin protocol first.
+    let args = match stella_plugin::docker_cli::from_process() {
+        Invocation::Metadata(json) => {
+            println!("{json}");
+            return ExitCode::SUCCESS;
+        }
+        Invocation::Stella(args) => args,
+    };
     // BuildKit runs the generator image's entrypoint without arguments.
-    if std::env::args_os().len() == 1 {
+    if args.len() == 1 {
         match stella_plugin::generator::Request::from_env() {
             Ok(None) => {}
             Ok(Some(request)) => return report(generator::run(&request).map(|()| 0)),
             Err(e) => return report(Err(e.into())),
         }
     }
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
@@ -71,6 +88,8 @@ fn main() -> ExitCode {
         Command::Referrers(args) => artifacts::referrers(args),
         Command::Sbom(args) => artifacts::sbom(args),
         Command::Attach(args) => attach::run(args),
+        Command::Generator(command) => generator_image::run(command).map(|()| 0),
+        Command::DockerPlugin(command) => docker_plugin::run(command).map(|()| 0),
     };
     report(result)
 }
