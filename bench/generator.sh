@@ -12,6 +12,7 @@
 # Usage: bench/generator.sh [--only syft]      (root; env: N=3,
 #        STELLA=path/to/stella (default: cargo build --release into
 #        ${CARGO_TARGET_DIR:-target}), STELLA_ATTACH_ARGS="" extra attach args,
+#        STELLA_GENERATOR_PUSH_ARGS="" extra `stella generator push` args,
 #        RESULTS_MD=bench/RESULTS.md)
 # --only syft skips everything that needs the stella binary (plain + syft only).
 set -euo pipefail
@@ -49,7 +50,8 @@ if with_stella; then
     STELLA=${CARGO_TARGET_DIR:-$root/target}/release/stella
   fi
   log "stella generator push $reg/stella-generator:bench"
-  "$STELLA" generator push "$reg/stella-generator:bench"
+  read -r -a push_args <<<"${STELLA_GENERATOR_PUSH_ARGS:-}"
+  "$STELLA" generator push "${push_args[@]}" "$reg/stella-generator:bench"
   generator[stella]=$reg/stella-generator:bench
 fi
 
@@ -118,11 +120,15 @@ done
 python3 - "$reg" >"$results/layers" <<'EOF'
 import json, sys, urllib.request
 reg = "http://" + sys.argv[1]
-accept = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json"
+accept = ", ".join(["application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
+                    "application/vnd.docker.distribution.manifest.list.v2+json",
+                    "application/vnd.docker.distribution.manifest.v2+json"])
 get = lambda p: json.load(urllib.request.urlopen(urllib.request.Request(reg + p, headers={"Accept": accept})))
-index = get("/v2/bench-generator/manifests/plain")
-image = [m for m in index.get("manifests", [index]) if m.get("platform", {}).get("os") == "linux"][0]
-print(len(get("/v2/bench-generator/manifests/" + image["digest"])["layers"]))
+top = get("/v2/bench-generator/manifests/plain")
+if "manifests" in top:  # an index: its linux image manifest
+    image = next(m for m in top["manifests"] if m.get("platform", {}).get("os") == "linux")
+    top = get("/v2/bench-generator/manifests/" + image["digest"])
+print(len(top["layers"]))
 EOF
 
 printf 'round\twall_s\tstatus\n' >"$results/attach.tsv"

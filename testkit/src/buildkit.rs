@@ -228,7 +228,9 @@ impl E2e {
                 .to_string()
         };
         if digest != expected {
-            return Err(format!("{path}: served bytes hash to {digest}, not {expected}"));
+            return Err(format!(
+                "{path}: served bytes hash to {digest}, not {expected}"
+            ));
         }
         Ok(FetchedManifest {
             digest,
@@ -267,9 +269,9 @@ impl E2e {
             if annotations[REFERENCE_TYPE] != "attestation-manifest" {
                 continue;
             }
-            let subject = annotations[REFERENCE_DIGEST]
-                .as_str()
-                .ok_or_else(|| format!("{repo}:{tag}: attestation entry without {REFERENCE_DIGEST}"))?;
+            let subject = annotations[REFERENCE_DIGEST].as_str().ok_or_else(|| {
+                format!("{repo}:{tag}: attestation entry without {REFERENCE_DIGEST}")
+            })?;
             let digest = entry["digest"]
                 .as_str()
                 .ok_or_else(|| format!("{repo}:{tag}: index entry without a digest"))?;
@@ -290,7 +292,11 @@ impl E2e {
         Ok(found)
     }
 
-    fn get(&self, path: &str, headers: &[(&str, &str)]) -> Result<crate::http::RawResponse, String> {
+    fn get(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<crate::http::RawResponse, String> {
         let response = raw_request(&self.registry, "GET", path, headers)
             .map_err(|e| format!("GET {path} on {}: {e}", self.registry))?;
         if response.status != 200 {

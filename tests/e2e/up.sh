@@ -141,7 +141,10 @@ EOF
 registry_answers() { curl -fsS -o /dev/null --max-time 2 "http://$E2E_REGISTRY/v2/"; }
 
 start_registry() {
-  if e2e_pid_alive "$E2E_RUN/registry.pid" && registry_answers; then return; fi
+  if e2e_pid_alive "$E2E_RUN/registry.pid"; then
+    registry_answers && return
+    e2e_die "our docker-registry (pid $(cat "$E2E_RUN/registry.pid")) does not answer on $E2E_REGISTRY: run down.sh"
+  fi
   registry_answers 2>/dev/null && e2e_die "something else answers on $E2E_REGISTRY: set STELLA_E2E_REGISTRY"
   mkdir -p "$E2E_STATE/registry"
   cat >"$E2E_DIR/registry.yml" <<EOF
@@ -181,7 +184,14 @@ daemon_log_tail() {
 }
 
 start_dockerd() {
-  if e2e_pid_alive "$E2E_RUN/dockerd.pid" && docker_answers; then return; fi
+  local _
+  if e2e_pid_alive "$E2E_RUN/dockerd.pid"; then
+    # Ours and alive: maybe still starting. A second dockerd on the same
+    # data root would fight it, so wait rather than start another.
+    for _ in $(seq 120); do docker_answers && return; sleep 0.25; done
+    daemon_log_tail
+    e2e_die "dockerd (pid $(cat "$E2E_RUN/dockerd.pid")) runs but does not answer: run down.sh"
+  fi
   mkdir -p "$E2E_STATE/docker" "$E2E_EXEC"
   # No iptables/forwarding/masquerading: containers only reach the bridge. The
   # containerd image store makes BuildKit keep attestation manifests.
@@ -202,7 +212,6 @@ EOF
   PATH="$E2E_BIN:$PATH" setsid dockerd --config-file "$E2E_DIR/daemon.json" \
     --data-root "$E2E_STATE/docker" --exec-root "$E2E_EXEC" --pidfile "$E2E_RUN/dockerd.pid" \
     --host "unix://$E2E_RUN/docker.sock" >>"$E2E_LOG/dockerd.log" 2>&1 </dev/null &
-  local _
   for _ in $(seq 240); do docker_answers && break; sleep 0.25; done
   docker_answers || { daemon_log_tail; e2e_die "dockerd did not come up"; }
   [ -S "$E2E_EXEC/containerd/containerd.sock" ] \
