@@ -49,6 +49,7 @@ pub struct E2e {
     registry: String,
     base: String,
     containerd_address: PathBuf,
+    containerd_namespace: String,
     cosign: PathBuf,
     oras: PathBuf,
     busybox: PathBuf,
@@ -81,6 +82,8 @@ impl E2e {
             registry: text("STELLA_E2E_REGISTRY")?,
             base: text("STELLA_E2E_BASE")?,
             containerd_address: var("STELLA_E2E_CONTAINERD_ADDRESS")?.into(),
+            containerd_namespace: text("STELLA_E2E_CONTAINERD_NAMESPACE")
+                .unwrap_or_else(|| "moby".to_string()),
             cosign: var("STELLA_E2E_COSIGN")?.into(),
             oras: var("STELLA_E2E_ORAS")?.into(),
             busybox: var("STELLA_E2E_BUSYBOX")?.into(),
@@ -124,9 +127,14 @@ impl E2e {
         format!("{}/{name}", self.registry)
     }
 
-    /// The socket of dockerd's managed containerd (Docker's namespace: `moby`).
+    /// The socket of dockerd's managed containerd.
     pub fn containerd_address(&self) -> &Path {
         &self.containerd_address
+    }
+
+    /// Docker's namespace in that containerd (`moby`).
+    pub fn containerd_namespace(&self) -> &str {
+        &self.containerd_namespace
     }
 
     pub fn cosign(&self) -> &Path {

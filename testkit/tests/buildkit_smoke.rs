@@ -83,3 +83,34 @@ fn a_shell_generator_attests_the_built_image_and_buildkit_fills_the_subject() {
         assert!(name.starts_with("pkg:docker/"), "{name}");
     }
 }
+
+/// Containerd-source tests talk to dockerd's managed containerd directly: the
+/// address and namespace the harness exports must reach Docker's image store.
+#[test]
+fn the_containerd_address_reaches_dockers_image_store() {
+    let Some(e2e) = E2e::require() else { return };
+    let output = std::process::Command::new("ctr")
+        .arg("--address")
+        .arg(e2e.containerd_address())
+        .args([
+            "--namespace",
+            e2e.containerd_namespace(),
+            "images",
+            "list",
+            "--quiet",
+        ])
+        .output()
+        .expect("run ctr (the harness's env.sh puts it on PATH)");
+    assert!(
+        output.status.success(),
+        "ctr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let names = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        names.lines().any(|n| n == e2e.base_image()),
+        "{} is not in containerd's {} namespace: {names}",
+        e2e.base_image(),
+        e2e.containerd_namespace()
+    );
+}
