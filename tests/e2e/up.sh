@@ -28,7 +28,7 @@ started=$SECONDS
 # The trixie packages we unpack (no dependencies resolved: Go binaries).
 TRIXIE_PACKAGES=(docker.io docker-cli containerd docker-buildx cosign oras busybox-static tini)
 # Host packages from the machine's own (bookworm) sources.
-HOST_PACKAGES=(runc debootstrap iproute2 curl python3 docker-registry ca-certificates debian-archive-keyring)
+HOST_PACKAGES=(runc debootstrap iproute2 curl docker-registry ca-certificates debian-archive-keyring)
 
 install_host_packages() {
   local missing=() p
