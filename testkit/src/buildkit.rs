@@ -220,6 +220,47 @@ impl E2e {
         Ok(self.image_ref(tag))
     }
 
+    /// Reads this harness's registry (digests verified).
+    pub fn reader(&self) -> RegistryReader {
+        RegistryReader::new(&self.registry)
+    }
+
+    /// [`RegistryReader::manifest`] on the harness's registry.
+    pub fn manifest(&self, repo: &str, reference: &str) -> Result<FetchedManifest, String> {
+        self.reader().manifest(repo, reference)
+    }
+
+    /// [`RegistryReader::blob`] on the harness's registry.
+    pub fn blob(&self, repo: &str, digest: &str) -> Result<Vec<u8>, String> {
+        self.reader().blob(repo, digest)
+    }
+
+    /// [`RegistryReader::attestation_statements`] on the harness's registry.
+    pub fn attestation_statements(
+        &self,
+        repo: &str,
+        tag: &str,
+    ) -> Result<Vec<(String, Vec<Value>)>, String> {
+        self.reader().attestation_statements(repo, tag)
+    }
+}
+
+/// A small blocking reader of a loopback registry (plain HTTP): manifests
+/// and blobs with their digests verified, and BuildKit's attestations.
+#[derive(Debug, Clone)]
+pub struct RegistryReader {
+    addr: String,
+}
+
+impl RegistryReader {
+    /// `addr` is `127.0.0.1:PORT`: the harness's registry, or a fault proxy
+    /// in front of it.
+    pub fn new(addr: &str) -> RegistryReader {
+        RegistryReader {
+            addr: addr.to_string(),
+        }
+    }
+
     /// GET a manifest by tag or digest. The digest is the sha256 of the bytes
     /// served, checked against the requested digest or, for a tag, the
     /// registry's `Docker-Content-Digest`.
@@ -305,12 +346,12 @@ impl E2e {
         path: &str,
         headers: &[(&str, &str)],
     ) -> Result<crate::http::RawResponse, String> {
-        let response = raw_request(&self.registry, "GET", path, headers)
-            .map_err(|e| format!("GET {path} on {}: {e}", self.registry))?;
+        let response = raw_request(&self.addr, "GET", path, headers)
+            .map_err(|e| format!("GET {path} on {}: {e}", self.addr))?;
         if response.status != 200 {
             return Err(format!(
                 "GET {path} on {}: HTTP {}: {}",
-                self.registry,
+                self.addr,
                 response.status,
                 String::from_utf8_lossy(&response.body[..response.body.len().min(300)])
             ));
