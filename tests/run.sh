@@ -34,6 +34,18 @@ else
   echo "oras could not be installed: the oras interop tests will say SKIPPED" >&2
 fi
 
+# The real Docker + BuildKit + registry harness for the e2e tests (generator,
+# attach, containerd source). Downloads stay in STELLA_E2E_DIR between runs; the
+# daemons and their state go at exit. STELLA_REQUIRE_E2E=1 turns an e2e test
+# that finds no harness into a failure instead of a skip.
+step "starting the e2e harness (tests/e2e/up.sh)"
+e2e_down() { bash tests/e2e/down.sh --purge >/dev/null 2>&1 || echo "tests/e2e/down.sh failed" >&2; }
+trap e2e_down EXIT
+bash tests/e2e/up.sh
+# shellcheck source=/dev/null
+source "${STELLA_E2E_DIR:-/tmp/stella-bk}/env.sh"
+export STELLA_REQUIRE_E2E=1
+
 images=${STELLA_TEST_IMAGES:-$PWD/target/stella-test-images}
 export STELLA_TEST_IMAGES=$images
 step "building test images in $images"
@@ -45,7 +57,7 @@ step "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test"
 test_log=$(mktemp)
-trap 'rm -f "$test_log"' EXIT
+trap 'rm -f "$test_log"; e2e_down' EXIT
 cargo test --workspace --no-fail-fast 2>&1 | tee "$test_log"
 
 seconds=${STELLA_FUZZ_SECONDS:-15}

@@ -3,8 +3,10 @@
 //! Test-only helpers shared by the crates' integration tests: the real CNCF
 //! distribution registry started on loopback, a raw HTTP client for
 //! poking loopback servers, a fault-injecting proxy to put in front of
-//! a registry, and finding oras. Never a dependency of shipped code.
+//! a registry, finding oras, and the Docker + BuildKit harness of
+//! `tests/e2e/up.sh`. Never a dependency of shipped code.
 
+pub mod buildkit;
 pub mod distribution;
 pub mod http;
 pub mod oras;
