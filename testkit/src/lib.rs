@@ -3,9 +3,12 @@
 //! Test-only helpers shared by the crates' integration tests: the real CNCF
 //! distribution registry started on loopback, a raw HTTP client for
 //! poking loopback servers, a fault-injecting proxy to put in front of
-//! a registry, and finding oras. Never a dependency of shipped code.
+//! a registry, finding oras, and the end-to-end harness (real dockerd and
+//! containerd) as its environment describes it. Never a dependency of
+//! shipped code.
 
 pub mod distribution;
+pub mod e2e_env;
 pub mod http;
 pub mod oras;
 pub mod proxy;
