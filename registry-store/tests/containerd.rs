@@ -128,6 +128,10 @@ fn missing_platform_content_is_content_not_fetched() {
         Some(pushed.host_manifest.clone())
     );
     assert_eq!(read_all_layers(&image), image.layers[0].size.expect("size"));
+    // The index's digest (skopeo's word for what the registry holds) names it too.
+    let by_digest = open(&format!("containerd:{}", pushed.index_digest), &opts).expect("by digest");
+    assert_eq!(by_digest.info.manifest_digest, image.info.manifest_digest);
+    assert_eq!(by_digest.info.name.as_deref(), Some(pushed.reference.as_str()));
 
     opts.platform = other.parse().expect("platform");
     // The registry has it: the platform exists, only the content is absent.

@@ -161,7 +161,6 @@ impl TwoPlatformImage {
             (digest, bytes.len())
         };
         let mut entries = Vec::new();
-        let mut manifests = Vec::new();
         for platform in [host, other] {
             let (os, arch) = platform.split_once('/').expect("os/arch");
             let layer = layer_tar(&format!("{platform}\n"));
@@ -177,15 +176,14 @@ impl TwoPlatformImage {
             entries.push(format!(
                 r#"{{"mediaType":"{MEDIA_MANIFEST}","digest":"{manifest_digest}","size":{manifest_size},"platform":{{"architecture":"{arch}","os":"{os}"}}}}"#
             ));
-            manifests.push(manifest_digest);
         }
         let index = format!(
             r#"{{"schemaVersion":2,"mediaType":"{MEDIA_INDEX}","manifests":[{}]}}"#,
             entries.join(",")
         );
-        let (index_digest, index_size) = put(index.as_bytes());
+        let (local_index, index_size) = put(index.as_bytes());
         let layout_index = format!(
-            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"{MEDIA_INDEX}","digest":"{index_digest}","size":{index_size},"annotations":{{"org.opencontainers.image.ref.name":"{tag}"}}}}]}}"#
+            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"{MEDIA_INDEX}","digest":"{local_index}","size":{index_size},"annotations":{{"org.opencontainers.image.ref.name":"{tag}"}}}}]}}"#
         );
         write_file(&dir.path().join("index.json"), layout_index.as_bytes());
         write_file(
@@ -209,12 +207,35 @@ impl TwoPlatformImage {
             "skopeo copy to {reference}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let mut manifests = manifests.into_iter();
+        // skopeo compresses the layers on the way, which changes every
+        // digest above the config: what the registry now holds is its word.
+        let out = Command::new("skopeo")
+            .args([
+                "inspect",
+                "--raw",
+                "--tls-verify=false",
+                &format!("docker://{reference}"),
+            ])
+            .output()
+            .expect("skopeo inspect");
+        assert!(out.status.success(), "skopeo inspect {reference}");
+        let pushed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("index JSON");
+        let manifest_for = |platform: &str| -> String {
+            let (os, arch) = platform.split_once('/').expect("os/arch");
+            pushed["manifests"]
+                .as_array()
+                .expect("index manifests")
+                .iter()
+                .find(|m| m["platform"]["os"] == os && m["platform"]["architecture"] == arch)
+                .and_then(|m| m["digest"].as_str())
+                .unwrap_or_else(|| panic!("no {platform} in the pushed index"))
+                .to_string()
+        };
         TwoPlatformImage {
+            index_digest: sha256(&out.stdout),
+            host_manifest: manifest_for(host),
+            other_manifest: manifest_for(other),
             reference,
-            index_digest,
-            host_manifest: manifests.next().expect("host manifest"),
-            other_manifest: manifests.next().expect("other manifest"),
         }
     }
 }
