@@ -44,7 +44,7 @@ fn without_the_feature_containerd_sources_say_so() {
 mod with_containerd {
     use serde_json::Value;
     use stella_registry_store::Platform;
-    use stella_testkit::e2e_env::{DockerTag, TwoPlatformImage, E2e};
+    use stella_testkit::e2e_env::{DockerTag, E2e, TwoPlatformImage};
 
     use super::stella_env;
 
@@ -99,7 +99,13 @@ mod with_containerd {
         };
         e2e.pull_base();
         let (code, from_registry, err) = stella_env(
-            &["scan", "-q", &format!("registry:{}", e2e.base), "-o", "cyclonedx-json"],
+            &[
+                "scan",
+                "-q",
+                &format!("registry:{}", e2e.base),
+                "-o",
+                "cyclonedx-json",
+            ],
             &[],
         );
         assert_eq!(code, 0, "registry scan: {err}");
@@ -209,7 +215,10 @@ mod with_containerd {
         let nowhere = dir.path().join("containerd.sock");
         let err = scan(&base, &nowhere.display().to_string(), namespace, &[]);
         assert!(
-            err.contains(&format!("containerd at {}: no such socket", nowhere.display())),
+            err.contains(&format!(
+                "containerd at {}: no such socket",
+                nowhere.display()
+            )),
             "{err}"
         );
 

@@ -30,8 +30,8 @@ mod verify;
 
 pub use error::StoreError;
 pub use image::{
-    open_image, BlobSource, LayerDescriptor, OpenOptions, ResolvedImage, DEFAULT_CONTAINERD_ADDRESS,
-    DEFAULT_CONTAINERD_NAMESPACE,
+    open_image, BlobSource, LayerDescriptor, OpenOptions, ResolvedImage,
+    DEFAULT_CONTAINERD_ADDRESS, DEFAULT_CONTAINERD_NAMESPACE,
 };
 pub use platform::Platform;
 pub use source::{LayoutSelector, SourceSpec};

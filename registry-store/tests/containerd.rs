@@ -12,8 +12,10 @@
 
 use std::io::Read;
 
-use stella_registry_store::{open_image, OpenOptions, Platform, ResolvedImage, SourceSpec, StoreError};
-use stella_testkit::e2e_env::{DockerTag, TwoPlatformImage, E2e};
+use stella_registry_store::{
+    open_image, OpenOptions, Platform, ResolvedImage, SourceSpec, StoreError,
+};
+use stella_testkit::e2e_env::{DockerTag, E2e, TwoPlatformImage};
 
 fn options(e2e: &E2e) -> OpenOptions {
     OpenOptions {
@@ -71,10 +73,12 @@ fn base_image_matches_the_registry() {
     e2e.pull_base();
     let opts = options(&e2e);
     let from_registry = open(&format!("registry:{}", e2e.base), &opts).expect("registry");
-    let from_containerd =
-        open(&format!("containerd:{}", e2e.base), &opts).expect("containerd");
+    let from_containerd = open(&format!("containerd:{}", e2e.base), &opts).expect("containerd");
     assert_eq!(content_of(&from_containerd), content_of(&from_registry));
-    assert_eq!(from_containerd.info.name.as_deref(), Some(e2e.base.as_str()));
+    assert_eq!(
+        from_containerd.info.name.as_deref(),
+        Some(e2e.base.as_str())
+    );
     assert_eq!(from_containerd.info.platform, from_registry.info.platform);
     let streamed = read_all_layers(&from_containerd);
     let declared: u64 = from_containerd.layers.iter().filter_map(|l| l.size).sum();
@@ -113,7 +117,11 @@ fn missing_platform_content_is_content_not_fetched() {
     };
     let host = Platform::host();
     let host_text = format!("{}/{}", host.os, host.architecture);
-    let other = if host.architecture == "s390x" { "linux/ppc64le" } else { "linux/s390x" };
+    let other = if host.architecture == "s390x" {
+        "linux/ppc64le"
+    } else {
+        "linux/s390x"
+    };
     let tag = unique("lib");
     let pushed = TwoPlatformImage::push(&e2e, "stella-ctd/two-platform", &tag, &host_text, other);
     e2e.docker_ok(&["pull", "--quiet", &pushed.reference]);
@@ -131,14 +139,23 @@ fn missing_platform_content_is_content_not_fetched() {
     // The index's digest (skopeo's word for what the registry holds) names it too.
     let by_digest = open(&format!("containerd:{}", pushed.index_digest), &opts).expect("by digest");
     assert_eq!(by_digest.info.manifest_digest, image.info.manifest_digest);
-    assert_eq!(by_digest.info.name.as_deref(), Some(pushed.reference.as_str()));
+    assert_eq!(
+        by_digest.info.name.as_deref(),
+        Some(pushed.reference.as_str())
+    );
 
     opts.platform = other.parse().expect("platform");
     // The registry has it: the platform exists, only the content is absent.
-    open(&format!("registry:{}", pushed.reference), &opts).expect("registry has the other platform");
+    open(&format!("registry:{}", pushed.reference), &opts)
+        .expect("registry has the other platform");
     let err = open(&format!("containerd:{}", pushed.reference), &opts).unwrap_err();
     match &err {
-        StoreError::ContentNotFetched { what, digest, namespace, .. } => {
+        StoreError::ContentNotFetched {
+            what,
+            digest,
+            namespace,
+            ..
+        } => {
             assert_eq!(digest.to_string(), pushed.other_manifest);
             assert_eq!(what, &format!("manifest for {other}"));
             assert_eq!(namespace, &e2e.containerd_namespace);
@@ -150,7 +167,8 @@ fn missing_platform_content_is_content_not_fetched() {
 
 #[test]
 fn missing_image_wrong_namespace_and_absent_socket_are_typed_errors() {
-    let Some(e2e) = E2e::from_env("missing_image_wrong_namespace_and_absent_socket_are_typed_errors")
+    let Some(e2e) =
+        E2e::from_env("missing_image_wrong_namespace_and_absent_socket_are_typed_errors")
     else {
         return;
     };
@@ -159,7 +177,11 @@ fn missing_image_wrong_namespace_and_absent_socket_are_typed_errors() {
 
     let missing = format!("{}/stella-ctd/none:{}", e2e.registry, unique("absent"));
     match open(&format!("containerd:{missing}"), &opts).unwrap_err() {
-        StoreError::NotFound { what: "image", reference, location } => {
+        StoreError::NotFound {
+            what: "image",
+            reference,
+            location,
+        } => {
             assert_eq!(reference, missing);
             assert!(location.contains(&e2e.containerd_namespace), "{location}");
         }
@@ -174,7 +196,10 @@ fn missing_image_wrong_namespace_and_absent_socket_are_typed_errors() {
             assert!(text.contains(&wrong.containerd_namespace), "{text}");
             // Where the image is instead.
             assert!(
-                text.contains(&format!("the image is in namespace \"{}\"", e2e.containerd_namespace)),
+                text.contains(&format!(
+                    "the image is in namespace \"{}\"",
+                    e2e.containerd_namespace
+                )),
                 "{text}"
             );
         }
@@ -190,6 +215,24 @@ fn missing_image_wrong_namespace_and_absent_socket_are_typed_errors() {
             assert!(reason.contains("no such socket"), "{reason}");
         }
         other => panic!("expected a Containerd error, got {other}"),
+    }
+
+    // docker's API socket is a socket, but not containerd's.
+    if let Some(docker) = std::env::var("DOCKER_HOST")
+        .ok()
+        .and_then(|h| h.strip_prefix("unix://").map(str::to_string))
+    {
+        let mut not_containerd = opts.clone();
+        not_containerd.containerd_address = docker;
+        match open(&format!("containerd:{}", e2e.base), &not_containerd).unwrap_err() {
+            StoreError::Containerd { reason, .. } => {
+                assert!(
+                    reason.contains("is this containerd's gRPC socket?"),
+                    "{reason}"
+                )
+            }
+            other => panic!("expected a Containerd error, got {other}"),
+        }
     }
 
     let mut bad_ns = opts.clone();

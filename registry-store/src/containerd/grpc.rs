@@ -211,7 +211,11 @@ impl Daemon {
     /// A gRPC status that is not one of the expected answers.
     fn status_error(&self, doing: &str, status: &Status) -> StoreError {
         let hint = match status.code() {
-            Code::Unimplemented => " (is this a containerd socket?)",
+            // A socket that does not speak gRPC (docker's API socket, say)
+            // fails at the transport.
+            Code::Unimplemented | Code::Unknown | Code::Internal | Code::Unavailable => {
+                " (is this containerd's gRPC socket?)"
+            }
             Code::PermissionDenied => " (the socket is usually only open to root)",
             _ => "",
         };
@@ -285,7 +289,11 @@ impl Daemon {
                     .into_inner()
                     .images;
                 // The filter is the daemon's; the digest check is ours.
-                images.retain(|i| i.target.as_ref().is_some_and(|t| t.digest == digest.to_string()));
+                images.retain(|i| {
+                    i.target
+                        .as_ref()
+                        .is_some_and(|t| t.digest == digest.to_string())
+                });
                 images.sort_by(|a, b| a.name.cmp(&b.name));
                 if let Some(image) = images.into_iter().next() {
                     return Ok(image);
@@ -483,7 +491,9 @@ struct ContainerdBlobs {
 
 impl BlobSource for ContainerdBlobs {
     fn open_layer(&self, layer: &LayerDescriptor) -> Result<Box<dyn Read + Send + '_>, StoreError> {
-        let raw = self.daemon.open_content(&layer.digest, layer.size, "layer")?;
+        let raw = self
+            .daemon
+            .open_content(&layer.digest, layer.size, "layer")?;
         Ok(Box::new(VerifyingReader::new(
             raw,
             layer.digest.clone(),

@@ -63,7 +63,11 @@ pub(crate) fn socket_path(address: &str) -> Result<PathBuf, StoreError> {
     let address = address.trim();
     let path = match address.split_once("://") {
         Some(("unix", path)) => path,
-        Some(_) => return Err(bad("containerd addresses are unix sockets: PATH or unix://PATH")),
+        Some(_) => {
+            return Err(bad(
+                "containerd addresses are unix sockets: PATH or unix://PATH",
+            ))
+        }
         None => address,
     };
     if path.is_empty() {
@@ -158,10 +162,7 @@ mod tests {
             names("alpine"),
             ["alpine", "docker.io/library/alpine:latest"]
         );
-        assert_eq!(
-            names("team/app:1"),
-            ["team/app:1", "docker.io/team/app:1"]
-        );
+        assert_eq!(names("team/app:1"), ["team/app:1", "docker.io/team/app:1"]);
         assert_eq!(
             names("127.0.0.1:5000/base:bookworm"),
             ["127.0.0.1:5000/base:bookworm"]
@@ -234,9 +235,18 @@ mod tests {
     fn without_the_feature_opening_says_so() {
         let err = open_containerd("alpine", &OpenOptions::default()).unwrap_err();
         assert!(
-            matches!(err, StoreError::FeatureMissing { feature: "containerd", .. }),
+            matches!(
+                err,
+                StoreError::FeatureMissing {
+                    feature: "containerd",
+                    ..
+                }
+            ),
             "{err}"
         );
-        assert!(err.to_string().contains("`containerd` cargo feature"), "{err}");
+        assert!(
+            err.to_string().contains("`containerd` cargo feature"),
+            "{err}"
+        );
     }
 }
