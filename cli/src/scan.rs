@@ -7,7 +7,9 @@ use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use stella_analyzers::{scan_dir, scan_image_with, LayerCache, ScanOptions};
 use stella_model::{Inventory, PROP_USAGE};
-use stella_registry_store::{open_image, SourceSpec};
+use stella_registry_store::{
+    open_image, SourceSpec, DEFAULT_CONTAINERD_ADDRESS, DEFAULT_CONTAINERD_NAMESPACE,
+};
 use stella_sbom::SbomOptions;
 
 use crate::artifacts;
@@ -18,7 +20,7 @@ use crate::progress::Bar;
 #[derive(Args)]
 pub struct ScanArgs {
     /// What to scan: oci-dir:PATH[:TAG|@DIGEST], oci-archive:PATH, docker-archive:PATH,
-    /// registry:REF, dir:PATH, or a bare image reference.
+    /// registry:REF, containerd:REF, dir:PATH, or a bare image reference.
     pub source: String,
     /// Output as FORMAT[=FILE]: cyclonedx-json, spdx-json, json, table, bom-index (=FILE only). Repeatable.
     /// Default: table on a terminal, json otherwise.
@@ -49,6 +51,29 @@ pub struct ScanArgs {
     pub attach: bool,
     #[command(flatten)]
     pub cache: CacheArgs,
+    #[command(flatten)]
+    pub containerd: ContainerdArgs,
+}
+
+/// Where `containerd:REF` images are read from.
+#[derive(Args, Clone)]
+pub struct ContainerdArgs {
+    /// containerd's gRPC socket, for containerd:REF (a path or unix://PATH).
+    #[arg(
+        long = "containerd-address",
+        env = "CONTAINERD_ADDRESS",
+        value_name = "PATH",
+        default_value = DEFAULT_CONTAINERD_ADDRESS
+    )]
+    pub address: String,
+    /// containerd namespace, for containerd:REF (docker's containerd image store: moby).
+    #[arg(
+        long = "containerd-namespace",
+        env = "CONTAINERD_NAMESPACE",
+        value_name = "NAME",
+        default_value = DEFAULT_CONTAINERD_NAMESPACE
+    )]
+    pub namespace: String,
 }
 
 /// `--view`.
@@ -96,7 +121,9 @@ pub fn run(args: ScanArgs) -> anyhow::Result<()> {
             bail!("--attach attaches the full SBOM (it marks usage); drop --view usage");
         }
     }
-    let open = artifacts::open_options(&args.insecure_registries, args.platform.as_deref())?;
+    let mut open = artifacts::open_options(&args.insecure_registries, args.platform.as_deref())?;
+    open.containerd_address = args.containerd.address.clone();
+    open.containerd_namespace = args.containerd.namespace.clone();
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
 
     let mut inventory: Inventory = match &spec {

@@ -47,6 +47,33 @@ pub enum StoreError {
     },
     #[error("registry {registry}: {reason}")]
     Registry { registry: String, reason: String },
+    #[error(
+        "this build of stella lacks the `{feature}` cargo feature, needed for {what} \
+         (rebuild with `--features stella-cli/{feature}`)"
+    )]
+    FeatureMissing { feature: &'static str, what: String },
+    #[error("containerd at {address}: {reason}")]
+    Containerd { address: String, reason: String },
+    #[error("containerd namespace {namespace:?} does not exist at {address} (namespaces there: {available}){hint}")]
+    ContainerdNamespaceNotFound {
+        namespace: String,
+        address: String,
+        available: String,
+        /// Where the image was found instead, when it was (`; …`), else empty.
+        hint: String,
+    },
+    #[error(
+        "{what} {digest} is not in containerd's content store (namespace {namespace:?} at \
+         {address}): it was never fetched. containerd and docker pull only one platform of a \
+         multi-platform image; fetch the content first (`docker pull --platform OS/ARCH REF`, \
+         `ctr -n {namespace} content fetch --platform OS/ARCH REF`)"
+    )]
+    ContentNotFetched {
+        what: String,
+        digest: Digest,
+        namespace: String,
+        address: String,
+    },
     #[error("unsupported: {0}")]
     Unsupported(String),
 }

@@ -23,7 +23,18 @@ pub struct OpenOptions {
     pub insecure_registries: Vec<String>,
     /// Docker config directory (default `$DOCKER_CONFIG` or `~/.docker`).
     pub docker_config_dir: Option<PathBuf>,
+    /// containerd's gRPC socket for `containerd:` sources: a path or
+    /// `unix://PATH` (default [`DEFAULT_CONTAINERD_ADDRESS`]).
+    pub containerd_address: String,
+    /// containerd namespace for `containerd:` sources (default
+    /// [`DEFAULT_CONTAINERD_NAMESPACE`]; docker's containerd image store uses `moby`).
+    pub containerd_namespace: String,
 }
+
+/// Where containerd listens unless told otherwise (as `ctr` assumes).
+pub const DEFAULT_CONTAINERD_ADDRESS: &str = "/run/containerd/containerd.sock";
+/// The namespace `ctr` and nerdctl use unless told otherwise.
+pub const DEFAULT_CONTAINERD_NAMESPACE: &str = "default";
 
 impl Default for OpenOptions {
     fn default() -> Self {
@@ -31,6 +42,8 @@ impl Default for OpenOptions {
             platform: Platform::host(),
             insecure_registries: Vec::new(),
             docker_config_dir: None,
+            containerd_address: DEFAULT_CONTAINERD_ADDRESS.to_string(),
+            containerd_namespace: DEFAULT_CONTAINERD_NAMESPACE.to_string(),
         }
     }
 }
@@ -86,6 +99,9 @@ pub fn open_image(
         }
         SourceSpec::DockerArchive { path } => crate::archive::open_docker_archive(path)?,
         SourceSpec::Registry { reference } => crate::registry::open_registry(reference, opts)?,
+        SourceSpec::Containerd { reference } => {
+            crate::containerd::open_containerd(reference, opts)?
+        }
         SourceSpec::Dir { path } => {
             return Err(StoreError::Unsupported(format!(
                 "{} is a directory source, not an image",

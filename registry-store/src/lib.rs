@@ -8,7 +8,7 @@
 //!
 //! The read side turns an image reference in syft's
 //! vocabulary (`oci-dir:`, `oci-archive:`, `docker-archive:`, `registry:`,
-//! bare `REF`, `dir:`) into a [`ResolvedImage`] — manifest, config and layer
+//! bare `REF`, `containerd:` with the `containerd` feature, `dir:`) into a [`ResolvedImage`] — manifest, config and layer
 //! table — plus a [`BlobSource`] that streams layer blobs.
 //!
 //! Every byte read through this crate is digest-checked: small documents
@@ -17,6 +17,7 @@
 //! the end can never accept wrong bytes).
 
 mod archive;
+mod containerd;
 mod error;
 mod image;
 mod layout;
@@ -28,7 +29,10 @@ mod store;
 mod verify;
 
 pub use error::StoreError;
-pub use image::{open_image, BlobSource, LayerDescriptor, OpenOptions, ResolvedImage};
+pub use image::{
+    open_image, BlobSource, LayerDescriptor, OpenOptions, ResolvedImage,
+    DEFAULT_CONTAINERD_ADDRESS, DEFAULT_CONTAINERD_NAMESPACE,
+};
 pub use platform::Platform;
 pub use source::{LayoutSelector, SourceSpec};
 pub use store::{

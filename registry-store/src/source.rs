@@ -32,6 +32,9 @@ pub enum SourceSpec {
     DockerArchive { path: PathBuf },
     /// `registry:REF` or a bare `REF` — an image in an OCI registry.
     Registry { reference: String },
+    /// `containerd:REF` — an image in a containerd content store, read over
+    /// containerd's gRPC socket (needs the `containerd` cargo feature).
+    Containerd { reference: String },
     /// `dir:PATH` — a root filesystem on disk.
     Dir { path: PathBuf },
 }
@@ -46,7 +49,12 @@ impl SourceSpec {
             Some((s, r))
                 if matches!(
                     s,
-                    "oci-dir" | "oci-archive" | "docker-archive" | "registry" | "dir"
+                    "oci-dir"
+                        | "oci-archive"
+                        | "docker-archive"
+                        | "registry"
+                        | "containerd"
+                        | "dir"
                 ) =>
             {
                 (s, r)
@@ -67,6 +75,9 @@ impl SourceSpec {
             }
             "docker-archive" => SourceSpec::DockerArchive {
                 path: PathBuf::from(rest),
+            },
+            "containerd" => SourceSpec::Containerd {
+                reference: rest.to_string(),
             },
             "dir" => SourceSpec::Dir {
                 path: PathBuf::from(rest),
@@ -120,7 +131,14 @@ mod tests {
                 reference: "127.0.0.1:5000/a/b:c".into()
             }
         );
+        assert_eq!(
+            SourceSpec::parse("containerd:docker.io/library/alpine:3.19").unwrap(),
+            SourceSpec::Containerd {
+                reference: "docker.io/library/alpine:3.19".into()
+            }
+        );
         assert!(SourceSpec::parse("dir:").is_err());
+        assert!(SourceSpec::parse("containerd:").is_err());
     }
 
     #[test]

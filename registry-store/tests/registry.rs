@@ -56,6 +56,7 @@ fn options(platform: &str, config_dir: &Path) -> OpenOptions {
         platform: platform.parse().expect("platform"),
         insecure_registries: Vec::new(),
         docker_config_dir: Some(config_dir.to_path_buf()),
+        ..OpenOptions::default()
     }
 }
 

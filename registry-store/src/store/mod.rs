@@ -584,6 +584,7 @@ pub fn open_target(spec: &str, opts: &StoreOptions) -> Result<Target, StoreError
             match other {
                 SourceSpec::OciArchive { .. } => "an oci-archive",
                 SourceSpec::DockerArchive { .. } => "a docker-archive",
+                SourceSpec::Containerd { .. } => "a containerd content store",
                 _ => "a directory",
             }
         ))),
