@@ -58,6 +58,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    prefer_ca_bundle();
     // As `docker-stella`: the docker CLI plugin protocol first.
     let args = match stella_plugin::docker_cli::from_process() {
         Invocation::Metadata(json) => {
@@ -92,6 +93,22 @@ fn main() -> ExitCode {
         Command::DockerPlugin(command) => docker_plugin::run(command).map(|()| 0),
     };
     report(result)
+}
+
+/// Points the TLS stack at the distribution's CA bundle file. Without it,
+/// every HTTP client (four for `stella attach`) walks all of
+/// `/etc/ssl/certs`, ~290 files, several times: 30–40 ms each, most of a
+/// registry command's run time. Same certificates (the bundle is generated
+/// from that directory), one read. Left alone when the user set either
+/// variable or the bundle is not there.
+fn prefer_ca_bundle() {
+    const BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+    let user_chose =
+        std::env::var_os("SSL_CERT_FILE").is_some() || std::env::var_os("SSL_CERT_DIR").is_some();
+    if !user_chose && std::path::Path::new(BUNDLE).is_file() {
+        // Still single-threaded here: nothing reads the environment concurrently.
+        std::env::set_var("SSL_CERT_FILE", BUNDLE);
+    }
 }
 
 /// The exit code of a command's result; errors go to stderr with their chain.
