@@ -160,20 +160,14 @@ pub fn attach_all(
     Ok(out)
 }
 
-/// CycloneDX, SPDX and BOM-Index of `inventory` as referrers of the
-/// manifest it describes, in the store holding `source` (`scan --attach`,
-/// `stella attach`).
+/// CycloneDX, SPDX and BOM-Index of `inventory` as referrers of `subject`
+/// (`scan --attach`, `stella attach`).
 pub fn attach_sboms(
-    source: &str,
-    open: &OpenOptions,
+    subject: &Subject,
     inventory: &Inventory,
     render_opts: &RenderOptions,
     quiet: bool,
 ) -> anyhow::Result<()> {
-    let Some(manifest) = inventory.image.manifest_digest.as_ref() else {
-        bail!("{source}: no manifest digest to attach to");
-    };
-    let subject = subject_in_store(source, manifest, open)?;
     let attachments = vec![
         Attachment {
             artifact_type: CYCLONEDX_TYPE,

@@ -5,7 +5,7 @@
 use anyhow::{bail, Context};
 use clap::Args;
 use stella_plugin::attach::{inventory_from_attestation, read_attestation, AttachError};
-use stella_registry_store::{open_image, open_target, SourceSpec, StoreOptions};
+use stella_registry_store::{open_image, open_target, ManifestRef, SourceSpec, StoreOptions};
 
 use crate::artifacts::{self, ImageArgs, EXIT_NOT_FOUND};
 use crate::output::{write_all, OutputSpec};
@@ -44,7 +44,7 @@ pub fn run(args: AttachArgs) -> anyhow::Result<u8> {
     let reference = target
         .reference
         .clone()
-        .unwrap_or(stella_registry_store::ManifestRef::Digest(manifest.clone()));
+        .unwrap_or(ManifestRef::Digest(manifest.clone()));
     let found = read_attestation(target.store.as_ref(), &reference, &manifest)
         .and_then(|attestation| inventory_from_attestation(&attestation, &image));
     let inventory = match found {
@@ -59,6 +59,16 @@ pub fn run(args: AttachArgs) -> anyhow::Result<u8> {
     if !args.outputs.is_empty() {
         write_all(&args.outputs, &inventory, &render)?;
     }
-    artifacts::attach_sboms(source, &open, &inventory, &render, args.quiet)?;
+    // The store the attestation came from: one connection for reads and writes.
+    let descriptor = target
+        .store
+        .resolve(&ManifestRef::Digest(manifest.clone()))
+        .with_context(|| format!("{manifest} in {}", target.store.location()))?
+        .plain();
+    let subject = artifacts::Subject {
+        store: target.store,
+        descriptor,
+    };
+    artifacts::attach_sboms(&subject, &inventory, &render, args.quiet)?;
     Ok(0)
 }

@@ -155,7 +155,11 @@ pub fn run(args: ScanArgs) -> anyhow::Result<()> {
     let render = render_options(&inventory, epoch, &opts.tool.version);
     write_all(&outputs, &inventory, &render)?;
     if args.attach {
-        artifacts::attach_sboms(&args.source, &open, &inventory, &render, args.quiet)?;
+        let Some(manifest) = inventory.image.manifest_digest.as_ref() else {
+            bail!("{}: no manifest digest to attach to", args.source);
+        };
+        let subject = artifacts::subject_in_store(&args.source, manifest, &open)?;
+        artifacts::attach_sboms(&subject, &inventory, &render, args.quiet)?;
     }
     Ok(())
 }
