@@ -44,7 +44,8 @@ fn without_the_feature_containerd_sources_say_so() {
 mod with_containerd {
     use serde_json::Value;
     use stella_registry_store::Platform;
-    use stella_testkit::e2e_env::{DockerTag, E2e, TwoPlatformImage};
+    use stella_testkit::buildkit::E2e;
+    use stella_testkit::docker_images::{DockerTag, TwoPlatformImage};
 
     use super::stella_env;
 
@@ -94,15 +95,14 @@ mod with_containerd {
 
     #[test]
     fn containerd_scan_matches_registry_scan() {
-        let Some(e2e) = E2e::from_env("containerd_scan_matches_registry_scan") else {
-            return;
-        };
+        let Some(e2e) = E2e::require() else { return };
         e2e.pull_base();
+        let address = e2e.containerd_address().display().to_string();
         let (code, from_registry, err) = stella_env(
             &[
                 "scan",
                 "-q",
-                &format!("registry:{}", e2e.base),
+                &format!("registry:{}", e2e.base_image()),
                 "-o",
                 "cyclonedx-json",
             ],
@@ -113,11 +113,11 @@ mod with_containerd {
             &[
                 "scan",
                 "-q",
-                &format!("containerd:{}", e2e.base),
+                &format!("containerd:{}", e2e.base_image()),
                 "--containerd-address",
-                &e2e.containerd_address,
+                &address,
                 "--containerd-namespace",
-                &e2e.containerd_namespace,
+                e2e.containerd_namespace(),
                 "-o",
                 "cyclonedx-json",
             ],
@@ -143,7 +143,7 @@ mod with_containerd {
             "inspect",
             "--format",
             "{{json .RepoDigests}} {{.Id}}",
-            &e2e.base,
+            e2e.base_image(),
         ]);
         assert!(
             repo_digests.contains(&containerd_digest),
@@ -153,17 +153,16 @@ mod with_containerd {
 
     #[test]
     fn address_and_namespace_come_from_the_environment() {
-        let Some(e2e) = E2e::from_env("address_and_namespace_come_from_the_environment") else {
-            return;
-        };
+        let Some(e2e) = E2e::require() else { return };
         e2e.pull_base();
+        let address = e2e.containerd_address().display().to_string();
         let short = unique("stella-ctd-cli");
-        let _tag = DockerTag::new(&e2e, &e2e.base, &short);
+        let _tag = DockerTag::new(&e2e, e2e.base_image(), &short);
         let (code, out, err) = stella_env(
             &["scan", "-q", &format!("containerd:{short}"), "-o", "json"],
             &[
-                ("CONTAINERD_ADDRESS", &e2e.containerd_address),
-                ("CONTAINERD_NAMESPACE", &e2e.containerd_namespace),
+                ("CONTAINERD_ADDRESS", &address),
+                ("CONTAINERD_NAMESPACE", e2e.containerd_namespace()),
             ],
         );
         assert_eq!(code, 0, "{err}");
@@ -176,9 +175,7 @@ mod with_containerd {
 
     #[test]
     fn errors_name_what_is_wrong() {
-        let Some(e2e) = E2e::from_env("errors_name_what_is_wrong") else {
-            return;
-        };
+        let Some(e2e) = E2e::require() else { return };
         e2e.pull_base();
         let scan = |source: &str, address: &str, namespace: &str, extra: &[&str]| {
             let mut args = vec![
@@ -195,9 +192,10 @@ mod with_containerd {
             assert_eq!(code, 1, "{source}: {err}");
             err
         };
-        let address = e2e.containerd_address.as_str();
-        let namespace = e2e.containerd_namespace.as_str();
-        let base = format!("containerd:{}", e2e.base);
+        let address = e2e.containerd_address().display().to_string();
+        let address = address.as_str();
+        let namespace = e2e.containerd_namespace();
+        let base = format!("containerd:{}", e2e.base_image());
 
         let wrong_ns = unique("stella-no-such-ns");
         let err = scan(&base, address, &wrong_ns, &[]);
@@ -207,7 +205,7 @@ mod with_containerd {
             "{err}"
         );
 
-        let missing = format!("{}/stella-ctd/none:{}", e2e.registry, unique("absent"));
+        let missing = format!("{}/stella-ctd/none:{}", e2e.registry(), unique("absent"));
         let err = scan(&format!("containerd:{missing}"), address, namespace, &[]);
         assert!(err.contains(&format!("image {missing} not found")), "{err}");
 
@@ -228,9 +226,7 @@ mod with_containerd {
 
     #[test]
     fn unfetched_platform_says_so() {
-        let Some(e2e) = E2e::from_env("unfetched_platform_says_so") else {
-            return;
-        };
+        let Some(e2e) = E2e::require() else { return };
         let host = Platform::host();
         let host_text = format!("{}/{}", host.os, host.architecture);
         let other = if host.architecture == "s390x" {
@@ -246,15 +242,14 @@ mod with_containerd {
             other,
         );
         e2e.docker_ok(&["pull", "--quiet", &pushed.reference]);
-        let _cleanup = DockerTag {
-            name: pushed.reference.clone(),
-        };
+        let _cleanup = DockerTag::adopt(&e2e, &pushed.reference);
         let source = format!("containerd:{}", pushed.reference);
+        let address = e2e.containerd_address().display().to_string();
         let common = [
             "--containerd-address",
-            e2e.containerd_address.as_str(),
+            address.as_str(),
             "--containerd-namespace",
-            e2e.containerd_namespace.as_str(),
+            e2e.containerd_namespace(),
         ];
         let mut args = vec!["scan", "-q", source.as_str(), "-o", "json", "--platform"];
         args.push(&host_text);

@@ -333,7 +333,7 @@ fn unreadable_files_are_warnings_unless_strict() {
         "Package: hello\nStatus: install ok installed\nVersion: 2.10-3\nArchitecture: amd64\n\n",
     )
     .unwrap();
-    std::fs::set_permissions(&dpkg.join("status"), std::fs::Permissions::from_mode(0o000)).unwrap();
+    std::fs::set_permissions(dpkg.join("status"), std::fs::Permissions::from_mode(0o000)).unwrap();
     let site = rootfs.join("usr/lib/python3/dist-packages/demo-1.0.dist-info");
     std::fs::create_dir_all(&site).unwrap();
     std::fs::write(

@@ -2,16 +2,17 @@
 //! read back by skopeo and run by the real docker engine; the plugin is run
 //! by the real docker CLI.
 //!
-//! The docker tests need the e2e harness (`tests/e2e/up.sh`: `DOCKER_HOST`,
-//! `DOCKER_CONFIG`, `STELLA_E2E_REGISTRY`, `STELLA_E2E_BASE`). Without it
-//! they print "skipped: no e2e harness" — unless `STELLA_REQUIRE_E2E=1`
-//! (CI), where a missing harness fails them.
+//! The docker tests need the e2e harness (`tests/e2e/up.sh`, seen through
+//! `stella_testkit::buildkit::E2e`). Without it they print "skipped: no e2e
+//! harness" — unless `STELLA_REQUIRE_E2E=1` (CI), where a missing harness
+//! fails them.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use sha2::{Digest as _, Sha256};
+use stella_testkit::buildkit::E2e;
 
 const STELLA: &str = env!("CARGO_BIN_EXE_stella");
 const EPOCH: &str = "1700000000";
@@ -163,40 +164,10 @@ fn plugin_metadata_and_argument_stripping() {
     assert!(ok(&out, "--version").contains(env!("CARGO_PKG_VERSION")));
 }
 
-/// The e2e harness, or `None` (after saying so) when it is not up.
-struct Harness {
-    registry: String,
-    base: String,
-    docker_config: PathBuf,
-}
-
-fn harness() -> Option<Harness> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    match (
-        var("DOCKER_HOST"),
-        var("STELLA_E2E_REGISTRY"),
-        var("STELLA_E2E_BASE"),
-    ) {
-        (Some(_), Some(registry), Some(base)) => Some(Harness {
-            registry,
-            base,
-            docker_config: var("DOCKER_CONFIG")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(var("HOME").unwrap_or_default()).join(".docker")),
-        }),
-        _ => {
-            assert!(
-                var("STELLA_REQUIRE_E2E").as_deref() != Some("1"),
-                "STELLA_REQUIRE_E2E=1 but DOCKER_HOST, STELLA_E2E_REGISTRY or STELLA_E2E_BASE is unset: run tests/e2e/up.sh"
-            );
-            eprintln!("skipped: no e2e harness");
-            None
-        }
-    }
-}
-
-fn docker(args: &[&str], config: Option<&Path>) -> Output {
-    let mut cmd = Command::new("docker");
+/// `docker ARGS` on the harness's daemon; with `config`, that docker CLI
+/// config directory instead of the harness's.
+fn docker(e2e: &E2e, args: &[&str], config: Option<&Path>) -> Output {
+    let mut cmd = e2e.docker();
     cmd.args(args);
     if let Some(c) = config {
         cmd.env("DOCKER_CONFIG", c);
@@ -215,11 +186,11 @@ fn unique_repo(prefix: &str) -> String {
 
 #[test]
 fn docker_runs_the_generator_image() {
-    let Some(h) = harness() else { return };
-    let reference = format!("{}/{}:t", h.registry, unique_repo("stella-generator-test"));
+    let Some(e2e) = E2e::require() else { return };
+    let reference = e2e.image_ref(&format!("{}:t", unique_repo("stella-generator-test")));
     let digest = ok(&stella(&["generator", "push", &reference]), "push");
     let pinned = format!("{}@{}", reference.trim_end_matches(":t"), digest.trim());
-    let out = docker(&["run", "--rm", &pinned, "--version"], None);
+    let out = docker(&e2e, &["run", "--rm", &pinned, "--version"], None);
     let version = ok(&out, "docker run --version");
     assert_eq!(
         version.trim(),
@@ -227,25 +198,25 @@ fn docker_runs_the_generator_image() {
     );
     // With no arguments the Entrypoint alone runs: our main answers (with
     // its usage error until generator mode takes the no-argument case).
-    let out = docker(&["run", "--rm", &pinned], None);
+    let out = docker(&e2e, &["run", "--rm", &pinned], None);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("Usage: stella") || out.status.success(),
         "{}: {stderr}",
         out.status
     );
-    let _ = docker(&["rmi", "--force", &pinned], None);
+    let _ = docker(&e2e, &["rmi", "--force", &pinned], None);
 }
 
 #[test]
 fn docker_stella_is_a_cli_plugin() {
-    let Some(h) = harness() else { return };
+    let Some(e2e) = E2e::require() else { return };
     // A private copy of the docker config: the plugin goes there, not into
     // the user's (or the shared harness's) config.
     let tmp = tempfile::tempdir().unwrap();
     let config = tmp.path().join("docker-config");
     fs::create_dir(&config).unwrap();
-    let original = h.docker_config.join("config.json");
+    let original = e2e.docker_config().join("config.json");
     if original.exists() {
         fs::copy(&original, config.join("config.json")).unwrap();
     }
@@ -257,19 +228,19 @@ fn docker_stella_is_a_cli_plugin() {
     ok(&out, "docker-plugin install");
     assert!(config.join("cli-plugins/docker-stella").exists());
 
-    let help = ok(&docker(&["--help"], Some(&config)), "docker --help");
+    let help = ok(&docker(&e2e, &["--help"], Some(&config)), "docker --help");
     assert!(
         help.lines().any(|l| l.trim_start().starts_with("stella*")),
         "docker --help lists no stella plugin:\n{help}"
     );
     let help = ok(
-        &docker(&["stella", "--help"], Some(&config)),
+        &docker(&e2e, &["stella", "--help"], Some(&config)),
         "docker stella --help",
     );
     assert!(help.contains("scan"), "{help}");
 
-    let image = format!("registry:{}", h.base);
-    let mut cmd = Command::new("docker");
+    let image = format!("registry:{}", e2e.base_image());
+    let mut cmd = e2e.docker();
     cmd.args(["stella", "scan", &image, "-o", "json"])
         .env("DOCKER_CONFIG", &config)
         .env("SOURCE_DATE_EPOCH", EPOCH)

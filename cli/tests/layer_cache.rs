@@ -13,7 +13,6 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 #[path = "support/images.rs"]
-#[allow(dead_code)]
 mod images;
 
 use images::images_dir_with;

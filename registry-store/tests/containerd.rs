@@ -15,12 +15,13 @@ use std::io::Read;
 use stella_registry_store::{
     open_image, OpenOptions, Platform, ResolvedImage, SourceSpec, StoreError,
 };
-use stella_testkit::e2e_env::{DockerTag, E2e, TwoPlatformImage};
+use stella_testkit::buildkit::E2e;
+use stella_testkit::docker_images::{DockerTag, TwoPlatformImage};
 
 fn options(e2e: &E2e) -> OpenOptions {
     OpenOptions {
-        containerd_address: e2e.containerd_address.clone(),
-        containerd_namespace: e2e.containerd_namespace.clone(),
+        containerd_address: e2e.containerd_address().display().to_string(),
+        containerd_namespace: e2e.containerd_namespace().to_string(),
         ..OpenOptions::default()
     }
 }
@@ -67,18 +68,14 @@ fn unique(prefix: &str) -> String {
 
 #[test]
 fn base_image_matches_the_registry() {
-    let Some(e2e) = E2e::from_env("base_image_matches_the_registry") else {
-        return;
-    };
+    let Some(e2e) = E2e::require() else { return };
     e2e.pull_base();
     let opts = options(&e2e);
-    let from_registry = open(&format!("registry:{}", e2e.base), &opts).expect("registry");
-    let from_containerd = open(&format!("containerd:{}", e2e.base), &opts).expect("containerd");
+    let from_registry = open(&format!("registry:{}", e2e.base_image()), &opts).expect("registry");
+    let from_containerd =
+        open(&format!("containerd:{}", e2e.base_image()), &opts).expect("containerd");
     assert_eq!(content_of(&from_containerd), content_of(&from_registry));
-    assert_eq!(
-        from_containerd.info.name.as_deref(),
-        Some(e2e.base.as_str())
-    );
+    assert_eq!(from_containerd.info.name.as_deref(), Some(e2e.base_image()));
     assert_eq!(from_containerd.info.platform, from_registry.info.platform);
     let streamed = read_all_layers(&from_containerd);
     let declared: u64 = from_containerd.layers.iter().filter_map(|l| l.size).sum();
@@ -88,16 +85,15 @@ fn base_image_matches_the_registry() {
 
 #[test]
 fn short_names_and_image_ids_resolve_like_docker() {
-    let Some(e2e) = E2e::from_env("short_names_and_image_ids_resolve_like_docker") else {
-        return;
-    };
+    let Some(e2e) = E2e::require() else { return };
     e2e.pull_base();
     let opts = options(&e2e);
-    let expected = content_of(&open(&format!("registry:{}", e2e.base), &opts).expect("registry"));
+    let expected =
+        content_of(&open(&format!("registry:{}", e2e.base_image()), &opts).expect("registry"));
     // docker names the tag; we must find it by the short name and by
     // whatever docker stored it as.
     let short = unique("stella-ctd-short");
-    let _tag = DockerTag::new(&e2e, &e2e.base, &short);
+    let _tag = DockerTag::new(&e2e, e2e.base_image(), &short);
     let image = open(&format!("containerd:{short}"), &opts).expect("short name");
     assert_eq!(content_of(&image), expected);
     let stored = image.info.name.clone().expect("stored name");
@@ -105,16 +101,14 @@ fn short_names_and_image_ids_resolve_like_docker() {
     let image = open(&format!("containerd:{stored}"), &opts).expect("stored name");
     assert_eq!(content_of(&image), expected);
     // With the containerd store, docker's image ID is the target digest.
-    let id = e2e.docker_ok(&["image", "inspect", "--format", "{{.Id}}", &e2e.base]);
+    let id = e2e.docker_ok(&["image", "inspect", "--format", "{{.Id}}", e2e.base_image()]);
     let image = open(&format!("containerd:{id}"), &opts).expect("image id");
     assert_eq!(content_of(&image), expected);
 }
 
 #[test]
 fn missing_platform_content_is_content_not_fetched() {
-    let Some(e2e) = E2e::from_env("missing_platform_content_is_content_not_fetched") else {
-        return;
-    };
+    let Some(e2e) = E2e::require() else { return };
     let host = Platform::host();
     let host_text = format!("{}/{}", host.os, host.architecture);
     let other = if host.architecture == "s390x" {
@@ -125,9 +119,7 @@ fn missing_platform_content_is_content_not_fetched() {
     let tag = unique("lib");
     let pushed = TwoPlatformImage::push(&e2e, "stella-ctd/two-platform", &tag, &host_text, other);
     e2e.docker_ok(&["pull", "--quiet", &pushed.reference]);
-    let _cleanup = DockerTag {
-        name: pushed.reference.clone(),
-    };
+    let _cleanup = DockerTag::adopt(&e2e, &pushed.reference);
     let mut opts = options(&e2e);
     opts.platform = host_text.parse().expect("platform");
     let image = open(&format!("containerd:{}", pushed.reference), &opts).expect("host platform");
@@ -158,7 +150,7 @@ fn missing_platform_content_is_content_not_fetched() {
         } => {
             assert_eq!(digest.to_string(), pushed.other_manifest);
             assert_eq!(what, &format!("manifest for {other}"));
-            assert_eq!(namespace, &e2e.containerd_namespace);
+            assert_eq!(namespace, e2e.containerd_namespace());
         }
         other => panic!("expected ContentNotFetched, got {other}"),
     }
@@ -167,15 +159,11 @@ fn missing_platform_content_is_content_not_fetched() {
 
 #[test]
 fn missing_image_wrong_namespace_and_absent_socket_are_typed_errors() {
-    let Some(e2e) =
-        E2e::from_env("missing_image_wrong_namespace_and_absent_socket_are_typed_errors")
-    else {
-        return;
-    };
+    let Some(e2e) = E2e::require() else { return };
     e2e.pull_base();
     let opts = options(&e2e);
 
-    let missing = format!("{}/stella-ctd/none:{}", e2e.registry, unique("absent"));
+    let missing = format!("{}/stella-ctd/none:{}", e2e.registry(), unique("absent"));
     match open(&format!("containerd:{missing}"), &opts).unwrap_err() {
         StoreError::NotFound {
             what: "image",
@@ -183,14 +171,14 @@ fn missing_image_wrong_namespace_and_absent_socket_are_typed_errors() {
             location,
         } => {
             assert_eq!(reference, missing);
-            assert!(location.contains(&e2e.containerd_namespace), "{location}");
+            assert!(location.contains(e2e.containerd_namespace()), "{location}");
         }
         other => panic!("expected NotFound, got {other}"),
     }
 
     let mut wrong = opts.clone();
     wrong.containerd_namespace = unique("stella-no-such-ns");
-    match open(&format!("containerd:{}", e2e.base), &wrong).unwrap_err() {
+    match open(&format!("containerd:{}", e2e.base_image()), &wrong).unwrap_err() {
         err @ StoreError::ContainerdNamespaceNotFound { .. } => {
             let text = err.to_string();
             assert!(text.contains(&wrong.containerd_namespace), "{text}");
@@ -198,7 +186,7 @@ fn missing_image_wrong_namespace_and_absent_socket_are_typed_errors() {
             assert!(
                 text.contains(&format!(
                     "the image is in namespace \"{}\"",
-                    e2e.containerd_namespace
+                    e2e.containerd_namespace()
                 )),
                 "{text}"
             );
@@ -209,7 +197,7 @@ fn missing_image_wrong_namespace_and_absent_socket_are_typed_errors() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut absent = opts.clone();
     absent.containerd_address = dir.path().join("containerd.sock").display().to_string();
-    match open(&format!("containerd:{}", e2e.base), &absent).unwrap_err() {
+    match open(&format!("containerd:{}", e2e.base_image()), &absent).unwrap_err() {
         StoreError::Containerd { address, reason } => {
             assert_eq!(address, absent.containerd_address);
             assert!(reason.contains("no such socket"), "{reason}");
@@ -218,13 +206,10 @@ fn missing_image_wrong_namespace_and_absent_socket_are_typed_errors() {
     }
 
     // docker's API socket is a socket, but not containerd's.
-    if let Some(docker) = std::env::var("DOCKER_HOST")
-        .ok()
-        .and_then(|h| h.strip_prefix("unix://").map(str::to_string))
-    {
+    if let Some(docker) = e2e.docker_socket() {
         let mut not_containerd = opts.clone();
-        not_containerd.containerd_address = docker;
-        match open(&format!("containerd:{}", e2e.base), &not_containerd).unwrap_err() {
+        not_containerd.containerd_address = docker.display().to_string();
+        match open(&format!("containerd:{}", e2e.base_image()), &not_containerd).unwrap_err() {
             StoreError::Containerd { reason, .. } => {
                 assert!(
                     reason.contains("is this containerd's gRPC socket?"),
@@ -238,7 +223,7 @@ fn missing_image_wrong_namespace_and_absent_socket_are_typed_errors() {
     let mut bad_ns = opts.clone();
     bad_ns.containerd_namespace = "bad/namespace".into();
     assert!(matches!(
-        open(&format!("containerd:{}", e2e.base), &bad_ns).unwrap_err(),
+        open(&format!("containerd:{}", e2e.base_image()), &bad_ns).unwrap_err(),
         StoreError::BadSource { .. }
     ));
 }

@@ -7,7 +7,12 @@
 //!
 //! Tests start with `let Some(e2e) = E2e::require() else { return };`: without
 //! the harness they say they were skipped, unless `STELLA_REQUIRE_E2E=1` (CI),
-//! where a missing harness fails them.
+//! where a missing harness fails them. This is the one reader of the
+//! harness's environment: tests ask [`E2e`], never `std::env`, for it.
+//!
+//! Tests may add images and tags (under unique names) and remove what they
+//! added ([`crate::docker_images::DockerTag`]); they never stop or
+//! reconfigure the harness, which others share.
 
 use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
@@ -76,11 +81,19 @@ impl E2e {
     pub fn from_env() -> Option<E2e> {
         let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
         let text = |name: &str| var(name).and_then(|v| v.into_string().ok());
+        let registry = text("STELLA_E2E_REGISTRY")?;
+        let base = text("STELLA_E2E_BASE")?;
+        // `REPO:TAG` is short for the harness registry's `REGISTRY/REPO:TAG`.
+        let base = if base.starts_with(&format!("{registry}/")) {
+            base
+        } else {
+            format!("{registry}/{base}")
+        };
         Some(E2e {
             docker_host: var("DOCKER_HOST")?,
             docker_config: var("DOCKER_CONFIG")?.into(),
-            registry: text("STELLA_E2E_REGISTRY")?,
-            base: text("STELLA_E2E_BASE")?,
+            registry,
+            base,
             containerd_address: var("STELLA_E2E_CONTAINERD_ADDRESS")?.into(),
             containerd_namespace: text("STELLA_E2E_CONTAINERD_NAMESPACE")
                 .unwrap_or_else(|| "moby".to_string()),
@@ -117,7 +130,8 @@ impl E2e {
         &self.registry
     }
 
-    /// The pushed debootstrap minbase bookworm image (88 dpkg packages).
+    /// The pushed debootstrap minbase bookworm image (88 dpkg packages),
+    /// always `REGISTRY/REPO:TAG`.
     pub fn base_image(&self) -> &str {
         &self.base
     }
@@ -150,6 +164,19 @@ impl E2e {
         &self.busybox
     }
 
+    /// The harness's docker CLI config directory (buildx is a plugin there).
+    pub fn docker_config(&self) -> &Path {
+        &self.docker_config
+    }
+
+    /// The socket of dockerd's API, when `DOCKER_HOST` is `unix://PATH`.
+    pub fn docker_socket(&self) -> Option<&Path> {
+        self.docker_host
+            .to_str()
+            .and_then(|host| host.strip_prefix("unix://"))
+            .map(Path::new)
+    }
+
     /// `docker` talking to the harness's daemon with its CLI config (which has
     /// buildx as a plugin).
     pub fn docker(&self) -> Command {
@@ -158,6 +185,28 @@ impl E2e {
             .env("DOCKER_HOST", &self.docker_host)
             .env("DOCKER_CONFIG", &self.docker_config);
         command
+    }
+
+    /// Runs `docker ARGS` against the harness and fails the test unless it
+    /// succeeds; its stdout, trimmed.
+    pub fn docker_ok(&self, args: &[&str]) -> String {
+        let out = self
+            .docker()
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run docker {args:?}: {e}"));
+        assert!(
+            out.status.success(),
+            "docker {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// `docker pull` of the base image into dockerd's containerd store (a
+    /// no-op when it is there).
+    pub fn pull_base(&self) {
+        self.docker_ok(&["pull", "--quiet", &self.base]);
     }
 
     /// `docker buildx build --push -t REGISTRY/TAG EXTRA... CONTEXT`, where

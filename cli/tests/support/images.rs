@@ -1,6 +1,8 @@
 //! Shared by the tests that scan the real images of
 //! `samples/build-test-images.sh`: where they are, and running the binary.
 
+#![allow(dead_code)] // each test binary uses a different subset
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

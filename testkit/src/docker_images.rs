@@ -1,97 +1,19 @@
-//! The end-to-end harness (`tests/e2e/up.sh`): a real dockerd with the
-//! containerd image store, its managed containerd, and a registry holding a
-//! base image, described by environment variables:
-//!
-//! - `STELLA_E2E_CONTAINERD_ADDRESS`: dockerd's containerd socket;
-//! - `STELLA_E2E_CONTAINERD_NAMESPACE`: its image namespace (default `moby`);
-//! - `STELLA_E2E_REGISTRY`: the registry (`127.0.0.1:PORT`);
-//! - `STELLA_E2E_BASE`: an image there (`REGISTRY/REPO:TAG`, or `REPO:TAG`);
-//! - `DOCKER_HOST`, `DOCKER_CONFIG`: how `docker` reaches that daemon;
-//! - `STELLA_REQUIRE_E2E=1` (CI): a missing harness fails the test instead
-//!   of skipping it.
-//!
-//! Tests may add images and tags (under unique names) and remove what they
-//! added; they never stop or reconfigure the harness, which others share.
+//! Images a test adds to the e2e harness ([`crate::buildkit::E2e`]) and
+//! takes away again: a local docker tag removed on drop, and a two-platform
+//! image index pushed to the harness registry so that `docker pull` leaves
+//! one platform's content out of containerd's store.
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use sha2::Digest as _;
 
-/// The harness as the environment describes it.
-#[derive(Debug, Clone)]
-pub struct E2e {
-    pub containerd_address: String,
-    pub containerd_namespace: String,
-    pub registry: String,
-    /// The base image, `REGISTRY/REPO:TAG`.
-    pub base: String,
-}
+use crate::buildkit::E2e;
 
-impl E2e {
-    /// The harness, or `None` after printing "skipped: no e2e harness"
-    /// (a panic instead when `STELLA_REQUIRE_E2E=1`).
-    pub fn from_env(test: &str) -> Option<E2e> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let Some(containerd_address) = var("STELLA_E2E_CONTAINERD_ADDRESS") else {
-            if var("STELLA_REQUIRE_E2E").as_deref() == Some("1") {
-                panic!(
-                    "{test}: STELLA_REQUIRE_E2E=1 but STELLA_E2E_CONTAINERD_ADDRESS is unset: \
-                     start the harness (tests/e2e/up.sh) and export its variables"
-                );
-            }
-            eprintln!("{test}: skipped: no e2e harness");
-            return None;
-        };
-        let required = |name: &str| {
-            var(name).unwrap_or_else(|| {
-                panic!("{test}: STELLA_E2E_CONTAINERD_ADDRESS is set but {name} is not")
-            })
-        };
-        let registry = required("STELLA_E2E_REGISTRY");
-        let base = required("STELLA_E2E_BASE");
-        let base = if base.starts_with(&format!("{registry}/")) {
-            base
-        } else {
-            format!("{registry}/{base}")
-        };
-        Some(E2e {
-            containerd_address,
-            containerd_namespace: var("STELLA_E2E_CONTAINERD_NAMESPACE")
-                .unwrap_or_else(|| "moby".into()),
-            registry,
-            base,
-        })
-    }
-
-    /// Runs `docker ARGS` against the harness daemon (`DOCKER_HOST`).
-    pub fn docker(&self, args: &[&str]) -> Output {
-        Command::new("docker")
-            .args(args)
-            .output()
-            .expect("run docker (the e2e harness puts it on PATH)")
-    }
-
-    /// Runs `docker ARGS` and fails the test unless it succeeds; stdout.
-    pub fn docker_ok(&self, args: &[&str]) -> String {
-        let out = self.docker(args);
-        assert!(
-            out.status.success(),
-            "docker {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    /// `docker pull` of the base image (a no-op when it is there).
-    pub fn pull_base(&self) {
-        self.docker_ok(&["pull", "--quiet", &self.base]);
-    }
-}
-
-/// A local name for an image that a test gives it and removes on drop.
+/// A local name for an image in the harness's docker, removed on drop.
 pub struct DockerTag {
+    e2e: E2e,
     pub name: String,
 }
 
@@ -99,7 +21,14 @@ impl DockerTag {
     /// `docker tag SOURCE NAME`.
     pub fn new(e2e: &E2e, source: &str, name: &str) -> DockerTag {
         e2e.docker_ok(&["tag", source, name]);
+        DockerTag::adopt(e2e, name)
+    }
+
+    /// Takes charge of a name the test already made (a `docker pull`ed
+    /// reference, say), to remove it on drop.
+    pub fn adopt(e2e: &E2e, name: &str) -> DockerTag {
         DockerTag {
+            e2e: e2e.clone(),
             name: name.to_string(),
         }
     }
@@ -108,7 +37,9 @@ impl DockerTag {
 impl Drop for DockerTag {
     fn drop(&mut self) {
         // Untagging never deletes content another name still holds.
-        let _ = Command::new("docker")
+        let _ = self
+            .e2e
+            .docker()
             .args(["rmi", "--no-prune", &self.name])
             .output();
     }
@@ -190,7 +121,7 @@ impl TwoPlatformImage {
             &dir.path().join("oci-layout"),
             br#"{"imageLayoutVersion":"1.0.0"}"#,
         );
-        let reference = format!("{}/{repo}:{tag}", e2e.registry);
+        let reference = e2e.image_ref(&format!("{repo}:{tag}"));
         let out = Command::new("skopeo")
             .args([
                 "copy",
