@@ -212,8 +212,13 @@ impl Daemon {
     fn status_error(&self, doing: &str, status: &Status) -> StoreError {
         let hint = match status.code() {
             // A socket that does not speak gRPC (docker's API socket, say)
-            // fails at the transport.
-            Code::Unimplemented | Code::Unknown | Code::Internal | Code::Unavailable => {
+            // fails at the transport; an HTTP/1 server closing the HTTP/2
+            // stream sometimes surfaces as Cancelled.
+            Code::Unimplemented
+            | Code::Unknown
+            | Code::Internal
+            | Code::Unavailable
+            | Code::Cancelled => {
                 " (is this containerd's gRPC socket?)"
             }
             Code::PermissionDenied => " (the socket is usually only open to root)",
