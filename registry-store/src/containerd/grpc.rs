@@ -218,9 +218,7 @@ impl Daemon {
             | Code::Unknown
             | Code::Internal
             | Code::Unavailable
-            | Code::Cancelled => {
-                " (is this containerd's gRPC socket?)"
-            }
+            | Code::Cancelled => " (is this containerd's gRPC socket?)",
             Code::PermissionDenied => " (the socket is usually only open to root)",
             _ => "",
         };
