@@ -186,7 +186,7 @@ pub fn attach_sboms(
         },
     ];
     let tool = format!("stella {}", inventory.tool.version);
-    let attached = attach_all(&subject, attachments, &render_opts.sbom.timestamp, &tool)?;
+    let attached = attach_all(subject, attachments, &render_opts.sbom.timestamp, &tool)?;
     if !quiet {
         for d in &attached {
             eprintln!(
