@@ -103,7 +103,8 @@ pub fn spdx_json(inv: &Inventory, opts: &SbomOptions) -> Result<Vec<u8>, SbomErr
 /// SHA1 checksum; SHA256 is added because SHA1 alone proves little).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SpdxFile {
-    /// Absolute path in the scanned filesystem (`/var/lib/dpkg/status`).
+    /// Path in the scanned filesystem as SPDX wants it, `./`-rooted
+    /// (`./var/lib/dpkg/status`; spdx-tools rejects `/…`).
     pub path: String,
     pub sha1_hex: String,
     pub sha256_hex: String,

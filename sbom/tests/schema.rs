@@ -73,12 +73,12 @@ fn documents_validate_against_official_schemas() {
     // files[] (what a BuildKit generator lists for layer lookup).
     let files = [
         stella_sbom::SpdxFile {
-            path: "/var/lib/dpkg/info/hello.list".into(),
+            path: "./var/lib/dpkg/info/hello.list".into(),
             sha1_hex: "da39a3ee5e6b4b0d3255bfef95601890afd80709".into(),
             sha256_hex: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".into(),
         },
         stella_sbom::SpdxFile {
-            path: "/usr/lib/x y.so".into(),
+            path: "./usr/lib/x y.so".into(),
             sha1_hex: "da39a3ee5e6b4b0d3255bfef95601890afd80709".into(),
             sha256_hex: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".into(),
         },
@@ -92,7 +92,10 @@ fn documents_validate_against_official_schemas() {
         .iter()
         .map(|f| f["fileName"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["/usr/lib/x y.so", "/var/lib/dpkg/info/hello.list"]);
+    assert_eq!(
+        names,
+        ["./usr/lib/x y.so", "./var/lib/dpkg/info/hello.list"]
+    );
     let path = dir.path().join("with-files.spdx.json");
     std::fs::write(&path, &with_files).expect("write");
     spdx_files.push(path);
