@@ -21,6 +21,7 @@ pub fn run(request: &Request) -> anyhow::Result<()> {
         },
         scan,
         strict: generator::strict_from_env(),
+        layer_files: generator::layer_files_from_env(),
     };
     let outcome = generator::run(request, &settings).context("stella SBOM generator")?;
     for w in &outcome.warnings {

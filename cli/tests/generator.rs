@@ -483,3 +483,45 @@ fn half_set_environment_is_an_error_naming_the_missing_variable() {
         stderr(&out)
     );
 }
+
+#[test]
+fn layer_files_can_be_left_out() {
+    let work = tempfile::tempdir().unwrap();
+    let rootfs = work.path().join("rootfs");
+    let site = rootfs.join("usr/lib/python3/dist-packages/demo-1.0.dist-info");
+    std::fs::create_dir_all(&site).unwrap();
+    std::fs::write(
+        site.join("METADATA"),
+        "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+    )
+    .unwrap();
+    let with = work.path().join("with");
+    let without = work.path().join("without");
+    std::fs::create_dir(&with).unwrap();
+    std::fs::create_dir(&without).unwrap();
+    let out = generate(&rootfs, &with, None, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = generate(
+        &rootfs,
+        &without,
+        None,
+        &[("STELLA_GENERATOR_LAYER_FILES", "0")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (with, without) = (statements(&with), statements(&without));
+    let files = |sts: &std::collections::BTreeMap<String, Value>| {
+        sts["sbom.spdx.json"]["predicate"]["files"]
+            .as_array()
+            .map(Vec::len)
+    };
+    assert_eq!(files(&with), Some(1));
+    assert_eq!(files(&without), None);
+    let attribution =
+        &without["stella-inventory.spdx.json"]["predicate"]["stellaInventory"]["attribution"];
+    assert_eq!(*attribution, serde_json::json!([null]));
+    // The SBOM's packages do not depend on it.
+    assert_eq!(
+        spdx_packages(&with["sbom.spdx.json"]["predicate"], "pypi"),
+        spdx_packages(&without["sbom.spdx.json"]["predicate"], "pypi")
+    );
+}

@@ -47,6 +47,10 @@ pub const ENV_DESTINATION: &str = "BUILDKIT_SCAN_DESTINATION";
 pub const ENV_EXTRAS: &str = "BUILDKIT_SCAN_SOURCE_EXTRAS";
 /// `1` makes scan warnings fatal.
 pub const ENV_STRICT: &str = "STELLA_STRICT";
+/// `0` leaves `files[]` out of `sbom.spdx.json`: BuildKit then has no layer
+/// lookups to do (it decompresses layers for them), and `stella attach`
+/// gives components no layer.
+pub const ENV_LAYER_FILES: &str = "STELLA_GENERATOR_LAYER_FILES";
 
 /// The statement type BuildKit itself writes.
 pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v0.1";
@@ -136,6 +140,8 @@ pub struct Settings {
     pub sbom: SbomOptions,
     /// Fail on any scan warning instead of recording it.
     pub strict: bool,
+    /// List each component's attribution file for BuildKit's layer lookup.
+    pub layer_files: bool,
 }
 
 /// What a run wrote.
@@ -204,7 +210,12 @@ pub fn run(request: &Request, settings: &Settings) -> Result<Outcome, GeneratorE
     let attribution: Vec<Option<String>> = core
         .components
         .iter()
-        .map(|c| attribution_file(&request.source, c))
+        .map(|c| {
+            settings
+                .layer_files
+                .then(|| attribution_file(&request.source, c))
+                .flatten()
+        })
         .collect();
     let mut listed: BTreeMap<String, SpdxFile> = BTreeMap::new();
     for path in attribution.iter().flatten() {
@@ -290,6 +301,13 @@ pub fn strict_from_env() -> bool {
     std::env::var(ENV_STRICT)
         .map(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
         .unwrap_or(false)
+}
+
+/// `STELLA_GENERATOR_LAYER_FILES`: on unless `0`, `false` or `no`.
+pub fn layer_files_from_env() -> bool {
+    std::env::var(ENV_LAYER_FILES)
+        .map(|v| !matches!(v.trim().to_ascii_lowercase().as_str(), "0" | "false" | "no"))
+        .unwrap_or(true)
 }
 
 fn check_dir(var: &'static str, path: &Path) -> Result<(), GeneratorError> {
