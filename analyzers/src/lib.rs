@@ -31,6 +31,6 @@ pub use file_analyzer::{ElfInfo, FileAnalyzer, FileReport, ScriptText};
 pub use fs::{FileRef, FsView, MemFs, ViewError};
 pub use layer_cache::LayerCache;
 pub use scan::{
-    default_analyzers, default_file_analyzers, scan_dir, scan_image, scan_image_with, Progress,
-    ScanError, ScanOptions, Silent,
+    default_analyzers, default_file_analyzers, layer_info, scan_dir, scan_image, scan_image_with,
+    Progress, ScanError, ScanOptions, Silent,
 };

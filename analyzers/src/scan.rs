@@ -211,16 +211,7 @@ pub fn scan_image_with(
     let layer_infos = image
         .layers
         .iter()
-        .map(|l| LayerInfo {
-            index: l.index,
-            digest: Some(l.digest.clone()),
-            diff_id: Some(l.diff_id.clone()),
-            media_type: Some(l.media_type.clone()).filter(|m| !m.is_empty()),
-            size: l
-                .size
-                .unwrap_or_else(|| layers.get(l.index as usize).map_or(0, |f| f.tar_bytes)),
-            created_by: l.created_by.clone(),
-        })
+        .map(|l| layer_info(l, layers.get(l.index as usize).map_or(0, |f| f.tar_bytes)))
         .collect();
     let inventory = analyze(
         &layers,
@@ -235,6 +226,19 @@ pub fn scan_image_with(
         layer_cache::store_inventory(cache, key, &inventory);
     }
     Ok(inventory)
+}
+
+/// The layer-table entry of one image layer. `tar_bytes` is its size when
+/// the source declares none (docker-archive layers).
+pub fn layer_info(layer: &LayerDescriptor, tar_bytes: u64) -> LayerInfo {
+    LayerInfo {
+        index: layer.index,
+        digest: Some(layer.digest.clone()),
+        diff_id: Some(layer.diff_id.clone()),
+        media_type: Some(layer.media_type.clone()).filter(|m| !m.is_empty()),
+        size: layer.size.unwrap_or(tar_bytes),
+        created_by: layer.created_by.clone(),
+    }
 }
 
 /// Scans a root filesystem directory (one pseudo-layer, no digests).

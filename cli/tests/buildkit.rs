@@ -55,24 +55,26 @@ fn spdx_purls(doc: &Value) -> BTreeSet<String> {
         .collect()
 }
 
-/// (purl, evidence) of a native inventory's components.
-fn inventory_components(inv: &Value) -> BTreeSet<(String, Vec<String>)> {
+/// (purl, `fact` of the component) for every component of a native inventory.
+fn component_facts<T: Ord>(inv: &Value, fact: impl Fn(&Value) -> T) -> BTreeSet<(String, T)> {
     inv["components"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| {
-            (
-                c["purl"].as_str().unwrap_or_default().to_string(),
-                c["evidence"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|e| e.as_str().unwrap().to_string())
-                    .collect(),
-            )
-        })
+        .map(|c| (c["purl"].as_str().unwrap_or_default().to_string(), fact(c)))
         .collect()
+}
+
+/// (purl, evidence) of a native inventory's components.
+fn inventory_components(inv: &Value) -> BTreeSet<(String, Vec<String>)> {
+    component_facts(inv, |c| {
+        c["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_str().unwrap().to_string())
+            .collect()
+    })
 }
 
 #[test]
@@ -201,19 +203,7 @@ fn buildx_with_the_stella_generator_then_attach() {
     assert_eq!(attached["layers"], scanned["layers"]);
     // Every component's layer, from BuildKit's layerID comments, is the
     // layer the streaming scan attributes it to.
-    let layers = |inv: &Value| -> BTreeSet<(String, i64)> {
-        inv["components"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| {
-                (
-                    c["purl"].as_str().unwrap_or_default().to_string(),
-                    c["layer"].as_i64().unwrap_or(-1),
-                )
-            })
-            .collect()
-    };
+    let layers = |inv: &Value| component_facts(inv, |c| c["layer"].as_i64().unwrap_or(-1));
     assert_eq!(layers(&attached), layers(&scanned));
 
     let (code, referrers, err) = stella(&["referrers", &image, "-o", "json"]);

@@ -229,11 +229,7 @@ mod with_containerd {
         let Some(e2e) = E2e::require() else { return };
         let host = Platform::host();
         let host_text = format!("{}/{}", host.os, host.architecture);
-        let other = if host.architecture == "s390x" {
-            "linux/ppc64le"
-        } else {
-            "linux/s390x"
-        };
+        let other = TwoPlatformImage::other_than(&host.architecture);
         let pushed = TwoPlatformImage::push(
             &e2e,
             "stella-ctd/two-platform",

@@ -135,6 +135,19 @@ fn tree_state(root: &Path) -> Vec<(PathBuf, u64, i64, u32)> {
     out
 }
 
+/// A Python distribution's `METADATA` under `root`'s dist-packages.
+fn write_dist_info(root: &Path, name: &str, version: &str) {
+    let dir = root.join(format!(
+        "usr/lib/python3/dist-packages/{name}-{version}.dist-info"
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("METADATA"),
+        format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"),
+    )
+    .unwrap();
+}
+
 fn run_tool(cmd: &str, args: &[&str]) -> String {
     let out = Command::new(cmd)
         .args(args)
@@ -334,13 +347,7 @@ fn unreadable_files_are_warnings_unless_strict() {
     )
     .unwrap();
     std::fs::set_permissions(dpkg.join("status"), std::fs::Permissions::from_mode(0o000)).unwrap();
-    let site = rootfs.join("usr/lib/python3/dist-packages/demo-1.0.dist-info");
-    std::fs::create_dir_all(&site).unwrap();
-    std::fs::write(
-        site.join("METADATA"),
-        "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
-    )
-    .unwrap();
+    write_dist_info(&rootfs, "demo", "1.0");
     for dir in [work.path(), rootfs.as_path()] {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
@@ -488,13 +495,7 @@ fn half_set_environment_is_an_error_naming_the_missing_variable() {
 fn layer_files_can_be_left_out() {
     let work = tempfile::tempdir().unwrap();
     let rootfs = work.path().join("rootfs");
-    let site = rootfs.join("usr/lib/python3/dist-packages/demo-1.0.dist-info");
-    std::fs::create_dir_all(&site).unwrap();
-    std::fs::write(
-        site.join("METADATA"),
-        "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
-    )
-    .unwrap();
+    write_dist_info(&rootfs, "demo", "1.0");
     let with = work.path().join("with");
     let without = work.path().join("without");
     std::fs::create_dir(&with).unwrap();

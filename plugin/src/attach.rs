@@ -18,7 +18,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::Value;
-use stella_model::{Digest, Inventory, LayerInfo};
+use stella_analyzers::layer_info;
+use stella_model::{Digest, Inventory};
 use stella_registry_store::oci::Descriptor;
 use stella_registry_store::{ArtifactStore, ManifestRef, ResolvedImage, StoreError};
 
@@ -250,18 +251,8 @@ pub fn inventory_from_attestation(
         component.layer_diff_id = layer.map(|&i| image.layers[i].diff_id.clone());
     }
     inventory.image = image.info.clone();
-    inventory.layers = image
-        .layers
-        .iter()
-        .map(|l| LayerInfo {
-            index: l.index,
-            digest: Some(l.digest.clone()),
-            diff_id: Some(l.diff_id.clone()),
-            media_type: Some(l.media_type.clone()).filter(|m| !m.is_empty()),
-            size: l.size.unwrap_or(0),
-            created_by: l.created_by.clone(),
-        })
-        .collect();
+    // Registry and layout manifests always declare layer sizes.
+    inventory.layers = image.layers.iter().map(|l| layer_info(l, 0)).collect();
     inventory.canonicalize();
     Ok(inventory)
 }

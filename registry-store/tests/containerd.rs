@@ -111,11 +111,7 @@ fn missing_platform_content_is_content_not_fetched() {
     let Some(e2e) = E2e::require() else { return };
     let host = Platform::host();
     let host_text = format!("{}/{}", host.os, host.architecture);
-    let other = if host.architecture == "s390x" {
-        "linux/ppc64le"
-    } else {
-        "linux/s390x"
-    };
+    let other = TwoPlatformImage::other_than(&host.architecture);
     let tag = unique("lib");
     let pushed = TwoPlatformImage::push(&e2e, "stella-ctd/two-platform", &tag, &host_text, other);
     e2e.docker_ok(&["pull", "--quiet", &pushed.reference]);

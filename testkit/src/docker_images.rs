@@ -80,6 +80,16 @@ fn layer_tar(text: &str) -> Vec<u8> {
 }
 
 impl TwoPlatformImage {
+    /// A platform surely not the host's (`host_arch` as OCI names it), for
+    /// the half of the index `docker pull` leaves out.
+    pub fn other_than(host_arch: &str) -> &'static str {
+        if host_arch == "s390x" {
+            "linux/ppc64le"
+        } else {
+            "linux/s390x"
+        }
+    }
+
     /// Builds the layout in a temp dir and copies it to `REGISTRY/repo:tag`.
     pub fn push(e2e: &E2e, repo: &str, tag: &str, host: &str, other: &str) -> TwoPlatformImage {
         let dir = tempfile::tempdir().expect("tempdir");
