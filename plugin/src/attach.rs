@@ -312,3 +312,194 @@ fn check_same_packages(core: &Value, inventory: &Inventory, what: &str) -> Resul
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    //! The checks on hostile or inconsistent attestations. The statements
+    //! start as what the real generator writes for a small root filesystem;
+    //! each test breaks one thing and expects a typed error naming it.
+
+    use std::path::Path;
+
+    use serde_json::json;
+    use stella_analyzers::ScanOptions;
+    use stella_model::ImageInfo;
+    use stella_registry_store::{BlobSource, LayerDescriptor};
+    use stella_sbom::SbomOptions;
+
+    use super::*;
+    use crate::generator::{self, Request, Settings};
+
+    /// No layer is ever opened by `stella attach`; this says so if one were.
+    struct NoBlobs;
+    impl BlobSource for NoBlobs {
+        fn open_layer(
+            &self,
+            layer: &LayerDescriptor,
+        ) -> Result<Box<dyn std::io::Read + Send + '_>, StoreError> {
+            panic!("stella attach opened layer {}", layer.digest)
+        }
+    }
+
+    const LAYER: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+    const MANIFEST: &str =
+        "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+
+    fn image() -> ResolvedImage {
+        let digest: Digest = LAYER.parse().unwrap();
+        ResolvedImage {
+            info: ImageInfo {
+                source: "registry:example/app:1".into(),
+                manifest_digest: Some(MANIFEST.parse().unwrap()),
+                ..ImageInfo::default()
+            },
+            config: Default::default(),
+            layers: vec![LayerDescriptor {
+                index: 0,
+                digest: digest.clone(),
+                media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(),
+                size: Some(10),
+                diff_id: digest,
+                created_by: None,
+            }],
+            blobs: Box::new(NoBlobs),
+        }
+    }
+
+    /// The two statements the generator writes for a rootfs with one Python
+    /// distribution, with BuildKit's `layerID` comment added to the core.
+    fn attestation(root: &Path) -> Attestation {
+        let dist = root.join("rootfs/usr/lib/python3/dist-packages/demo-1.0.dist-info");
+        std::fs::create_dir_all(&dist).unwrap();
+        std::fs::write(
+            dist.join("METADATA"),
+            "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+        )
+        .unwrap();
+        let out = root.join("out");
+        std::fs::create_dir(&out).unwrap();
+        let request = Request {
+            source: root.join("rootfs"),
+            destination: out.clone(),
+            extras: None,
+        };
+        let settings = Settings {
+            scan: ScanOptions::default(),
+            sbom: SbomOptions {
+                tool_version: "0.1.0".into(),
+                timestamp: "2024-01-01T00:00:00Z".into(),
+            },
+            strict: false,
+            layer_files: true,
+        };
+        generator::run(&request, &settings).unwrap();
+        let read = |name: &str| -> Value {
+            let mut st: Value =
+                serde_json::from_slice(&std::fs::read(out.join(name)).unwrap()).unwrap();
+            st["subject"] = json!([{"name": "x", "digest": {"sha256": &MANIFEST[7..]}}]);
+            st
+        };
+        let mut core = read(generator::CORE_FILE);
+        for f in core["predicate"]["files"].as_array_mut().unwrap() {
+            f["comment"] = json!(format!("layerID: {LAYER}"));
+        }
+        Attestation {
+            manifest: MANIFEST.parse().unwrap(),
+            statements: vec![core, read(generator::INVENTORY_FILE)],
+        }
+    }
+
+    fn invalid_reason(result: Result<Inventory, AttachError>) -> String {
+        match result {
+            Err(AttachError::Invalid { reason, .. }) => reason,
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn consistent_statements_give_the_inventory_with_layers() {
+        let tmp = tempfile::tempdir().unwrap();
+        let inv = inventory_from_attestation(&attestation(tmp.path()), &image()).unwrap();
+        assert_eq!(inv.components.len(), 1);
+        assert_eq!(inv.components[0].layer, Some(0));
+        assert_eq!(inv.image.source, "registry:example/app:1");
+        assert_eq!(inv.layers.len(), 1);
+    }
+
+    #[test]
+    fn a_package_missing_from_the_core_document_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut att = attestation(tmp.path());
+        let packages = att.statements[0]["predicate"]["packages"]
+            .as_array_mut()
+            .unwrap();
+        packages.retain(|p| p["name"] != "demo");
+        let reason = invalid_reason(inventory_from_attestation(&att, &image()));
+        assert!(reason.contains("pkg:pypi/demo@1.0"), "{reason}");
+    }
+
+    #[test]
+    fn statements_from_different_runs_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut att = attestation(tmp.path());
+        att.statements[0]["predicate"]["documentNamespace"] = json!("https://elsewhere/x");
+        let reason = invalid_reason(inventory_from_attestation(&att, &image()));
+        assert!(reason.contains("namespace"), "{reason}");
+    }
+
+    #[test]
+    fn unknown_format_and_malformed_inventories_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut att = attestation(tmp.path());
+        att.statements[1]["predicate"][INVENTORY_KEY]["format"] =
+            json!("stella-buildkit-inventory@9");
+        let reason = invalid_reason(inventory_from_attestation(&att, &image()));
+        assert!(reason.contains("@9"), "{reason}");
+
+        let mut att = attestation(&tmp.path().join("b"));
+        att.statements[1]["predicate"][INVENTORY_KEY]["inventory"]["components"] = json!("nope");
+        invalid_reason(inventory_from_attestation(&att, &image()));
+
+        let mut att = attestation(&tmp.path().join("c"));
+        att.statements[1]["predicate"][INVENTORY_KEY]["attribution"] = json!([]);
+        let reason = invalid_reason(inventory_from_attestation(&att, &image()));
+        assert!(
+            reason.contains("0 attribution entries for 1 components"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn another_generators_attestation_is_not_found() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut att = attestation(tmp.path());
+        att.statements.truncate(1);
+        assert!(matches!(
+            inventory_from_attestation(&att, &image()),
+            Err(AttachError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn statements_about_another_image_or_predicate_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let att = attestation(tmp.path());
+        let digest: Digest = LAYER.parse().unwrap();
+        let manifest: Digest = MANIFEST.parse().unwrap();
+        assert!(check_statement(&att.statements[0], &digest, &manifest).is_ok());
+        let other: Digest = LAYER.parse().unwrap();
+        assert!(matches!(
+            check_statement(&att.statements[0], &digest, &other),
+            Err(AttachError::Invalid { .. })
+        ));
+        let mut wrong = att.statements[0].clone();
+        wrong["predicateType"] = json!("https://slsa.dev/provenance/v0.2");
+        assert!(matches!(
+            check_statement(&wrong, &digest, &manifest),
+            Err(AttachError::Invalid { .. })
+        ));
+        let mut no_subject = att.statements[0].clone();
+        no_subject["subject"] = json!("garbage");
+        assert!(check_statement(&no_subject, &digest, &manifest).is_err());
+    }
+}
