@@ -14,8 +14,8 @@ use clap::{Args, ValueEnum};
 use stella_model::{Digest, Inventory};
 use stella_registry_store::oci::{Descriptor, MEDIA_DOCKER_LIST, MEDIA_OCI_INDEX};
 use stella_registry_store::{
-    artifact_blobs, attach, open_image, open_store, open_target, ArtifactBlob, ArtifactStore,
-    ManifestRef, OciLayoutStore, OpenOptions, Platform, SourceSpec, StoreOptions,
+    artifact_blobs, attach_many, open_image, open_store, open_target, Artifact, ArtifactBlob,
+    ArtifactStore, ManifestRef, OciLayoutStore, OpenOptions, Platform, SourceSpec, StoreOptions,
 };
 
 use crate::output::{render, Format, RenderOptions};
@@ -137,27 +137,28 @@ pub fn attach_all(
         (ANNOTATION_CREATED.to_string(), created.to_string()),
         (ANNOTATION_TOOL.to_string(), tool.to_string()),
     ]);
-    let mut out = Vec::new();
-    for a in attachments {
-        let blob = ArtifactBlob::new(a.artifact_type, a.data).titled(a.title);
-        let d = attach(
-            subject.store.as_ref(),
-            &subject.descriptor,
-            a.artifact_type,
-            &[blob],
-            &annotations,
+    let types: Vec<&str> = attachments.iter().map(|a| a.artifact_type).collect();
+    let blobs: Vec<[ArtifactBlob; 1]> = attachments
+        .into_iter()
+        .map(|a| [ArtifactBlob::new(a.artifact_type, a.data).titled(a.title)])
+        .collect();
+    let artifacts: Vec<Artifact<'_>> = types
+        .iter()
+        .zip(&blobs)
+        .map(|(artifact_type, blob)| Artifact {
+            artifact_type,
+            blobs: blob,
+            annotations: &annotations,
+        })
+        .collect();
+    attach_many(subject.store.as_ref(), &subject.descriptor, &artifacts).with_context(|| {
+        format!(
+            "attaching {} to {} in {}",
+            types.join(", "),
+            subject.descriptor.digest,
+            subject.store.location()
         )
-        .with_context(|| {
-            format!(
-                "attaching {} to {} in {}",
-                a.artifact_type,
-                subject.descriptor.digest,
-                subject.store.location()
-            )
-        })?;
-        out.push(d);
-    }
-    Ok(out)
+    })
 }
 
 /// CycloneDX, SPDX and BOM-Index of `inventory` as referrers of `subject`

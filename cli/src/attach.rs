@@ -5,7 +5,7 @@
 use anyhow::{bail, Context};
 use clap::Args;
 use stella_plugin::attach::{inventory_from_attestation, read_attestation, AttachError};
-use stella_registry_store::{open_image, open_target, ManifestRef, SourceSpec, StoreOptions};
+use stella_registry_store::{open_target, SourceSpec, StoreOptions};
 
 use crate::artifacts::{self, ImageArgs, EXIT_NOT_FOUND};
 use crate::output::{write_all, OutputSpec};
@@ -35,18 +35,16 @@ pub fn run(args: AttachArgs) -> anyhow::Result<u8> {
     }
     let epoch = source_date_epoch()?;
     let open = args.image.open_options()?;
-    // Manifest and config only: the layer table, no layer blob.
-    let image = open_image(&spec, &open, source).with_context(|| format!("opening {source}"))?;
-    let Some(manifest) = image.info.manifest_digest.clone() else {
-        bail!("{source}: no manifest digest");
-    };
+    // One store, one connection: the manifests and config for the layer
+    // table, the attestation, then the referrers. No layer blob is read.
     let target = open_target(source, &StoreOptions::from(&open))?;
-    let reference = target
-        .reference
-        .clone()
-        .unwrap_or(ManifestRef::Digest(manifest.clone()));
-    let found = read_attestation(target.store.as_ref(), &reference, &manifest)
-        .and_then(|attestation| inventory_from_attestation(&attestation, &image));
+    let image = target
+        .image(&open.platform, source)
+        .with_context(|| format!("opening {source}"))?;
+    let found = read_attestation(target.store.as_ref(), &image.top, &image.manifest.digest)
+        .and_then(|attestation| {
+            inventory_from_attestation(&attestation, &image.info, &image.layers)
+        });
     let inventory = match found {
         Ok(inventory) => inventory,
         Err(AttachError::NotFound(why)) => {
@@ -59,15 +57,9 @@ pub fn run(args: AttachArgs) -> anyhow::Result<u8> {
     if !args.outputs.is_empty() {
         write_all(&args.outputs, &inventory, &render)?;
     }
-    // The store the attestation came from: one connection for reads and writes.
-    let descriptor = target
-        .store
-        .resolve(&ManifestRef::Digest(manifest.clone()))
-        .with_context(|| format!("{manifest} in {}", target.store.location()))?
-        .plain();
     let subject = artifacts::Subject {
         store: target.store,
-        descriptor,
+        descriptor: image.manifest,
     };
     artifacts::attach_sboms(&subject, &inventory, &render, args.quiet)?;
     Ok(0)

@@ -105,5 +105,6 @@ fn layout_target(text: &str) -> anyhow::Result<Target> {
     Ok(Target {
         store: Box::new(store),
         reference: tag.map(ManifestRef::tag).transpose()?,
+        name: tag.map(str::to_string),
     })
 }

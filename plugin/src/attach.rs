@@ -19,9 +19,11 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 use stella_analyzers::layer_info;
-use stella_model::{Digest, Inventory};
+use stella_model::{Digest, ImageInfo, Inventory};
 use stella_registry_store::oci::Descriptor;
-use stella_registry_store::{ArtifactStore, ManifestRef, ResolvedImage, StoreError};
+use stella_registry_store::{
+    ArtifactStore, LayerDescriptor, ManifestBytes, ManifestRef, StoreError,
+};
 
 use crate::generator::{Passthrough, INVENTORY_KEY, PASSTHROUGH_FORMAT, SPDX_PREDICATE};
 
@@ -70,14 +72,15 @@ pub struct Attestation {
 }
 
 /// Finds and reads the attestation manifest BuildKit wrote for
-/// `platform_manifest` in the index `index_ref`.
+/// `platform_manifest` in `top` (the image index the user named, as read
+/// from `store`).
 pub fn read_attestation(
     store: &dyn ArtifactStore,
-    index_ref: &ManifestRef,
+    top: &ManifestBytes,
     platform_manifest: &Digest,
 ) -> Result<Attestation, AttachError> {
     let location = store.location();
-    let top = store.get_manifest(index_ref)?;
+    let index_ref = &top.digest;
     #[derive(Deserialize)]
     struct IndexDoc {
         #[serde(default)]
@@ -176,10 +179,12 @@ fn check_statement(
 
 /// The inventory the generator recorded, completed with what the registry
 /// knows (image facts, layer table) and with each component's layer, read
-/// from BuildKit's `layerID` comments in the core document.
+/// from BuildKit's `layerID` comments in the core document. Only
+/// descriptors come in: no layer can be read here.
 pub fn inventory_from_attestation(
     attestation: &Attestation,
-    image: &ResolvedImage,
+    image: &ImageInfo,
+    layers: &[LayerDescriptor],
 ) -> Result<Inventory, AttachError> {
     let passthrough_value = attestation
         .statements
@@ -232,8 +237,7 @@ pub fn inventory_from_attestation(
     check_same_packages(core, &inventory, &what)?;
 
     let layer_of_file = layer_comments(core);
-    let index_of_layer: BTreeMap<String, usize> = image
-        .layers
+    let index_of_layer: BTreeMap<String, usize> = layers
         .iter()
         .enumerate()
         .map(|(i, l)| (l.digest.to_string(), i))
@@ -248,11 +252,11 @@ pub fn inventory_from_attestation(
             .and_then(|f| layer_of_file.get(f.trim_start_matches("./")))
             .and_then(|digest| index_of_layer.get(digest.as_str()));
         component.layer = layer.map(|&i| i as u32);
-        component.layer_diff_id = layer.map(|&i| image.layers[i].diff_id.clone());
+        component.layer_diff_id = layer.map(|&i| layers[i].diff_id.clone());
     }
-    inventory.image = image.info.clone();
+    inventory.image = image.clone();
     // Registry and layout manifests always declare layer sizes.
-    inventory.layers = image.layers.iter().map(|l| layer_info(l, 0)).collect();
+    inventory.layers = layers.iter().map(|l| layer_info(l, 0)).collect();
     inventory.canonicalize();
     Ok(inventory)
 }
@@ -323,47 +327,33 @@ mod tests {
 
     use serde_json::json;
     use stella_analyzers::ScanOptions;
-    use stella_model::ImageInfo;
-    use stella_registry_store::{BlobSource, LayerDescriptor};
     use stella_sbom::SbomOptions;
 
     use super::*;
     use crate::generator::{self, Request, Settings};
 
-    /// No layer is ever opened by `stella attach`; this says so if one were.
-    struct NoBlobs;
-    impl BlobSource for NoBlobs {
-        fn open_layer(
-            &self,
-            layer: &LayerDescriptor,
-        ) -> Result<Box<dyn std::io::Read + Send + '_>, StoreError> {
-            panic!("stella attach opened layer {}", layer.digest)
-        }
-    }
-
     const LAYER: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
     const MANIFEST: &str =
         "sha256:2222222222222222222222222222222222222222222222222222222222222222";
 
-    fn image() -> ResolvedImage {
-        let digest: Digest = LAYER.parse().unwrap();
-        ResolvedImage {
-            info: ImageInfo {
-                source: "registry:example/app:1".into(),
-                manifest_digest: Some(MANIFEST.parse().unwrap()),
-                ..ImageInfo::default()
-            },
-            config: Default::default(),
-            layers: vec![LayerDescriptor {
-                index: 0,
-                digest: digest.clone(),
-                media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(),
-                size: Some(10),
-                diff_id: digest,
-                created_by: None,
-            }],
-            blobs: Box::new(NoBlobs),
+    fn info() -> ImageInfo {
+        ImageInfo {
+            source: "registry:example/app:1".into(),
+            manifest_digest: Some(MANIFEST.parse().unwrap()),
+            ..ImageInfo::default()
         }
+    }
+
+    fn layers() -> Vec<LayerDescriptor> {
+        let digest: Digest = LAYER.parse().unwrap();
+        vec![LayerDescriptor {
+            index: 0,
+            digest: digest.clone(),
+            media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(),
+            size: Some(10),
+            diff_id: digest,
+            created_by: None,
+        }]
     }
 
     /// The two statements the generator writes for a rootfs with one Python
@@ -419,7 +409,7 @@ mod tests {
     #[test]
     fn consistent_statements_give_the_inventory_with_layers() {
         let tmp = tempfile::tempdir().unwrap();
-        let inv = inventory_from_attestation(&attestation(tmp.path()), &image()).unwrap();
+        let inv = inventory_from_attestation(&attestation(tmp.path()), &info(), &layers()).unwrap();
         assert_eq!(inv.components.len(), 1);
         assert_eq!(inv.components[0].layer, Some(0));
         assert_eq!(inv.image.source, "registry:example/app:1");
@@ -434,7 +424,7 @@ mod tests {
             .as_array_mut()
             .unwrap();
         packages.retain(|p| p["name"] != "demo");
-        let reason = invalid_reason(inventory_from_attestation(&att, &image()));
+        let reason = invalid_reason(inventory_from_attestation(&att, &info(), &layers()));
         assert!(reason.contains("pkg:pypi/demo@1.0"), "{reason}");
     }
 
@@ -443,7 +433,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let mut att = attestation(tmp.path());
         att.statements[0]["predicate"]["documentNamespace"] = json!("https://elsewhere/x");
-        let reason = invalid_reason(inventory_from_attestation(&att, &image()));
+        let reason = invalid_reason(inventory_from_attestation(&att, &info(), &layers()));
         assert!(reason.contains("namespace"), "{reason}");
     }
 
@@ -453,16 +443,16 @@ mod tests {
         let mut att = attestation(tmp.path());
         att.statements[1]["predicate"][INVENTORY_KEY]["format"] =
             json!("stella-buildkit-inventory@9");
-        let reason = invalid_reason(inventory_from_attestation(&att, &image()));
+        let reason = invalid_reason(inventory_from_attestation(&att, &info(), &layers()));
         assert!(reason.contains("@9"), "{reason}");
 
         let mut att = attestation(&tmp.path().join("b"));
         att.statements[1]["predicate"][INVENTORY_KEY]["inventory"]["components"] = json!("nope");
-        invalid_reason(inventory_from_attestation(&att, &image()));
+        invalid_reason(inventory_from_attestation(&att, &info(), &layers()));
 
         let mut att = attestation(&tmp.path().join("c"));
         att.statements[1]["predicate"][INVENTORY_KEY]["attribution"] = json!([]);
-        let reason = invalid_reason(inventory_from_attestation(&att, &image()));
+        let reason = invalid_reason(inventory_from_attestation(&att, &info(), &layers()));
         assert!(
             reason.contains("0 attribution entries for 1 components"),
             "{reason}"
@@ -475,7 +465,7 @@ mod tests {
         let mut att = attestation(tmp.path());
         att.statements.truncate(1);
         assert!(matches!(
-            inventory_from_attestation(&att, &image()),
+            inventory_from_attestation(&att, &info(), &layers()),
             Err(AttachError::NotFound(_))
         ));
     }

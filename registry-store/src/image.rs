@@ -115,8 +115,8 @@ pub fn open_image(
 
 /// Opens the raw bytes of a manifest or config by descriptor, reading at most
 /// the given number of bytes; the caller verifies the digest.
-pub(crate) type FetchDocument =
-    dyn Fn(&Descriptor, u64) -> Result<Box<dyn Read + Send>, StoreError>;
+pub(crate) type FetchDocument<'a> =
+    dyn Fn(&Descriptor, u64) -> Result<Box<dyn Read + Send>, StoreError> + 'a;
 
 /// What resolving a manifest chain yields before a blob source is attached.
 pub(crate) struct Resolved {
@@ -135,7 +135,7 @@ pub(crate) fn resolve_chain(
     root_digest: Digest,
     platform: &Platform,
     location: &str,
-    fetch: &FetchDocument,
+    fetch: &FetchDocument<'_>,
 ) -> Result<Resolved, StoreError> {
     let mut bytes = root_bytes;
     let mut digest = root_digest;
@@ -170,7 +170,7 @@ fn resolve_manifest(
     manifest: Manifest,
     manifest_digest: Digest,
     location: &str,
-    fetch: &FetchDocument,
+    fetch: &FetchDocument<'_>,
 ) -> Result<Resolved, StoreError> {
     let what = format!(
         "config {} of manifest {manifest_digest} in {location}",

@@ -23,9 +23,11 @@ mod image;
 mod layout;
 pub mod oci;
 mod platform;
+mod reference;
 mod registry;
 mod source;
 mod store;
+pub mod tls;
 mod verify;
 
 pub use error::StoreError;
@@ -36,8 +38,9 @@ pub use image::{
 pub use platform::Platform;
 pub use source::{LayoutSelector, SourceSpec};
 pub use store::{
-    artifact_blobs, artifact_manifest, attach, fallback_tag, open_store, open_target, referrer_tag,
-    ArtifactBlob, ArtifactStore, ManifestBytes, ManifestRef, OciLayoutStore, RegistryStore,
-    RetryPolicy, StoreOptions, Target, DEFAULT_CHUNK_SIZE,
+    artifact_blobs, artifact_manifest, attach, attach_many, fallback_tag, open_store, open_target,
+    referrer_tag, Artifact, ArtifactBlob, ArtifactStore, ManifestBytes, ManifestRef,
+    OciLayoutStore, RegistryStore, RetryPolicy, StoreOptions, Target, TargetImage,
+    DEFAULT_CHUNK_SIZE,
 };
 pub use verify::VerifyingReader;

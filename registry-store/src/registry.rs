@@ -77,10 +77,7 @@ pub(crate) fn open_registry(
     reference: &str,
     opts: &OpenOptions,
 ) -> Result<ResolvedImage, StoreError> {
-    let parsed: Reference = reference.parse().map_err(|e| StoreError::BadSource {
-        input: reference.to_string(),
-        reason: format!("not an image reference: {e}"),
-    })?;
+    let parsed = crate::reference::parse_source(reference)?;
     let runtime = OwnedRuntime::new()?;
     let remote = Arc::new(Remote::connect(parsed, opts, runtime.handle())?);
 

@@ -22,7 +22,6 @@ mod grpc;
 
 use std::path::PathBuf;
 
-use oci_client::Reference;
 use stella_model::Digest;
 
 use crate::image::{OpenOptions, ResolvedImage};
@@ -128,7 +127,7 @@ impl Lookup {
                 });
         }
         let mut names = vec![reference.to_string()];
-        if let Ok(parsed) = reference.parse::<Reference>() {
+        if let Ok(parsed) = crate::reference::parse(reference) {
             names.push(parsed.whole());
             // docker names an image pulled by `name:tag@digest` by the digest alone.
             if let (Some(_), Some(digest)) = (parsed.tag(), parsed.digest()) {

@@ -33,7 +33,7 @@ pub(crate) async fn exchange_identity_token(
     refresh_token: String,
     actions: &'static str,
 ) -> Result<String, String> {
-    let http = reqwest::Client::builder()
+    let http = crate::tls::client_builder()
         .connect_timeout(TIMEOUT)
         .timeout(TIMEOUT)
         .user_agent(concat!("stella/", env!("CARGO_PKG_VERSION")))

@@ -19,7 +19,9 @@ use reqwest::Method;
 
 use super::retry::{is_retryable_status, parse_retry_after, RetryPolicy};
 use crate::registry::auth::{Credentials, Secret};
-use crate::registry::{error_chain, quote, token, CONNECT_TIMEOUT, READ_TIMEOUT, USER_AGENT};
+use crate::registry::{
+    error_chain, oci_client_for, quote, token, CONNECT_TIMEOUT, READ_TIMEOUT, USER_AGENT,
+};
 use crate::StoreError;
 
 /// Whether a request reads or writes; writes need a push-scoped token.
@@ -122,13 +124,12 @@ impl Http {
         reference: &Reference,
         plain_http: bool,
         credentials: Option<Credentials>,
-        oci: Client,
         policy: RetryPolicy,
     ) -> Result<Http, StoreError> {
         let host = reference.resolve_registry().to_string();
         let scheme = if plain_http { "http" } else { "https" };
         let name = format!("{}/{}", reference.registry(), reference.repository());
-        let client = reqwest::Client::builder()
+        let client = crate::tls::client_builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .read_timeout(READ_TIMEOUT)
             .user_agent(USER_AGENT)
@@ -139,9 +140,11 @@ impl Http {
             })?;
         let origin = format!("{scheme}://{host}");
         Ok(Http {
-            client,
+            client: client.clone(),
             auth: Authorizer {
-                oci,
+                oci: tokio::sync::OnceCell::new(),
+                client,
+                plain_http,
                 reference: reference.clone(),
                 ping_url: format!("{origin}/v2/"),
                 credentials,
@@ -365,7 +368,11 @@ pub(crate) fn error_text(body: &[u8]) -> String {
 /// Credentials as `Authorization` header values, one per access kind,
 /// fetched lazily and renewed once after a 401.
 struct Authorizer {
-    oci: Client,
+    /// Built only for a token dance: building one loads TLS roots.
+    oci: tokio::sync::OnceCell<Client>,
+    /// For the anonymous `/v2/` ping.
+    client: reqwest::Client,
+    plain_http: bool,
     reference: Reference,
     ping_url: String,
     credentials: Option<Credentials>,
@@ -415,10 +422,16 @@ impl Authorizer {
             Some(Secret::Basic { username, password }) => {
                 RegistryAuth::Basic(username.clone(), password.clone())
             }
+            None if self.open_to_anonymous().await => return Ok(None),
             None => RegistryAuth::Anonymous,
         };
-        let token = self
+        let oci = self
             .oci
+            .get_or_try_init(|| async {
+                oci_client_for(self.reference.resolve_registry(), self.plain_http)
+            })
+            .await?;
+        let token = oci
             .auth(&self.reference, &auth, operation)
             .await
             .map_err(|e| self.failed(format!("token request: {}", error_chain(&e))))?;
@@ -430,6 +443,16 @@ impl Authorizer {
             )),
             (None, _) => None,
         })
+    }
+
+    /// The registry's `/v2/` answers anonymous requests (no challenge to
+    /// follow). Anything else — a 401, an error — goes the token route,
+    /// which reports it properly.
+    async fn open_to_anonymous(&self) -> bool {
+        match self.client.get(&self.ping_url).send().await {
+            Ok(reply) => reply.status().is_success(),
+            Err(_) => false,
+        }
     }
 
     fn failed(&self, reason: impl Into<String>) -> StoreError {

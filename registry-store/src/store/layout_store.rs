@@ -120,6 +120,16 @@ impl OciLayoutStore {
         }
     }
 
+    /// The `org.opencontainers.image.ref.name` of the first index entry
+    /// for `digest` (the entry an `oci-dir:PATH@DIGEST` source reads).
+    pub fn ref_name(&self, digest: &Digest) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .entries()?
+            .into_iter()
+            .find(|e| &e.digest == digest)
+            .and_then(|mut e| e.annotations.remove(ANNOTATION_REF_NAME)))
+    }
+
     fn index_path(&self) -> PathBuf {
         self.root.join(INDEX_FILE)
     }

@@ -19,6 +19,7 @@ mod http;
 mod layout_store;
 mod registry_store;
 mod retry;
+mod target_image;
 mod upload;
 
 use std::collections::BTreeMap;
@@ -34,6 +35,7 @@ pub use fallback::{fallback_tag, referrer_tag};
 pub use layout_store::OciLayoutStore;
 pub use registry_store::RegistryStore;
 pub use retry::RetryPolicy;
+pub use target_image::TargetImage;
 
 use crate::oci::{
     Descriptor, ANNOTATION_TITLE, EMPTY_JSON, EMPTY_JSON_DIGEST, MAX_MANIFEST_BYTES,
@@ -235,6 +237,17 @@ pub trait ArtifactStore: Send + Sync {
         tag: Option<&str>,
     ) -> Result<Descriptor, StoreError>;
 
+    /// Stores several untagged OCI image manifests at once (artifacts with a
+    /// `subject`, typically): the same as [`ArtifactStore::put_manifest`]
+    /// for each, but a registry without the referrers API gets one update
+    /// of each subject's fallback index instead of one per manifest.
+    fn put_manifests(&self, manifests: &[Vec<u8>]) -> Result<Vec<Descriptor>, StoreError> {
+        manifests
+            .iter()
+            .map(|bytes| self.put_manifest(bytes, MEDIA_OCI_MANIFEST, None))
+            .collect()
+    }
+
     /// All tags, sorted; the bookkeeping tags of the referrers tag schema
     /// (`sha256-HEX`, `sha256-HEX.<16 hex>.ref`) are left out.
     fn tags(&self) -> Result<Vec<String>, StoreError>;
@@ -365,21 +378,55 @@ pub fn attach(
     blobs: &[ArtifactBlob],
     annotations: &BTreeMap<String, String>,
 ) -> Result<Descriptor, StoreError> {
+    let artifact = Artifact {
+        artifact_type,
+        blobs,
+        annotations,
+    };
+    let mut attached = attach_many(store, subject, &[artifact])?;
+    attached.pop().ok_or_else(|| {
+        StoreError::malformed(store.location(), "attaching one artifact stored none")
+    })
+}
+
+/// One artifact for [`attach_many`].
+pub struct Artifact<'a> {
+    pub artifact_type: &'a str,
+    pub blobs: &'a [ArtifactBlob],
+    pub annotations: &'a BTreeMap<String, String>,
+}
+
+/// [`attach`] for several artifacts of one subject: blobs first, then all
+/// manifests in one [`ArtifactStore::put_manifests`]. Descriptors in the
+/// order given.
+pub fn attach_many(
+    store: &dyn ArtifactStore,
+    subject: &Descriptor,
+    artifacts: &[Artifact<'_>],
+) -> Result<Vec<Descriptor>, StoreError> {
     let empty: Digest = EMPTY_JSON_DIGEST
         .parse()
         .map_err(|e| StoreError::malformed("empty descriptor digest", e))?;
     store.put_blob(&empty, EMPTY_JSON)?;
-    let mut layers = Vec::with_capacity(blobs.len().max(1));
-    for blob in blobs {
-        let d = blob.descriptor();
-        store.put_blob(&d.digest, &blob.data)?;
-        layers.push(d);
+    let mut manifests = Vec::with_capacity(artifacts.len());
+    for artifact in artifacts {
+        let mut layers = Vec::with_capacity(artifact.blobs.len().max(1));
+        for blob in artifact.blobs {
+            let d = blob.descriptor();
+            store.put_blob(&d.digest, &blob.data)?;
+            layers.push(d);
+        }
+        if layers.is_empty() {
+            layers.push(Descriptor::new(MEDIA_EMPTY_JSON, empty.clone(), 2));
+        }
+        manifests.push(artifact_manifest(
+            Some(subject),
+            artifact.artifact_type,
+            &layers,
+            artifact.annotations,
+        )?);
     }
-    if layers.is_empty() {
-        layers.push(Descriptor::new(MEDIA_EMPTY_JSON, empty, 2));
-    }
-    let bytes = artifact_manifest(Some(subject), artifact_type, &layers, annotations)?;
-    store.put_manifest(&bytes, MEDIA_OCI_MANIFEST, None)
+    store.put_manifests(&manifests)
 }
 
 /// The blobs of an artifact (a referrer from [`ArtifactStore::referrers`]):
@@ -520,6 +567,9 @@ pub struct Target {
     pub store: Box<dyn ArtifactStore>,
     /// `None`: the only image of an OCI layout (`oci-dir:PATH`).
     pub reference: Option<ManifestRef>,
+    /// The image's name as `stella scan` reports it: the whole reference for
+    /// a registry, the `org.opencontainers.image.ref.name` of a layout entry.
+    pub name: Option<String>,
 }
 
 impl fmt::Debug for Target {
@@ -535,23 +585,24 @@ impl Target {
     /// The descriptor of the manifest the reference names (media type,
     /// digest, size): what artifacts are attached to.
     pub fn subject(&self) -> Result<Descriptor, StoreError> {
-        match &self.reference {
-            Some(r) => Ok(self.store.resolve(r)?.plain()),
-            None => {
-                let tags = self.store.tags()?;
-                Err(StoreError::BadSource {
-                    input: self.store.location(),
-                    reason: format!(
-                        "no single image to attach to; name one with :TAG or @DIGEST (tags: {})",
-                        if tags.is_empty() {
-                            "none".into()
-                        } else {
-                            tags.join(", ")
-                        }
-                    ),
-                })
+        Ok(self.store.resolve(self.named()?)?.plain())
+    }
+
+    /// The reference, or why there is none (a layout of several images).
+    fn named(&self) -> Result<&ManifestRef, StoreError> {
+        self.reference.as_ref().ok_or_else(|| {
+            let tags = match self.store.tags() {
+                Ok(tags) if !tags.is_empty() => tags.join(", "),
+                Ok(_) => "none".into(),
+                Err(e) => return e,
+            };
+            StoreError::BadSource {
+                input: self.store.location(),
+                reason: format!(
+                    "no single image to attach to; name one with :TAG or @DIGEST (tags: {tags})"
+                ),
             }
-        }
+        })
     }
 }
 
@@ -562,21 +613,33 @@ pub fn open_target(spec: &str, opts: &StoreOptions) -> Result<Target, StoreError
     match SourceSpec::parse(spec)? {
         SourceSpec::OciDir { path, selector } => {
             let store = OciLayoutStore::open_or_create(&path)?;
-            let reference = match selector {
-                LayoutSelector::Tag(t) => Some(ManifestRef::tag(&t)?),
-                LayoutSelector::Digest(d) => Some(ManifestRef::Digest(d)),
-                LayoutSelector::Only => store.only_image()?.map(ManifestRef::Digest),
+            let (reference, name) = match selector {
+                LayoutSelector::Tag(t) => (Some(ManifestRef::tag(&t)?), Some(t)),
+                LayoutSelector::Digest(d) => {
+                    let name = store.ref_name(&d)?;
+                    (Some(ManifestRef::Digest(d)), name)
+                }
+                LayoutSelector::Only => match store.only_image()? {
+                    Some(d) => {
+                        let name = store.ref_name(&d)?;
+                        (Some(ManifestRef::Digest(d)), name)
+                    }
+                    None => (None, None),
+                },
             };
             Ok(Target {
                 store: Box::new(store),
                 reference,
+                name,
             })
         }
         SourceSpec::Registry { reference } => {
-            let (store, reference) = RegistryStore::open_reference(&reference, opts)?;
+            let name = crate::reference::parse(&reference).ok().map(|r| r.whole());
+            let (store, named) = RegistryStore::open_reference(&reference, opts)?;
             Ok(Target {
                 store: Box::new(store),
-                reference: Some(reference),
+                reference: Some(named),
+                name,
             })
         }
         other => Err(StoreError::Unsupported(format!(

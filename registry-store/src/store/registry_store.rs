@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use oci_client::Reference;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::Method;
 use stella_model::Digest;
@@ -27,10 +26,9 @@ use super::{
     check_manifest, filter_artifact_type, sort_referrers, ArtifactStore, ManifestBytes,
     ManifestFacts, ManifestRef, RetryPolicy, StoreOptions,
 };
-use crate::oci::{Descriptor, MAX_MANIFEST_BYTES, MEDIA_OCI_INDEX};
+use crate::oci::{Descriptor, MAX_MANIFEST_BYTES, MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST};
 use crate::registry::{
-    credentials_for, digest_of, oci_client_for, speaks_plain_http, ChannelReader, OwnedRuntime,
-    CHUNKS_IN_FLIGHT,
+    credentials_for, digest_of, speaks_plain_http, ChannelReader, OwnedRuntime, CHUNKS_IN_FLIGHT,
 };
 use crate::verify::VerifyingReader;
 use crate::StoreError;
@@ -77,10 +75,7 @@ impl RegistryStore {
         reference: &str,
         opts: &StoreOptions,
     ) -> Result<(RegistryStore, ManifestRef), StoreError> {
-        let parsed: Reference = reference.parse().map_err(|e| StoreError::BadSource {
-            input: reference.to_string(),
-            reason: format!("not an image reference: {e}"),
-        })?;
+        let parsed = crate::reference::parse_source(reference)?;
         let named = match (parsed.digest(), parsed.tag()) {
             (Some(d), _) => ManifestRef::Digest(d.parse().map_err(|e| StoreError::BadSource {
                 input: reference.to_string(),
@@ -90,9 +85,8 @@ impl RegistryStore {
             (None, None) => ManifestRef::Tag("latest".into()),
         };
         let plain_http = speaks_plain_http(&parsed, &opts.insecure_registries);
-        let oci = oci_client_for(parsed.resolve_registry(), plain_http)?;
         let credentials = credentials_for(&parsed, opts.docker_config_dir.as_deref())?;
-        let http = Http::new(&parsed, plain_http, credentials, oci, opts.retry.clone())?;
+        let http = Http::new(&parsed, plain_http, credentials, opts.retry.clone())?;
         let runtime = OwnedRuntime::new()?;
         Ok((
             RegistryStore {
@@ -213,7 +207,26 @@ impl ArtifactStore for RegistryStore {
     ) -> Result<Descriptor, StoreError> {
         let manifest = ManifestBytes::to_put(bytes, media_type, tag)?;
         let tag = tag.map(str::to_string);
-        self.run(|inner| async move { inner.put_manifest(manifest, tag).await })
+        let mut stored =
+            self.run(|inner| async move { inner.put_manifests(vec![(manifest, tag)]).await })?;
+        stored.pop().ok_or_else(|| {
+            self.inner
+                .http
+                .registry_error("storing one manifest stored none")
+        })
+    }
+
+    fn put_manifests(&self, manifests: &[Vec<u8>]) -> Result<Vec<Descriptor>, StoreError> {
+        let manifests = manifests
+            .iter()
+            .map(|bytes| {
+                Ok((
+                    ManifestBytes::to_put(bytes, MEDIA_OCI_MANIFEST, None)?,
+                    None,
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.run(|inner| async move { inner.put_manifests(manifests).await })
     }
 
     /// Tags, without the referrers tag schema's bookkeeping tags.
@@ -394,30 +407,42 @@ impl Inner {
         Ok(reply.header("oci-subject").is_some())
     }
 
-    async fn put_manifest(
+    /// PUTs each manifest (under its tag, else its digest); referrers the
+    /// registry did not index itself get their own tag and, per subject,
+    /// one update of the fallback index.
+    async fn put_manifests(
         &self,
-        manifest: ManifestBytes,
-        tag: Option<String>,
-    ) -> Result<Descriptor, StoreError> {
-        let reference = tag.clone().unwrap_or_else(|| manifest.digest.to_string());
-        let indexed_by_registry = self.put_manifest_bytes(&manifest, &reference).await?;
-        let facts = ManifestFacts::parse(&manifest.bytes);
-        if let Some(subject) = facts.subject {
+        manifests: Vec<(ManifestBytes, Option<String>)>,
+    ) -> Result<Vec<Descriptor>, StoreError> {
+        let mut unindexed: Vec<(Digest, Vec<Descriptor>)> = Vec::new();
+        for (manifest, tag) in &manifests {
+            let reference = tag.clone().unwrap_or_else(|| manifest.digest.to_string());
+            let indexed_by_registry = self.put_manifest_bytes(manifest, &reference).await?;
+            let facts = ManifestFacts::parse(&manifest.bytes);
+            let Some(subject) = facts.subject.as_ref().map(|s| s.digest.clone()) else {
+                continue;
+            };
             if indexed_by_registry {
                 self.referrers_api.store(API_YES, Ordering::SeqCst);
-            } else {
-                // The registry does not index referrers: keep the tag schema.
-                let own_tag = referrer_tag(&subject.digest, &manifest.digest);
-                self.put_manifest_bytes(&manifest, &own_tag).await?;
-                let entry = ManifestFacts::parse(&manifest.bytes).referrer_descriptor(
-                    &manifest.media_type,
-                    manifest.digest.clone(),
-                    manifest.bytes.len() as u64,
-                );
-                self.enter_in_fallback(&subject.digest, entry).await?;
+                continue;
+            }
+            // The registry does not index referrers: keep the tag schema.
+            let own_tag = referrer_tag(&subject, &manifest.digest);
+            self.put_manifest_bytes(manifest, &own_tag).await?;
+            let entry = facts.referrer_descriptor(
+                &manifest.media_type,
+                manifest.digest.clone(),
+                manifest.bytes.len() as u64,
+            );
+            match unindexed.iter_mut().find(|(s, _)| s == &subject) {
+                Some((_, entries)) => entries.push(entry),
+                None => unindexed.push((subject, vec![entry])),
             }
         }
-        Ok(manifest.descriptor())
+        for (subject, entries) in &unindexed {
+            self.enter_in_fallback(subject, entries).await?;
+        }
+        Ok(manifests.iter().map(|(m, _)| m.descriptor()).collect())
     }
 
     async fn tags(&self) -> Result<Vec<String>, StoreError> {
@@ -573,22 +598,32 @@ impl Inner {
     /// Read-modify-write of the fallback index with repair: write, read
     /// back with a fresh tag list, and rewrite until the index holds every
     /// referrer tagged so far — so the last writer always leaves a complete
-    /// index, however writers interleave.
+    /// index, however writers interleave (docs/architecture.md). Pauses
+    /// only once another writer was seen, to let it finish.
     async fn enter_in_fallback(
         &self,
         subject: &Digest,
-        entry: Descriptor,
+        entries: &[Descriptor],
     ) -> Result<(), StoreError> {
         let tag = fallback_tag(subject);
+        let mut contended = false;
         for round in 1..=MAX_REPAIR_ROUNDS {
+            if contended {
+                let pause = self.policy.base_delay.min(Duration::from_millis(50));
+                tokio::time::sleep(pause / 2 + pause.mul_f64(fastrand::f64() / 2.0)).await;
+            }
             let current = self.read_fallback_index(subject).await?;
-            let mut wanted = self.tagged_referrers(subject, &current).await?;
-            wanted.push(entry.clone());
+            // Ours are tagged too: no need to fetch them back.
+            let mut known = current.clone();
+            known.extend_from_slice(entries);
+            let mut wanted = self.tagged_referrers(subject, &known).await?;
+            wanted.extend_from_slice(entries);
             let missing = fallback::missing(&current, &wanted);
             if missing.is_empty() {
                 return Ok(());
             }
             if round > 1 {
+                contended = true;
                 tracing::debug!(
                     "fallback index {tag}: {} referrer(s) lost to a concurrent writer; repairing",
                     missing.len()
@@ -604,9 +639,6 @@ impl Inner {
             };
             check_manifest(&index.bytes, &index.media_type)?;
             self.put_manifest_bytes(&index, &tag).await?;
-            // Let concurrent writers finish theirs before checking.
-            let pause = self.policy.base_delay.min(Duration::from_millis(50));
-            tokio::time::sleep(pause / 2 + pause.mul_f64(fastrand::f64() / 2.0)).await;
         }
         Err(self.http.registry_error(format!(
             "referrers fallback index {tag}: still incomplete after {MAX_REPAIR_ROUNDS} rounds of \
