@@ -6,7 +6,7 @@ usage: generator_report.py RESULTS_DIR RESULTS_MD N STELLA_REV
 
 Reads RESULTS_DIR/timings.tsv (mode, cache, round, wall s, generator step s,
 load average; round 0 is the warm-up and is ignored), RESULTS_DIR/layers and
-RESULTS_DIR/attach.tsv. Replaces what lies between this script's own markers,
+RESULTS_DIR/attach.tsv (round, kind first|again, wall s, status). Replaces what lies between this script's own markers,
 appending the section when the file has none; the rest of the file is kept.
 """
 import csv
@@ -22,7 +22,9 @@ SECTION = """## Build-time SBOM generator (issue 5, `bench/generator.sh`)
 debootstrap minbase bookworm base (tests/e2e/up.sh: Docker 26.1.5, BuildKit 0.13,
 containerd image store, distribution 2.8 on loopback), with no `--sbom`, with the
 stella generator image (`stella generator push`) and with a generator image
-wrapping syft 1.18.1 (`bench/generator/syft`). The image's layers: the base, the
+wrapping syft 1.18.1 (`bench/generator/syft`); `stella-nofiles` is the stella
+generator pushed with `--no-layer-files` (no `files[]`, so BuildKit reads no
+layer to annotate it, and components get no layer). The image's layers: the base, the
 pinned `bench/node10k/nest` project after `npm ci` (≈ 500 npm packages), five
 pinned PyPI distributions, the oras Go binary, a tarball made by a `RUN` in a
 second stage, and a `RUN` that adds a user. "cold" is `--no-cache`; "cached"
@@ -86,7 +88,7 @@ def main():
          if loads else f"N={n}: no builds recorded.", ""]
     L.append("| generator | build | wall s (median) | generator step s | overhead vs plain s | overhead per layer ms |")
     L.append("|---|---|---:|---:|---:|---:|")
-    for mode in ("plain", "noop", "stella", "syft"):
+    for mode in ("plain", "noop", "stella", "stella-nofiles", "syft"):
         for cache in ("cold", "cached"):
             if (mode, cache) not in wall:
                 L.append(f"| {mode} | {cache} | not run | | | |")
@@ -97,35 +99,38 @@ def main():
                      f"{'' if mode == 'plain' else fmt_s(extra)} | {'' if mode == 'plain' else fmt_ms(per_layer)} |")
     L.append("")
 
-    attach_ok = [float(a["wall_s"]) for a in attach if a["status"] == "ok"]
-    attach_failed = sum(1 for a in attach if a["status"] != "ok")
     L.append("| target | measured | |")
     L.append("|---|---:|---|")
     stella_cold = overhead("stella", "cold")
     syft_cold = overhead("syft", "cold")
-    if stella_cold is None:
-        L.append(f"| stella generator adds ≤ {LIMIT_PER_LAYER_MS} ms per layer (cold) | not run | |")
-        L.append("| stella generator faster than the syft generator | not run | |")
-    else:
-        per_layer_ms = stella_cold / layers * 1000
-        L.append(f"| stella generator adds ≤ {LIMIT_PER_LAYER_MS} ms per layer (cold) | {per_layer_ms:.0f} ms | "
+    for mode, what in (("stella", "with layer attribution"), ("stella-nofiles", "--no-layer-files")):
+        cold = overhead(mode, "cold")
+        if cold is None:
+            L.append(f"| {mode} generator adds ≤ {LIMIT_PER_LAYER_MS} ms per layer (cold, {what}) | not run | |")
+            continue
+        per_layer_ms = cold / layers * 1000
+        L.append(f"| {mode} generator adds ≤ {LIMIT_PER_LAYER_MS} ms per layer (cold, {what}) | {per_layer_ms:.0f} ms | "
                  f"{'met' if per_layer_ms <= LIMIT_PER_LAYER_MS else '**missed**'} |")
-        for cache in ("cold", "cached"):
-            a, b = overhead("stella", cache), overhead("syft", cache)
-            if a is None or b is None:
-                continue
-            ratio = f"stella/syft = {a / b:.2f}" if b > 0 else "syft adds nothing measurable"
-            L.append(f"| stella generator faster than the syft generator ({cache}) | "
-                     f"overhead {fmt_s(a)} s vs {fmt_s(b)} s ({ratio}) | {'met' if a < b else '**missed**'} |")
-    if attach_ok:
-        attach_ms = median(attach_ok) * 1000
-        L.append(f"| `stella attach` ≤ {LIMIT_ATTACH_MS} ms | {attach_ms:.0f} ms "
-                 f"(median of {len(attach_ok)}{f', {attach_failed} failed' if attach_failed else ''}) | "
-                 f"{'met' if attach_ms <= LIMIT_ATTACH_MS else '**missed**'} |")
-    elif attach_failed:
-        L.append(f"| `stella attach` ≤ {LIMIT_ATTACH_MS} ms | all {attach_failed} runs failed | **missed** |")
-    else:
-        L.append(f"| `stella attach` ≤ {LIMIT_ATTACH_MS} ms | not run | |")
+    for cache in ("cold", "cached"):
+        a, b = overhead("stella", cache), overhead("syft", cache)
+        if a is None or b is None:
+            continue
+        ratio = f"stella/syft = {a / b:.2f}" if b > 0 else "syft adds nothing measurable"
+        L.append(f"| stella generator faster than the syft generator ({cache}) | "
+                 f"overhead {fmt_s(a)} s vs {fmt_s(b)} s ({ratio}) | {'met' if a < b else '**missed**'} |")
+    for kind, what in (("first", "first attach of a new image"), ("again", "attaching the same again")):
+        runs = [a for a in attach if a.get("kind") == kind]
+        ok = [float(a["wall_s"]) for a in runs if a["status"] == "ok"]
+        failed = len(runs) - len(ok)
+        if ok:
+            ms = median(ok) * 1000
+            L.append(f"| `stella attach` ≤ {LIMIT_ATTACH_MS} ms ({what}) | {ms:.0f} ms "
+                     f"(median of {len(ok)}{f', {failed} failed' if failed else ''}) | "
+                     f"{'met' if ms <= LIMIT_ATTACH_MS and not failed else '**missed**'} |")
+        elif failed:
+            L.append(f"| `stella attach` ≤ {LIMIT_ATTACH_MS} ms ({what}) | all {failed} runs failed | **missed** |")
+        else:
+            L.append(f"| `stella attach` ≤ {LIMIT_ATTACH_MS} ms ({what}) | not run | |")
     noop_cold = overhead("noop", "cold")
     if noop_cold is not None and stella_cold is not None:
         beyond = (stella_cold - noop_cold) / layers * 1000

@@ -32,6 +32,11 @@ pub struct PushArgs {
     /// Make scan warnings fail the build (`STELLA_STRICT=1` in the image's env).
     #[arg(long)]
     pub strict: bool,
+    /// Leave `files[]` out of the SBOM (`STELLA_GENERATOR_LAYER_FILES=0`):
+    /// BuildKit then reads no layer blob to annotate it, and `stella attach`
+    /// gives components no layer.
+    #[arg(long)]
+    pub no_layer_files: bool,
 }
 
 pub fn run(command: GeneratorCommand) -> anyhow::Result<()> {
@@ -61,6 +66,7 @@ fn push(args: PushArgs) -> anyhow::Result<()> {
         version: env!("CARGO_PKG_VERSION").to_string(),
         source_date_epoch: crate::scan::source_date_epoch()?,
         strict: args.strict,
+        layer_files: !args.no_layer_files,
     })
     .with_context(|| format!("building the generator image of {}", binary.display()))?;
     let tag = match &target.reference {

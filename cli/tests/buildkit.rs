@@ -329,6 +329,62 @@ fn generator_edge_cases_in_buildkit() {
     let (code, _, err) = stella(&["attach", &image]);
     assert_eq!(code, 0, "{err}");
 
+    // A generator pushed with --no-layer-files: no files[] for BuildKit to
+    // annotate; attach still works, with the same components and no layers.
+    let no_files = generator_image(&e2e, "stella-generator:e2e-nofiles", &["--no-layer-files"]);
+    let ctx = tempfile::tempdir().unwrap();
+    write(
+        ctx.path(),
+        "Dockerfile",
+        &format!("FROM {}\nLABEL purpose=no-layer-files\n", e2e.base_image()),
+    );
+    e2e.buildx_build(
+        ctx.path(),
+        "stella-e2e-nofiles:1",
+        &[&format!("--sbom=generator={no_files}")],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let att = e2e
+        .attestation_statements("stella-e2e-nofiles", "1")
+        .unwrap();
+    let core = att[0]
+        .1
+        .iter()
+        .map(|s| &s["predicate"])
+        .find(|p| p["name"] == "buildkit-rootfs")
+        .expect("core SBOM");
+    assert!(
+        core["files"].as_array().is_none_or(|f| f.is_empty()),
+        "files[] present although the generator image says STELLA_GENERATOR_LAYER_FILES=0"
+    );
+    assert!(!spdx_purls(core).is_empty(), "the base image's packages");
+    let image = format!("registry:{}", e2e.image_ref("stella-e2e-nofiles:1"));
+    let out = ctx.path().join("attached.json");
+    let (code, _, err) = stella(&[
+        "attach",
+        &image,
+        "-q",
+        "-o",
+        &format!("json={}", out.display()),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let attached: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let (code, scan_json, err) = stella(&["scan", &image, "-q", "-o", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let scanned: Value = serde_json::from_str(&scan_json).unwrap();
+    assert_eq!(
+        inventory_components(&attached),
+        inventory_components(&scanned)
+    );
+    assert!(
+        attached["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["layer"].is_null()),
+        "no files[], so no component can have a layer"
+    );
+
     // A malformed dpkg database.
     let ctx = tempfile::tempdir().unwrap();
     write(

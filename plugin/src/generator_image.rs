@@ -74,6 +74,10 @@ pub struct ImageInputs {
     /// generator only its image's env, so this is how a build fails on
     /// scan warnings.
     pub strict: bool,
+    /// False bakes `STELLA_GENERATOR_LAYER_FILES=0`: no `files[]`, so
+    /// BuildKit reads no layer to annotate them (faster builds, no
+    /// per-component layer in `stella attach`).
+    pub layer_files: bool,
 }
 
 /// One file of the layer.
@@ -143,6 +147,10 @@ impl GeneratorImage {
                 user: "0:0",
                 env: std::iter::once("PATH=/usr/local/bin".to_string())
                     .chain(inputs.strict.then(|| "STELLA_STRICT=1".to_string()))
+                    .chain(
+                        (!inputs.layer_files)
+                            .then(|| format!("{}=0", crate::generator::ENV_LAYER_FILES)),
+                    )
                     .collect(),
                 entrypoint: vec![IMAGE_BINARY_PATH.to_string()],
                 working_dir: "/",

@@ -25,6 +25,7 @@ fn inputs(binary: &Path, epoch: Option<u64>) -> ImageInputs {
         version: "9.9.9-test".into(),
         source_date_epoch: epoch,
         strict: false,
+        layer_files: true,
     }
 }
 
