@@ -16,6 +16,7 @@ mod index;
 mod output;
 mod progress;
 mod scan;
+mod version;
 
 use std::process::ExitCode;
 
@@ -55,6 +56,9 @@ enum Command {
     /// Run stella as the docker CLI plugin `docker stella`.
     #[command(subcommand)]
     DockerPlugin(docker_plugin::DockerPluginCommand),
+    /// Version logic of the advisory feeds (per ecosystem).
+    #[command(subcommand)]
+    Version(version::VersionCommand),
 }
 
 fn main() -> ExitCode {
@@ -91,14 +95,15 @@ fn main() -> ExitCode {
         Command::Attach(args) => attach::run(args),
         Command::Generator(command) => generator_image::run(command).map(|()| 0),
         Command::DockerPlugin(command) => docker_plugin::run(command).map(|()| 0),
+        Command::Version(command) => version::run(command),
     };
     report(result)
 }
 
 /// Points the TLS stack at the distribution's CA bundle file. Without it,
-/// every HTTP client (four for `stella attach`) walks all of
-/// `/etc/ssl/certs`, ~290 files, several times: 30–40 ms each, most of a
-/// registry command's run time. Same certificates (the bundle is generated
+/// every HTTP client that loads trust roots (oci-client's, on the image read
+/// path; ours load lazily, see stella_registry_store::tls) walks all of
+/// `/etc/ssl/certs`, ~290 files: 30–40 ms each. Same certificates (the bundle is generated
 /// from that directory), one read. Left alone when the user set either
 /// variable or the bundle is not there.
 fn prefer_ca_bundle() {
