@@ -6,4 +6,7 @@
 //! scheme's own reference implementation (dpkg, rpm, apk-tools, packaging,
 //! Maven, NuGet, RubyGems, Composer, SemVer 2.0.0).
 
+pub mod import;
+pub mod osv;
 pub mod version;
+pub mod yaml;

@@ -2,16 +2,22 @@
 //!
 //! The vocabulary every other Stella crate speaks: content [`Digest`]s, package
 //! URLs ([`Purl`]), [`Component`]s with their layer and file evidence, the
-//! image's [`LayerInfo`] table, and the [`Inventory`] that a scan produces.
+//! image's [`LayerInfo`] table, the [`Inventory`] that a scan produces, and
+//! the canonical [`Advisory`] that feed connectors produce.
 //!
 //! This crate does no I/O. Everything here is plain data with deterministic
 //! ordering so that outputs built from it are byte-stable.
 
+mod advisory;
 mod digest;
 mod entrytrace;
 mod inventory;
 mod purl;
 
+pub use advisory::{
+    Advisory, AdvisoryReference, AffectedPackage, AffectedStatus, Provenance, RangeEvent, RuleKind,
+    Severity, SeverityKind, VersionRange, VersionRule, ADVISORY_SCHEMA,
+};
 pub use digest::{Digest, DigestAlgorithm, DigestError};
 pub use entrytrace::{EntryChain, EntryStep, EntryStepKind, EntryStop, EntryTrace, PROP_USAGE};
 pub use inventory::{
