@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::{json, Value};
-use stella_feeds::import::import_osv;
+use stella_feeds::connector::import_osv;
 use stella_model::{Advisory, RangeEvent};
 
 const ORACLE: &str = r#"

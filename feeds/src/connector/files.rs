@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use stella_model::Advisory;
 
-use crate::osv::{self, Encoding};
+use super::osv::{self, Encoding};
 
 /// Documents larger than this are quarantined unread.
 pub const MAX_DOCUMENT_BYTES: u64 = 16 * 1024 * 1024;

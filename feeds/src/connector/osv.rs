@@ -41,7 +41,7 @@ pub fn parse(bytes: &[u8], encoding: Encoding, source: &str) -> Result<Advisory,
     let text = std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8: {e}"))?;
     let value = match encoding {
         Encoding::Json => serde_json::from_str::<Value>(text).map_err(|e| format!("JSON: {e}"))?,
-        Encoding::Yaml => crate::yaml::to_json(text)?,
+        Encoding::Yaml => super::yaml::to_json(text)?,
     };
     let record: Record =
         serde_json::from_value(value).map_err(|e| format!("not an OSV record: {e}"))?;
