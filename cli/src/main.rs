@@ -10,6 +10,7 @@ mod artifacts;
 mod attach;
 mod cache;
 mod docker_plugin;
+mod feeds;
 mod generator;
 mod generator_image;
 mod index;
@@ -59,6 +60,9 @@ enum Command {
     /// Version logic of the advisory feeds (per ecosystem).
     #[command(subcommand)]
     Version(version::VersionCommand),
+    /// Advisory feeds as OCI artifacts.
+    #[command(subcommand)]
+    Feeds(feeds::FeedsCommand),
 }
 
 fn main() -> ExitCode {
@@ -96,6 +100,7 @@ fn main() -> ExitCode {
         Command::Generator(command) => generator_image::run(command).map(|()| 0),
         Command::DockerPlugin(command) => docker_plugin::run(command).map(|()| 0),
         Command::Version(command) => version::run(command),
+        Command::Feeds(command) => feeds::run(command),
     };
     report(result)
 }

@@ -11,4 +11,7 @@
 //!   and YAML so far), bad records quarantined with a reason.
 
 pub mod connector;
+pub mod db;
+pub mod merge;
+pub mod parity;
 pub mod version;

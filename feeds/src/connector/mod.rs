@@ -2,7 +2,10 @@
 //! advisories, and every document it cannot use into a [`files::Quarantined`]
 //! entry with the reason.
 
+pub mod alpine_secdb;
+pub mod debian_tracker;
 pub mod files;
+pub mod ghsa;
 pub mod osv;
 pub mod yaml;
 
