@@ -68,7 +68,10 @@ fn nuget_versioning_rules() {
     assert_eq!(order("1.0.0-a.-1", "1.0.0-a.0"), Ordering::Less);
     assert_eq!(order("1.0.0-2147483648", "1.0.0-9"), Ordering::Greater);
     assert_eq!(order("1.0.0-2147483648", "1.0.0-A"), Ordering::Less);
-    assert_eq!(order("1.0.0-2147483647", "1.0.0-2147483646"), Ordering::Greater);
+    assert_eq!(
+        order("1.0.0-2147483647", "1.0.0-2147483646"),
+        Ordering::Greater
+    );
     // White space around the version and around each number (System.Version).
     assert_eq!(order(" 1. 2 .3\t", "1.2.3"), Ordering::Equal);
     // The fourth number counts; missing numbers are 0.

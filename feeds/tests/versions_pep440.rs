@@ -43,7 +43,11 @@ fn shared_osv_vectors() {
             .collect();
         match compare(&v.a, &v.b) {
             Ok(got) => {
-                assert!(legacy.is_empty(), "line {}: legacy {legacy:?} accepted", v.line);
+                assert!(
+                    legacy.is_empty(),
+                    "line {}: legacy {legacy:?} accepted",
+                    v.line
+                );
                 assert_eq!(
                     got,
                     v.expected,
@@ -228,7 +232,10 @@ fn differential_against_python_packaging() {
     let input: Value = pairs.iter().map(|(a, b)| json!([a, b])).collect();
     let answer = run_oracle(
         "python3",
-        &[concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oracles/pep440_compare.py")],
+        &[concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/oracles/pep440_compare.py"
+        )],
         &input,
         INSTALL,
     );

@@ -70,7 +70,15 @@ fn documented_tolerances() {
         compare("1.0.0-18446744073709551616", "1.0.0-9"),
         Ok(Ordering::Greater)
     );
-    for bad in ["V1.2.3", "=1.2.3", "1.2.3beta", "1.2.*", "1.2.3-rc..1", "1.2.3+a+b", "1.2.3 - 2"] {
+    for bad in [
+        "V1.2.3",
+        "=1.2.3",
+        "1.2.3beta",
+        "1.2.*",
+        "1.2.3-rc..1",
+        "1.2.3+a+b",
+        "1.2.3 - 2",
+    ] {
         let err = SemverVersion::parse(bad).expect_err(bad);
         assert_eq!(err.input, bad);
     }
@@ -82,7 +90,10 @@ fn npm_semver_dir() -> PathBuf {
     std::env::var_os("STELLA_NPM_SEMVER_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/oracles/npm-semver"))
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../target/oracles/npm-semver"
+            ))
         })
 }
 
@@ -113,7 +124,10 @@ fn generated_version(g: &mut Gen) -> String {
         s += &format!("-{}", pre.join("."));
     }
     if g.chance(15) {
-        s += &format!("+{}", g.pick(&["build.1", "001", "exp.sha.5114f85", "x-y", "20130313"]));
+        s += &format!(
+            "+{}",
+            g.pick(&["build.1", "001", "exp.sha.5114f85", "x-y", "20130313"])
+        );
     }
     s
 }
@@ -125,7 +139,8 @@ fn is_documented_tolerance(v: &str) -> bool {
     let head = t.split('+').next().unwrap_or("");
     let (core, pre) = head.split_once('-').unwrap_or((head, ""));
     let numbers: Vec<&str> = core.split('.').collect();
-    let leading_zero = |n: &&str| n.len() > 1 && n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit());
+    let leading_zero =
+        |n: &&str| n.len() > 1 && n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit());
     numbers.len() != 3
         || numbers.iter().any(leading_zero)
         || pre.split('.').any(|id| !pre.is_empty() && leading_zero(&id))
@@ -168,7 +183,10 @@ fn differential_against_node_semver() {
     pool.dedup();
     let pairs = g.pairs(&pool, 5000);
     let input: Value = pairs.iter().map(|(a, b)| json!([a, b])).collect();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oracles/semver_compare.js");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/oracles/semver_compare.js"
+    );
     let dir_arg = dir.to_string_lossy().into_owned();
     let answer = run_oracle("node", &[script, &dir_arg], &input, &install);
     eprintln!("oracle: node-semver {}", answer["semver"]);
