@@ -217,6 +217,56 @@ fn differential_against_python_packaging() {
     for (_, l) in fixture_lines("pypi-packaging-sorted.txt") {
         pool.push(l);
     }
+    // Where the regex's optional separators and overlapping labels meet.
+    for tricky in [
+        "1.0a1-1",
+        "1.0a-1",
+        "1.0a.-1",
+        "1.0a1--1",
+        "1.0-",
+        "1.0.",
+        "1.0post-1",
+        "1.0.post.1",
+        "1.0-post-1",
+        "1.0.dev-1",
+        "1.0dev.",
+        "1.0-dev-1",
+        "1.0rcr",
+        "1.0prerev",
+        "1.0previewr1",
+        "1.0prev",
+        "1.0cdev",
+        "1.0c.dev",
+        "1.0a__1",
+        "1.0a_.1",
+        "1.0_a_1_post_2_dev_3",
+        "1.0r-1",
+        "1.0rev-dev",
+        "1.0-1-1",
+        "1.0-1dev",
+        "1!",
+        "!1.0",
+        "1!!1.0",
+        "v",
+        "vv1.0",
+        "1.0v",
+        "1.0+",
+        "1.0+a.",
+        "1.0+.a",
+        "1.0+a-_b",
+        "1.0+A.B-C_D",
+        "01!01.01a01.post01.dev01+01.a",
+        "1.0a1.post2.dev3+l",
+        "1.0-r5",
+        "1.0.r.5",
+        "1_0",
+        "1-0",
+        "1.0 ",
+        "\t1.0",
+        "1.0alpha-beta",
+    ] {
+        pool.push(tricky.to_string());
+    }
     for _ in 0..1500 {
         pool.push(generated_version(&mut g));
     }
