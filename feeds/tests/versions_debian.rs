@@ -7,7 +7,9 @@ mod oracle_support;
 
 use std::cmp::Ordering;
 
-use oracle_support::{op, pair_up, read_signed_table, read_vectors, run_batch, VersionGen};
+use oracle_support::{
+    op, pair_up, read_signed_table, read_vectors, run_batch, variant_pairs, VersionGen,
+};
 use stella_feeds::version::debian::{compare, DebianVersion};
 use stella_feeds::version::{self, Scheme};
 
@@ -115,7 +117,13 @@ fn generated_pairs() -> Vec<(String, String)> {
         }
         versions.push(v);
     }
-    pair_up(&mut gen.rng, &versions)
+    let mut pairs = pair_up(&mut gen.rng, &versions);
+    pairs.extend(variant_pairs(
+        &mut gen.rng,
+        &versions,
+        &[".0", "~1", "-0", "-1", "+1", "a", "~"],
+    ));
+    pairs
 }
 
 #[test]
@@ -125,7 +133,7 @@ fn agrees_with_dpkg_perl_on_generated_pairs() {
         return;
     }
     let pairs = generated_pairs();
-    assert!(pairs.len() >= 4000);
+    assert!(pairs.len() >= 6000);
     let input: String = pairs.iter().map(|(a, b)| format!("{a}\t{b}\n")).collect();
     let output = run_batch("perl", &["-e", PERL_ORACLE], &input);
     let answers: Vec<&str> = output.lines().collect();
@@ -159,7 +167,10 @@ fn agrees_with_dpkg_perl_on_generated_pairs() {
         mismatches.join("\n")
     );
     // The generator must exercise both sides.
-    assert!(compared > 3000 && refused > 100, "{compared} compared, {refused} refused");
+    assert!(
+        compared > 3000 && refused > 100,
+        "{compared} compared, {refused} refused"
+    );
 }
 
 #[test]

@@ -195,6 +195,33 @@ pub fn pair_up(rng: &mut fastrand::Rng, versions: &[String]) -> Vec<(String, Str
     pairs
 }
 
+/// Pairs each version with a near variant of itself (`suffixes` appended,
+/// the part after the last `-` dropped, `0:` prepended), where the
+/// subtle rules live (missing revision, zero epoch, `~`, trailing zeros).
+pub fn variant_pairs(
+    rng: &mut fastrand::Rng,
+    versions: &[String],
+    suffixes: &[&str],
+) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    for v in versions {
+        let variant = match rng.u8(..4) {
+            0 => match v.rsplit_once('-') {
+                Some((head, _)) => head.to_string(),
+                None => format!("{v}-0"),
+            },
+            1 => format!("0:{v}"),
+            _ => format!("{v}{}", suffixes[rng.usize(..suffixes.len())]),
+        };
+        if rng.bool() {
+            pairs.push((v.clone(), variant));
+        } else {
+            pairs.push((variant, v.clone()));
+        }
+    }
+    pairs
+}
+
 /// A scratch file for an oracle's input, under cargo's per-test temp dir.
 pub fn scratch_file(name: &str, contents: &str) -> std::path::PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
