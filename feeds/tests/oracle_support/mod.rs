@@ -159,8 +159,18 @@ impl VersionGen {
             .collect()
     }
 
-    /// A mutation of one of the seed versions.
+    /// A mutation of one of the seed versions (never empty: every scheme
+    /// refuses the empty string outright).
     pub fn mutate(&mut self) -> String {
+        loop {
+            let v = self.mutate_once();
+            if !v.is_empty() {
+                return v;
+            }
+        }
+    }
+
+    fn mutate_once(&mut self) -> String {
         let seed = self.seeds[self.rng.usize(..self.seeds.len())].clone();
         let mut chars: Vec<char> = seed.chars().collect();
         for _ in 0..self.rng.usize(1..=2) {
