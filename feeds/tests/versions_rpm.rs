@@ -181,3 +181,15 @@ fn random_bytes_never_panic() {
         let _ = compare(&input, "1.0-1");
     }
 }
+
+#[test]
+fn ord_is_a_total_order_on_generated_versions() {
+    let versions: Vec<RpmVersion> = generated_pairs()
+        .into_iter()
+        .take(1200)
+        .flat_map(|(a, b)| [a, b])
+        .filter_map(|v| RpmVersion::parse(&v).ok())
+        .collect();
+    assert!(versions.len() > 800, "{} versions", versions.len());
+    oracle_support::assert_total_order(versions);
+}

@@ -16,8 +16,12 @@
 //! grammar, and "invalid" then ranks as the last token kind. We do the
 //! same, so `compare` only refuses what apk cannot even be given (an empty
 //! string, a NUL byte); [`ApkVersion::is_valid`] tells whether apk would
-//! accept the version in a package. apk-tools 3.0 differs only on invalid
-//! versions (and adds `~hash`), where its `version -t` refuses to answer.
+//! accept the version in a package.
+//!
+//! apk-tools 3.0 (Alpine 3.23+) orders the versions real packages carry the
+//! same way. It differs on versions with an empty component (`1..2`, `1.`,
+//! `1-r`, a bare `_`), which 3.0 calls invalid and 2.14 accepts, and it adds
+//! `~hash` components; its `version -t` refuses invalid versions.
 
 use std::cmp::Ordering;
 use std::fmt;

@@ -260,3 +260,17 @@ pub fn random_inputs(seed: u64, count: usize) -> Vec<String> {
         })
         .collect()
 }
+
+/// Sorts `items` and checks the order is total and consistent: every
+/// earlier item is `<=` every later one, and `==` matches `cmp`.
+pub fn assert_total_order<T: Ord + std::fmt::Debug>(mut items: Vec<T>) {
+    items.sort();
+    for i in 0..items.len() {
+        for j in i..items.len() {
+            let (a, b) = (&items[i], &items[j]);
+            assert_ne!(a.cmp(b), Ordering::Greater, "{a:?} sorted before {b:?}");
+            assert_eq!(b.cmp(a), a.cmp(b).reverse(), "{a:?} vs {b:?}");
+            assert_eq!(a == b, a.cmp(b) == Ordering::Equal, "{a:?} vs {b:?}");
+        }
+    }
+}
