@@ -14,7 +14,8 @@ step() { printf '\n== %s\n' "$*" >&2; }
 step "installing test dependencies"
 # protobuf-compiler: protoc, which the containerd gRPC bindings (feature `containerd`) compile with.
 # openssl: the CLI makes the CA, certificates and TLS server of registry-store/tests/tls.rs.
-apt_packages=(debootstrap umoci skopeo docker-registry rpm python3-yaml ruby composer php-cli zip unzip golang-go git binutils protobuf-compiler openssl)
+# rpm (rpm.vercmp) and libdpkg-perl (Dpkg::Version): the rpm and dpkg version-ordering oracles (stella-feeds).
+apt_packages=(debootstrap umoci skopeo docker-registry rpm libdpkg-perl python3-yaml ruby composer php-cli zip unzip golang-go git binutils protobuf-compiler openssl)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || missing+=("$p")
