@@ -31,11 +31,20 @@ fn check_vectors(file: &str) -> usize {
         for (a, b, want) in [(&v.a, &v.b, expected), (&v.b, &v.a, expected.reverse())] {
             match compare(Scheme::Maven, a, b) {
                 Ok(got) if got == want => {}
-                other => failures.push(format!("{file}:{}: {a} {} {b}, got {other:?}", v.line, op(want))),
+                other => failures.push(format!(
+                    "{file}:{}: {a} {} {b}, got {other:?}",
+                    v.line,
+                    op(want)
+                )),
             }
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     vectors.len()
 }
 
@@ -90,10 +99,51 @@ fn maven_artifact_jar() -> PathBuf {
 /// Realistic Maven version pieces: numbers (some huge or zero-padded),
 /// every known qualifier and alias in several cases, unknown words.
 const TOKENS: &[&str] = &[
-    "0", "1", "2", "3", "10", "01", "007", "123", "2147483648", "99999999999", "12345678901234567890",
-    "alpha", "a", "beta", "b", "milestone", "m", "rc", "cr", "RC", "snapshot", "SNAPSHOT", "ga", "GA",
-    "final", "Final", "release", "RELEASE", "sp", "SP", "xyz", "foo", "jre", "Beta", "M", "c", "", "a1",
-    "rc2", "b3", "m4", "sp1", "1a", "2b", "v",
+    "0",
+    "1",
+    "2",
+    "3",
+    "10",
+    "01",
+    "007",
+    "123",
+    "2147483648",
+    "99999999999",
+    "12345678901234567890",
+    "alpha",
+    "a",
+    "beta",
+    "b",
+    "milestone",
+    "m",
+    "rc",
+    "cr",
+    "RC",
+    "snapshot",
+    "SNAPSHOT",
+    "ga",
+    "GA",
+    "final",
+    "Final",
+    "release",
+    "RELEASE",
+    "sp",
+    "SP",
+    "xyz",
+    "foo",
+    "jre",
+    "Beta",
+    "M",
+    "c",
+    "",
+    "a1",
+    "rc2",
+    "b3",
+    "m4",
+    "sp1",
+    "1a",
+    "2b",
+    "v",
 ];
 const SEPARATORS: &[&str] = &[".", ".", ".", "-", "-", "", "_", "+", "..", "-."];
 
@@ -134,7 +184,10 @@ fn agrees_with_maven_comparable_version() {
     let jar = maven_artifact_jar();
     if !jar.is_file() {
         if oracles_optional() {
-            eprintln!("SKIPPED: no maven-artifact jar at {}; STELLA_SKIP_ORACLES=1", jar.display());
+            eprintln!(
+                "SKIPPED: no maven-artifact jar at {}; STELLA_SKIP_ORACLES=1",
+                jar.display()
+            );
             return;
         }
         panic!(
@@ -165,6 +218,11 @@ fn agrees_with_maven_comparable_version() {
         "{} of {} pairs disagree with Maven:\n{}",
         failures.len(),
         pairs.len(),
-        failures.iter().take(40).cloned().collect::<Vec<_>>().join("\n")
+        failures
+            .iter()
+            .take(40)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }

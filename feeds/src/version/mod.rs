@@ -99,8 +99,8 @@ impl Scheme {
             | "swifturl" | "cran" => Scheme::Semver,
             "deb" | "debian" | "ubuntu" => Scheme::Debian,
             "rpm" | "redhat" | "red hat" | "almalinux" | "rocky linux" | "rocky" | "centos"
-            | "fedora" | "opensuse" | "suse" | "amazon" | "amazon linux" | "oracle"
-            | "mariner" | "azure linux" => Scheme::Rpm,
+            | "fedora" | "opensuse" | "suse" | "amazon" | "amazon linux" | "oracle" | "mariner"
+            | "azure linux" => Scheme::Rpm,
             "apk" | "alpine" | "wolfi" | "chainguard" | "alpaquita" => Scheme::Apk,
             "pypi" | "pep440" | "python" => Scheme::Pep440,
             "maven" => Scheme::Maven,

@@ -6,5 +6,9 @@ use super::{Scheme, VersionError};
 
 /// Compares two packagist versions.
 pub fn compare(a: &str, _b: &str) -> Result<Ordering, VersionError> {
-    Err(VersionError::new(Scheme::Packagist, a, "not implemented yet"))
+    Err(VersionError::new(
+        Scheme::Packagist,
+        a,
+        "not implemented yet",
+    ))
 }

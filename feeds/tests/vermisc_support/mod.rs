@@ -19,7 +19,9 @@ pub struct Vector {
 }
 
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/versions").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/versions")
+        .join(name)
 }
 
 /// Reads `A < B` / `A = B` / `A > B` lines; `#` and `//` lines and blank
@@ -94,7 +96,12 @@ impl Rng {
 }
 
 /// A version string built from `tokens` joined by `separators`.
-pub fn random_version(rng: &mut Rng, tokens: &[&str], separators: &[&str], max_parts: usize) -> String {
+pub fn random_version(
+    rng: &mut Rng,
+    tokens: &[&str],
+    separators: &[&str],
+    max_parts: usize,
+) -> String {
     let parts = 1 + rng.below(max_parts);
     let mut s = String::new();
     for i in 0..parts {
@@ -146,14 +153,19 @@ pub fn run_oracle(mut command: Command, what: &str, input: &str) -> Option<Vec<S
             eprintln!("SKIPPED: {what} not runnable ({e}); STELLA_SKIP_ORACLES=1");
             return None;
         }
-        Err(e) => panic!("{what} is not runnable ({e}); install it (tests/run.sh) or set STELLA_SKIP_ORACLES=1"),
+        Err(e) => panic!(
+            "{what} is not runnable ({e}); install it (tests/run.sh) or set STELLA_SKIP_ORACLES=1"
+        ),
     };
     let mut stdin = child.stdin.take().expect("piped stdin");
     let input = input.to_string();
     // Write from a thread: the oracle answers while it reads.
     let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
     let output = child.wait_with_output().expect("waiting for the oracle");
-    writer.join().expect("writer thread").expect("writing to the oracle");
+    writer
+        .join()
+        .expect("writer thread")
+        .expect("writing to the oracle");
     assert!(
         output.status.success(),
         "{what} failed: {}\n{}",
@@ -169,7 +181,10 @@ pub fn oracle_answer(line: &str) -> Option<Ordering> {
     if line == "E" {
         return None;
     }
-    let n: i64 = line.trim().parse().unwrap_or_else(|_| panic!("oracle said {line:?}"));
+    let n: i64 = line
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("oracle said {line:?}"));
     Some(n.cmp(&0))
 }
 
