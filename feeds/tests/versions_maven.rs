@@ -64,12 +64,10 @@ fn equal_versions_are_eq() {
     let b = MavenVersion::parse("1").unwrap();
     assert_eq!(a, b);
     assert_eq!(a.as_str(), "1.0.0-GA");
-    let mut sorted = vec![
-        MavenVersion::parse("1.0").unwrap(),
-        MavenVersion::parse("1.0-SNAPSHOT").unwrap(),
-        MavenVersion::parse("1.0-sp").unwrap(),
-        MavenVersion::parse("1.0-alpha").unwrap(),
-    ];
+    let mut sorted: Vec<MavenVersion> = ["1.0", "1.0-SNAPSHOT", "1.0-sp", "1.0-alpha"]
+        .iter()
+        .map(|s| MavenVersion::parse(s).unwrap())
+        .collect();
     sorted.sort();
     let names: Vec<&str> = sorted.iter().map(MavenVersion::as_str).collect();
     assert_eq!(names, ["1.0-alpha", "1.0-SNAPSHOT", "1.0", "1.0-sp"]);
@@ -148,7 +146,7 @@ const TOKENS: &[&str] = &[
 const SEPARATORS: &[&str] = &[".", ".", ".", "-", "-", "", "_", "+", "..", "-."];
 
 fn generated_pairs() -> Vec<(String, String)> {
-    let mut rng = Rng::new(0x6d61_7665_6e);
+    let mut rng = Rng::new(0x006d_6176_656e);
     let corpus: Vec<String> = load_vectors("maven-versions.txt")
         .into_iter()
         .chain(load_vectors("maven-comparableversiontest.txt"))

@@ -4,7 +4,6 @@
 
 mod vermisc_support;
 
-use std::cmp::Ordering;
 use std::path::PathBuf;
 use std::process::Command;
 

@@ -86,7 +86,7 @@ impl Rng {
         (self.next() % n as u64) as usize
     }
 
-    pub fn pick<'a, T: Copy>(&mut self, items: &'a [T]) -> T {
+    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
         items[self.below(items.len())]
     }
 
