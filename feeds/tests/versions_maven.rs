@@ -81,6 +81,10 @@ fn malformed_versions_are_errors() {
         assert_eq!(err.input, bad);
         assert!(maven::compare("1", bad).is_err());
     }
+    // The deepest nesting accepted compares fine; longer is refused.
+    let deep = "1-".repeat(maven::MAX_LEN / 2);
+    assert_eq!(maven::compare(&deep, &deep), Ok(Ordering::Equal));
+    assert!(maven::compare(&format!("{deep}1"), "1").is_err());
     random_bytes_never_panic(7, |s| {
         let _ = MavenVersion::parse(s);
     });

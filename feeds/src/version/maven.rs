@@ -16,7 +16,10 @@
 //! the shared-vector test.
 //!
 //! Maven itself accepts any string; here a version must be non-empty printable
-//! ASCII (no whitespace) — anything else is a [`VersionError`], not a guess.
+//! ASCII (no whitespace) of at most [`MAX_LEN`] bytes — anything else is a
+//! [`VersionError`], not a guess. (Every `-` nests a list one level deeper,
+//! and comparing walks the nesting: the bound keeps a hostile version from
+//! exhausting the stack.)
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -51,12 +54,22 @@ enum Item {
 const QUALIFIERS: [&str; 7] = ["alpha", "beta", "milestone", "rc", "snapshot", "", "sp"];
 const RELEASE_RANK: usize = 5;
 
+/// The longest version accepted, in bytes.
+pub const MAX_LEN: usize = 1024;
+
 impl MavenVersion {
     /// Parses `input`; errors on an empty string or characters outside
     /// printable, non-space ASCII.
     pub fn parse(input: &str) -> Result<MavenVersion, VersionError> {
         if input.is_empty() {
             return Err(VersionError::new(Scheme::Maven, input, "empty version"));
+        }
+        if input.len() > MAX_LEN {
+            return Err(VersionError::new(
+                Scheme::Maven,
+                input,
+                format!("longer than {MAX_LEN} bytes"),
+            ));
         }
         if let Some(c) = input.chars().find(|c| !c.is_ascii_graphic()) {
             return Err(VersionError::new(
