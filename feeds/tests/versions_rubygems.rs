@@ -55,6 +55,9 @@ fn equal_versions_are_eq_and_sort() {
         RubyGemsVersion::parse("").unwrap(),
         RubyGemsVersion::parse("0").unwrap()
     );
+    // Ruby's `\s` (checked with Gem::Version.correct?): VT and FF yes, NBSP no.
+    assert!(RubyGemsVersion::parse("\u{b}1.0\u{c}").is_ok());
+    assert!(RubyGemsVersion::parse("\u{a0}1.0").is_err());
     let mut sorted: Vec<RubyGemsVersion> = ["1.0", "1.0.rc1", "1.0.b2", "1.0-a", "0.9.9"]
         .iter()
         .map(|s| RubyGemsVersion::parse(s).unwrap())
