@@ -15,7 +15,9 @@ step "installing test dependencies"
 # protobuf-compiler: protoc, which the containerd gRPC bindings (feature `containerd`) compile with.
 # openssl: the CLI makes the CA, certificates and TLS server of registry-store/tests/tls.rs.
 # rpm (rpm.vercmp) and libdpkg-perl (Dpkg::Version): the rpm and dpkg version-ordering oracles (stella-feeds).
-apt_packages=(debootstrap umoci skopeo docker-registry rpm libdpkg-perl python3-yaml ruby composer php-cli zip unzip golang-go git binutils protobuf-compiler openssl)
+# default-jdk-headless: java (with its single-file source launcher) runs Maven's ComparableVersion,
+# the maven version oracle; ruby and php-cli are the RubyGems and Packagist version oracles.
+apt_packages=(debootstrap umoci skopeo docker-registry rpm libdpkg-perl python3-yaml ruby composer php-cli zip unzip golang-go git binutils protobuf-compiler openssl default-jdk-headless)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || missing+=("$p")
@@ -46,6 +48,13 @@ if oras_bin=$(bash tests/install-oras.sh 2>/dev/null | tail -n 1) && [ -n "$oras
   export STELLA_ORAS=$oras_bin
 else
   echo "oras could not be installed: the oras interop tests will say SKIPPED" >&2
+fi
+
+# Maven 3.9's maven-artifact jar (Debian trixie), the maven version oracle (feeds/tests/versions_maven.rs).
+if maven_jar=$(bash tests/install-maven-artifact.sh 2>/dev/null | tail -n 1) && [ -n "$maven_jar" ]; then
+  export STELLA_MAVEN_ARTIFACT_JAR=$maven_jar
+else
+  echo "maven-artifact could not be installed: the maven version oracle test will fail" >&2
 fi
 
 # The real Docker + BuildKit + registry harness for the e2e tests (generator,

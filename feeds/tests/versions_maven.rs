@@ -1,0 +1,230 @@
+//! The maven comparator against Maven's shared vectors, Maven's own
+//! ComparableVersionTest data, and the real `ComparableVersion` (Maven 3.9,
+//! Debian trixie's libmaven3-core-java, via tests/install-maven-artifact.sh)
+//! on a few thousand generated pairs.
+
+mod vermisc_support;
+
+use std::cmp::Ordering;
+use std::path::PathBuf;
+use std::process::Command;
+
+use stella_feeds::version::maven::{self, MavenVersion};
+use stella_feeds::version::{compare, Scheme};
+use vermisc_support::*;
+
+/// The one shared vector that follows Maven 4 rather than Maven 3.9: Maven 4
+/// folds `ga-1` into a single letter-digit item, so `1-ga-1` equals `1-1`;
+/// Maven 3.9.9 (our reference, and the oracle below) keeps `ga` as a release
+/// qualifier followed by a sub-list, which sorts below the sub-list `1-1`.
+const MAVEN4_ONLY: (&str, &str) = ("1-1", "1-ga-1");
+
+fn check_vectors(file: &str) -> usize {
+    let mut failures = Vec::new();
+    let vectors = load_vectors(file);
+    for v in &vectors {
+        let expected = if (v.a.as_str(), v.b.as_str()) == MAVEN4_ONLY {
+            Ordering::Greater
+        } else {
+            v.expected
+        };
+        for (a, b, want) in [(&v.a, &v.b, expected), (&v.b, &v.a, expected.reverse())] {
+            match compare(Scheme::Maven, a, b) {
+                Ok(got) if got == want => {}
+                other => failures.push(format!(
+                    "{file}:{}: {a} {} {b}, got {other:?}",
+                    v.line,
+                    op(want)
+                )),
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    vectors.len()
+}
+
+#[test]
+fn shared_vectors() {
+    assert!(check_vectors("maven-versions.txt") > 100);
+}
+
+#[test]
+fn upstream_comparable_version_test() {
+    assert!(check_vectors("maven-comparableversiontest.txt") > 50);
+}
+
+#[test]
+fn equal_versions_are_eq() {
+    let a = MavenVersion::parse("1.0.0-GA").unwrap();
+    let b = MavenVersion::parse("1").unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a.as_str(), "1.0.0-GA");
+    let mut sorted: Vec<MavenVersion> = ["1.0", "1.0-SNAPSHOT", "1.0-sp", "1.0-alpha"]
+        .iter()
+        .map(|s| MavenVersion::parse(s).unwrap())
+        .collect();
+    sorted.sort();
+    let names: Vec<&str> = sorted.iter().map(MavenVersion::as_str).collect();
+    assert_eq!(names, ["1.0-alpha", "1.0-SNAPSHOT", "1.0", "1.0-sp"]);
+}
+
+#[test]
+fn malformed_versions_are_errors() {
+    for bad in ["", " 1.0", "1.0\n", "1.0 beta", "1.0\u{e9}", "1\u{0}"] {
+        let err = MavenVersion::parse(bad).expect_err(bad);
+        assert_eq!(err.scheme, Scheme::Maven);
+        assert_eq!(err.input, bad);
+        assert!(maven::compare("1", bad).is_err());
+    }
+    // The deepest nesting accepted compares fine; longer is refused.
+    let deep = "1-".repeat(maven::MAX_LEN / 2);
+    assert_eq!(maven::compare(&deep, &deep), Ok(Ordering::Equal));
+    assert!(maven::compare(&format!("{deep}1"), "1").is_err());
+    random_bytes_never_panic(7, |s| {
+        let _ = MavenVersion::parse(s);
+    });
+}
+
+fn maven_artifact_jar() -> PathBuf {
+    if let Ok(jar) = std::env::var("STELLA_MAVEN_ARTIFACT_JAR") {
+        return PathBuf::from(jar);
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/maven-artifact/root/usr/share/java/maven3-artifact.jar")
+}
+
+/// Realistic Maven version pieces: numbers (some huge or zero-padded),
+/// every known qualifier and alias in several cases, unknown words.
+const TOKENS: &[&str] = &[
+    "0",
+    "1",
+    "2",
+    "3",
+    "10",
+    "01",
+    "007",
+    "123",
+    "2147483648",
+    "99999999999",
+    "12345678901234567890",
+    "alpha",
+    "a",
+    "beta",
+    "b",
+    "milestone",
+    "m",
+    "rc",
+    "cr",
+    "RC",
+    "snapshot",
+    "SNAPSHOT",
+    "ga",
+    "GA",
+    "final",
+    "Final",
+    "release",
+    "RELEASE",
+    "sp",
+    "SP",
+    "xyz",
+    "foo",
+    "jre",
+    "Beta",
+    "M",
+    "c",
+    "",
+    "a1",
+    "rc2",
+    "b3",
+    "m4",
+    "sp1",
+    "1a",
+    "2b",
+    "v",
+];
+const SEPARATORS: &[&str] = &[".", ".", ".", "-", "-", "", "_", "+", "..", "-."];
+
+fn generated_pairs() -> Vec<(String, String)> {
+    let mut rng = Rng::new(0x006d_6176_656e);
+    let corpus: Vec<String> = load_vectors("maven-versions.txt")
+        .into_iter()
+        .chain(load_vectors("maven-comparableversiontest.txt"))
+        .flat_map(|v| [v.a, v.b])
+        .collect();
+    let alphabet = b"0123456789.-abcmrsxAB_";
+    let mut pairs = Vec::new();
+    while pairs.len() < 6000 {
+        let a = random_version(&mut rng, TOKENS, SEPARATORS, 6);
+        let b = match rng.below(3) {
+            0 => random_version(&mut rng, TOKENS, SEPARATORS, 6),
+            1 => mutate(&mut rng, &a, alphabet, TOKENS),
+            _ => {
+                let base = corpus[rng.below(corpus.len())].clone();
+                mutate(&mut rng, &base, alphabet, TOKENS)
+            }
+        };
+        let a = if rng.chance(20) {
+            corpus[rng.below(corpus.len())].clone()
+        } else {
+            a
+        };
+        if a.is_empty() || b.is_empty() {
+            continue;
+        }
+        pairs.push((a, b));
+    }
+    pairs
+}
+
+#[test]
+fn agrees_with_maven_comparable_version() {
+    let jar = maven_artifact_jar();
+    if !jar.is_file() {
+        if oracles_optional() {
+            eprintln!(
+                "SKIPPED: no maven-artifact jar at {}; STELLA_SKIP_ORACLES=1",
+                jar.display()
+            );
+            return;
+        }
+        panic!(
+            "no maven-artifact jar at {} (run tests/install-maven-artifact.sh, or set STELLA_MAVEN_ARTIFACT_JAR)",
+            jar.display()
+        );
+    }
+    let pairs = generated_pairs();
+    let input: String = pairs.iter().map(|(a, b)| format!("{a}\t{b}\n")).collect();
+    let mut java = Command::new("java");
+    java.arg("-cp")
+        .arg(&jar)
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/oracles/MavenCompare.java"));
+    let Some(answers) = run_oracle(java, "java (Maven ComparableVersion)", &input) else {
+        return;
+    };
+    assert_eq!(answers.len(), pairs.len(), "one answer per pair");
+    let mut failures = Vec::new();
+    for ((a, b), answer) in pairs.iter().zip(&answers) {
+        let want = oracle_answer(answer).expect("Maven accepts every string");
+        match maven::compare(a, b) {
+            Ok(got) if got == want => {}
+            got => failures.push(format!("{a} {} {b} (Maven), got {got:?}", op(want))),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} pairs disagree with Maven:\n{}",
+        failures.len(),
+        pairs.len(),
+        failures
+            .iter()
+            .take(40)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
