@@ -36,6 +36,8 @@ fi
 # node-semver, pinned; node-semver goes to target/oracles/npm-semver.
 python3 -c 'import packaging, sys; sys.exit(packaging.__version__ != "24.2")' 2>/dev/null \
   || python3 -m pip install --quiet 'packaging==24.2'
+# Red Hat's Python cvss: the independent CVSS v2/v3/v4 base-score oracle (feeds/tests/cvss_scores.rs).
+python3 -c 'import cvss' 2>/dev/null || python3 -m pip install --quiet 'cvss==3.6'
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || {
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
