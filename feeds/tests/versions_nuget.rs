@@ -6,42 +6,29 @@
 //! versions are checked against a model built from the parts the generator
 //! wrote (not from the string): the NuGet rules stated in VersionComparer.cs.
 
-mod version_support;
+mod support;
 
 use std::cmp::Ordering;
 
 use stella_feeds::version::nuget::{compare, NugetVersion};
-use version_support::*;
+use stella_feeds::version::Scheme;
+use support::*;
 
-fn check_vectors(name: &str) -> usize {
+fn check_file(name: &str) -> usize {
     let vectors = read_vectors(name);
-    for v in &vectors {
-        let got = compare(&v.a, &v.b);
-        assert_eq!(
-            got,
-            Ok(v.expected),
-            "{name}:{}: {} {} {}",
-            v.line,
-            v.a,
-            op(v.expected),
-            v.b
-        );
-        assert_eq!(compare(&v.b, &v.a), Ok(v.expected.reverse()));
-        let a = NugetVersion::parse(&v.a).unwrap_or_else(|e| panic!("{e}"));
-        let b = NugetVersion::parse(&v.b).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(a == b, v.expected == Ordering::Equal);
-    }
-    vectors.len()
+    check_vectors(name, &vectors, Scheme::Nuget, NugetVersion::parse, |v| {
+        v.expected
+    })
 }
 
 #[test]
 fn shared_osv_vectors() {
-    assert!(check_vectors("nuget-versions.txt") > 30);
+    assert!(check_file("nuget-versions.txt") > 30);
 }
 
 #[test]
 fn nuget_client_comparer_tests() {
-    assert!(check_vectors("nuget-client-comparer.txt") > 20);
+    assert!(check_file("nuget-client-comparer.txt") > 20);
 }
 
 #[test]

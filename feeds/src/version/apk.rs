@@ -26,6 +26,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use super::common::order_from_ord;
 use super::{Scheme, VersionError};
 
 /// A version as apk-tools sees it. `Eq` is apk equality (`1-r1` == `1-r01`).
@@ -283,19 +284,7 @@ impl Ord for ApkVersion {
     }
 }
 
-impl PartialOrd for ApkVersion {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for ApkVersion {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for ApkVersion {}
+order_from_ord!(ApkVersion);
 
 impl fmt::Display for ApkVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
