@@ -14,21 +14,28 @@ use stella_feeds::version::nuget::{compare, NugetVersion};
 use stella_feeds::version::Scheme;
 use support::*;
 
-fn check_file(name: &str) -> usize {
-    let vectors = read_vectors(name);
-    check_vectors(name, &vectors, Scheme::Nuget, NugetVersion::parse, |v| {
-        v.expected
-    })
-}
-
 #[test]
 fn shared_osv_vectors() {
-    assert!(check_file("nuget-versions.txt") > 30);
+    assert!(
+        check_vector_file(
+            "nuget-versions.txt",
+            Scheme::Nuget,
+            NugetVersion::parse,
+            as_written
+        ) > 30
+    );
 }
 
 #[test]
 fn nuget_client_comparer_tests() {
-    assert!(check_file("nuget-client-comparer.txt") > 20);
+    assert!(
+        check_vector_file(
+            "nuget-client-comparer.txt",
+            Scheme::Nuget,
+            NugetVersion::parse,
+            as_written
+        ) > 20
+    );
 }
 
 #[test]
@@ -184,9 +191,6 @@ fn generated_versions_follow_the_model() {
 #[test]
 fn random_bytes_never_panic() {
     for s in random_inputs(3, 30_000, b"0123456789.-+abAB \t") {
-        if let Ok(v) = NugetVersion::parse(&s) {
-            let again = NugetVersion::parse(&v.to_string());
-            assert_eq!(again.as_ref(), Ok(&v), "{s:?}");
-        }
+        assert_display_reparses(&s, NugetVersion::parse);
     }
 }

@@ -67,12 +67,8 @@ fn equal_versions_are_eq_and_sort() {
 
 #[test]
 fn malformed_versions_are_errors() {
-    for bad in ["", "   ", "1.0 beta", "1.0\u{e9}", "#1.0", "1\u{0}"] {
-        let err = PackagistVersion::parse(bad).expect_err(bad);
-        assert_eq!(err.scheme, Scheme::Packagist);
-        assert_eq!(err.input, bad);
-        assert!(packagist::compare("1", bad).is_err());
-    }
+    let bad = ["", "   ", "1.0 beta", "1.0\u{e9}", "#1.0", "1\u{0}"];
+    assert_rejected(Scheme::Packagist, &bad, PackagistVersion::parse);
     for s in random_inputs(13, 20_000, b"0123456789.-_+~abcdefgprvABCRCV#!* \t") {
         let _ = PackagistVersion::parse(&s);
     }
@@ -132,14 +128,8 @@ fn generated_pairs() -> Vec<(String, String)> {
     let mut pairs = Vec::new();
     while pairs.len() < 8000 {
         let a = g.joined(TOKENS, SEPARATORS, 6);
-        let b = match g.rng.usize(..3) {
-            0 => g.joined(TOKENS, SEPARATORS, 6),
-            1 => g.mutate_bytes(&a, alphabet, TOKENS),
-            _ => {
-                let base = corpus[g.rng.usize(..corpus.len())].clone();
-                g.mutate_bytes(&base, alphabet, TOKENS)
-            }
-        };
+        let fresh = |g: &mut Gen| g.joined(TOKENS, SEPARATORS, 6);
+        let b = g.partner(&a, &corpus, fresh, alphabet, TOKENS);
         // Mostly versions ending in a letter or digit: a trailing separator
         // is where PHP has no order (checked on the rest).
         let trim = |v: String| {

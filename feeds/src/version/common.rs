@@ -10,6 +10,8 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use super::{Scheme, VersionError};
+
 /// Compares two runs of ASCII digits as unbounded non-negative integers:
 /// leading zeros do not count (`007` = `7`), and no run is too long.
 pub(crate) fn compare_digits(a: &[u8], b: &[u8]) -> Ordering {
@@ -73,6 +75,33 @@ impl fmt::Display for Decimal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// The first unequal `cmp_at(i)` for `i` in `0..len`, else `Equal`: the
+/// element-wise order of two sequences padded to `len` (the caller's
+/// `cmp_at` says what a missing element counts as).
+pub(crate) fn first_difference(len: usize, cmp_at: impl FnMut(usize) -> Ordering) -> Ordering {
+    (0..len)
+        .map(cmp_at)
+        .find(|o| o.is_ne())
+        .unwrap_or(Ordering::Equal)
+}
+
+/// apk-tools and rpm compare any string, but as a C string: the empty
+/// string is refused, and so is a NUL, which would silently cut the
+/// version short.
+pub(crate) fn check_c_string(scheme: Scheme, input: &str) -> Result<(), VersionError> {
+    if input.is_empty() {
+        return Err(VersionError::new(scheme, input, "version is empty"));
+    }
+    if input.contains('\0') {
+        return Err(VersionError::new(
+            scheme,
+            input,
+            "version contains a NUL byte",
+        ));
+    }
+    Ok(())
 }
 
 /// SemVer-style pre-release precedence (SemVer 2.0 §11, which NuGet
@@ -141,6 +170,28 @@ mod tests {
         assert_eq!(Decimal::zero(), Decimal::from_digits("0"));
         assert!(Decimal::from_digits("10") > Decimal::from_digits("9"));
         assert!(Decimal::from_digits("100000000000000000000") > Decimal::from_digits("99"));
+    }
+
+    #[test]
+    fn first_difference_is_the_first_unequal_position() {
+        let (a, b) = ([1, 2, 3], [1, 2, 4, 0]);
+        let at = |i: usize| a.get(i).unwrap_or(&0).cmp(b.get(i).unwrap_or(&0));
+        assert_eq!(first_difference(4, at), Ordering::Less);
+        assert_eq!(first_difference(2, at), Ordering::Equal);
+        assert_eq!(first_difference(0, |_| Ordering::Greater), Ordering::Equal);
+    }
+
+    #[test]
+    fn c_strings_refuse_empty_and_nul() {
+        assert!(check_c_string(Scheme::Rpm, "1.0-1").is_ok());
+        let empty = check_c_string(Scheme::Apk, "").unwrap_err();
+        assert_eq!(
+            (empty.scheme, empty.reason.as_str()),
+            (Scheme::Apk, "version is empty")
+        );
+        let nul = check_c_string(Scheme::Rpm, "1\0").unwrap_err();
+        assert_eq!(nul.input, "1\0");
+        assert!(nul.reason.contains("NUL"), "{}", nul.reason);
     }
 
     #[test]

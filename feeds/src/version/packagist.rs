@@ -33,7 +33,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-use super::common::{order_from_ord, Decimal};
+use super::common::{first_difference, order_from_ord, Decimal};
 use super::{Scheme, VersionError};
 
 /// Compares two Composer versions.
@@ -191,10 +191,9 @@ fn key(part: Option<&Part>) -> (u8, usize, Option<&Decimal>) {
 impl Ord for PackagistVersion {
     fn cmp(&self, other: &Self) -> Ordering {
         let len = self.parts.len().max(other.parts.len());
-        (0..len)
-            .map(|i| key(self.parts.get(i)).cmp(&key(other.parts.get(i))))
-            .find(|o| o.is_ne())
-            .unwrap_or(Ordering::Equal)
+        first_difference(len, |i| {
+            key(self.parts.get(i)).cmp(&key(other.parts.get(i)))
+        })
     }
 }
 

@@ -21,7 +21,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-use super::common::{order_from_ord, Decimal};
+use super::common::{first_difference, order_from_ord, Decimal};
 use super::{Scheme, VersionError};
 
 /// Compares two PEP 440 versions.
@@ -107,10 +107,9 @@ fn is_python_space(c: char) -> bool {
 
 fn compare_release(a: &[Decimal], b: &[Decimal]) -> Ordering {
     let zero = Decimal::zero();
-    (0..a.len().max(b.len()))
-        .map(|i| a.get(i).unwrap_or(&zero).cmp(b.get(i).unwrap_or(&zero)))
-        .find(|o| o.is_ne())
-        .unwrap_or(Ordering::Equal)
+    first_difference(a.len().max(b.len()), |i| {
+        a.get(i).unwrap_or(&zero).cmp(b.get(i).unwrap_or(&zero))
+    })
 }
 
 impl Ord for Pep440Version {

@@ -17,7 +17,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-use super::common::{compare_digits, order_from_ord, take_run};
+use super::common::{check_c_string, compare_digits, order_from_ord, take_run};
 use super::{Scheme, VersionError};
 
 /// A parsed RPM EVR. `Eq` is rpm equality: `1.0` == `0:1.00`.
@@ -35,17 +35,7 @@ impl RpmVersion {
     /// (`rpmverParse` returns nothing for it) and NUL bytes are refused: rpm
     /// compares any other string.
     pub fn parse(input: &str) -> Result<RpmVersion, VersionError> {
-        if input.is_empty() {
-            return Err(VersionError::new(Scheme::Rpm, input, "version is empty"));
-        }
-        // rpm works on C strings: a NUL would silently cut the version short.
-        if input.contains('\0') {
-            return Err(VersionError::new(
-                Scheme::Rpm,
-                input,
-                "version contains a NUL byte",
-            ));
-        }
+        check_c_string(Scheme::Rpm, input)?;
         let digits = input.bytes().take_while(u8::is_ascii_digit).count();
         let (epoch, rest) = match input[digits..].strip_prefix(':') {
             Some(rest) => (Some(input[..digits].to_string()), rest),

@@ -20,7 +20,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-use super::common::{compare_digits, order_from_ord, Decimal};
+use super::common::{compare_digits, first_difference, order_from_ord, Decimal};
 use super::{Scheme, VersionError};
 
 /// Compares two RubyGems versions.
@@ -191,10 +191,9 @@ fn compare_segments(a: View<'_>, b: View<'_>) -> Ordering {
 impl Ord for RubyGemsVersion {
     fn cmp(&self, other: &Self) -> Ordering {
         let len = self.segments.len().max(other.segments.len());
-        (0..len)
-            .map(|i| compare_segments(view(self.segments.get(i)), view(other.segments.get(i))))
-            .find(|o| o.is_ne())
-            .unwrap_or(Ordering::Equal)
+        first_difference(len, |i| {
+            compare_segments(view(self.segments.get(i)), view(other.segments.get(i)))
+        })
     }
 }
 

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
-use stella_feeds::version::{self, Scheme};
+use stella_feeds::version::{self, Scheme, VersionError};
 
 // ---------------------------------------------------------------------------
 // Fixtures
@@ -169,6 +169,53 @@ where
     vectors.len()
 }
 
+/// [`check_vectors`] on the whole vector file `name`.
+pub fn check_vector_file<V, E>(
+    name: &str,
+    scheme: Scheme,
+    parse: impl Fn(&str) -> Result<V, E>,
+    expected: impl Fn(&Vector) -> Ordering,
+) -> usize
+where
+    V: Ord + Debug,
+    E: Display,
+{
+    check_vectors(name, &read_vectors(name), scheme, parse, expected)
+}
+
+/// The vector's own answer (no override).
+pub fn as_written(v: &Vector) -> Ordering {
+    v.expected
+}
+
+/// Each of `bad` is a typed error of `scheme` naming the input, from the
+/// parser and from `version::compare`.
+pub fn assert_rejected<V: Debug>(
+    scheme: Scheme,
+    bad: &[&str],
+    parse: impl Fn(&str) -> Result<V, VersionError>,
+) {
+    for &input in bad {
+        let err = parse(input).expect_err(input);
+        assert_eq!(err.scheme, scheme, "{input:?}");
+        assert_eq!(err.input, input);
+        assert!(version::compare(scheme, "1", input).is_err(), "{input:?}");
+    }
+}
+
+/// When `input` parses, the version prints to a string that parses back
+/// to an equal version.
+pub fn assert_display_reparses<V, E>(input: &str, parse: impl Fn(&str) -> Result<V, E>)
+where
+    V: Display + Debug + PartialEq,
+    E: Debug,
+{
+    if let Ok(v) = parse(input) {
+        let again = parse(&v.to_string());
+        assert_eq!(again.as_ref().ok(), Some(&v), "{input:?} printed as {v}");
+    }
+}
+
 /// Fails with every disagreement (the first 40 shown) found among `total`
 /// checked cases against `reference`.
 pub fn assert_agrees(reference: &str, total: usize, mut failures: Vec<String>) {
@@ -195,6 +242,22 @@ pub fn assert_total_order<T: Ord + Debug>(mut items: Vec<T>) {
             assert_eq!(a == b, a.cmp(b) == Ordering::Equal, "{a:?} vs {b:?}");
         }
     }
+}
+
+/// [`assert_total_order`] on the versions of the first 1200 `pairs` that
+/// parse (at least 800 of them).
+pub fn assert_total_order_of<V: Ord + Debug, E>(
+    pairs: Vec<(String, String)>,
+    parse: impl Fn(&str) -> Result<V, E>,
+) {
+    let versions: Vec<V> = pairs
+        .into_iter()
+        .take(1200)
+        .flat_map(|(a, b)| [a, b])
+        .filter_map(|v| parse(&v).ok())
+        .collect();
+    assert!(versions.len() > 800, "{} versions", versions.len());
+    assert_total_order(versions);
 }
 
 // ---------------------------------------------------------------------------
@@ -441,6 +504,26 @@ impl Gen {
         String::from_utf8_lossy(&bytes).into_owned()
     }
 
+    /// A partner for `a`: one in three `fresh`, one in three `a` mutated,
+    /// one in three a mutated version of `corpus` (see [`Gen::mutate_bytes`]).
+    pub fn partner(
+        &mut self,
+        a: &str,
+        corpus: &[String],
+        fresh: impl FnOnce(&mut Gen) -> String,
+        alphabet: &[u8],
+        tokens: &[&str],
+    ) -> String {
+        match self.rng.usize(..3) {
+            0 => fresh(self),
+            1 => self.mutate_bytes(a, alphabet, tokens),
+            _ => {
+                let base = corpus[self.rng.usize(..corpus.len())].clone();
+                self.mutate_bytes(&base, alphabet, tokens)
+            }
+        }
+    }
+
     /// `count` pairs from `pool`: half random, half near neighbours in the
     /// pool (callers sort it, so those are similar strings: close versions
     /// are where comparators go wrong).
@@ -479,6 +562,33 @@ impl Gen {
         pool.dedup();
         pool
     }
+}
+
+/// The dpkg/rpm/apk tests' pairs: 2000 versions, every `mutate_every`th a
+/// mutated `seeds` version (edits from `alphabet`), the rest from `build`;
+/// each paired with a neighbour, a random one ([`pair_up`]) and a near
+/// variant of itself ([`variant_pairs`], with `suffixes`).
+pub fn seeded_pairs(
+    seed: u64,
+    seeds: &[String],
+    alphabet: &str,
+    mutate_every: usize,
+    mut build: impl FnMut(&mut Gen) -> String,
+    suffixes: &[&str],
+) -> Vec<(String, String)> {
+    let mut gen = Gen::new(seed);
+    let versions: Vec<String> = (0..2000)
+        .map(|i| {
+            if i % mutate_every == 0 {
+                gen.mutate_seed(seeds, alphabet)
+            } else {
+                build(&mut gen)
+            }
+        })
+        .collect();
+    let mut pairs = pair_up(&mut gen.rng, &versions);
+    pairs.extend(variant_pairs(&mut gen.rng, &versions, suffixes));
+    pairs
 }
 
 /// Pairs a list of versions: each with a neighbour (close versions), and
