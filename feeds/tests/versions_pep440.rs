@@ -5,13 +5,12 @@
 //! Needs `python3` with `packaging` (pinned in tests/run.sh); a missing oracle
 //! fails unless STELLA_SKIP_ORACLES=1.
 
-mod version_support;
+mod support;
 
 use std::cmp::Ordering;
 
-use serde_json::{json, Value};
 use stella_feeds::version::pep440::{compare, Pep440Version};
-use version_support::*;
+use support::*;
 
 /// The shared vectors' "legacy versions" (their comment says why they are
 /// there): packaging < 22 sorted them as LegacyVersion before every valid
@@ -134,7 +133,7 @@ fn packaging_normalized_forms() {
     }
 }
 
-const INSTALL: &str = "python3 -m pip install 'packaging==24.2'";
+const INSTALL: &str = "install it: python3 -m pip install 'packaging==24.2'";
 
 /// Realistic PEP 440 spellings, with random separators and case.
 fn generated_version(g: &mut Gen) -> String {
@@ -209,11 +208,7 @@ fn differential_against_python_packaging() {
         return;
     }
     let mut g = Gen::new(0x9e9_440);
-    let mut pool: Vec<String> = Vec::new();
-    for v in read_vectors("pypi-versions.txt") {
-        pool.push(v.a);
-        pool.push(v.b);
-    }
+    let mut pool = vector_versions(read_vectors("pypi-versions.txt"));
     for (_, l) in fixture_lines("pypi-packaging-sorted.txt") {
         pool.push(l);
     }
@@ -267,34 +262,21 @@ fn differential_against_python_packaging() {
     ] {
         pool.push(tricky.to_string());
     }
-    for _ in 0..1500 {
-        pool.push(generated_version(&mut g));
-    }
-    // Mutations: near-misses of valid versions, mostly invalid.
-    let alphabet = "0123456789.-_+!abcdeloprstvwACDEPRV ";
-    for i in 0..600 {
-        let base = pool[i % pool.len()].clone();
-        pool.push(g.mutate(&base, alphabet));
-    }
-    pool.sort();
-    pool.dedup();
-    let pairs = g.pairs(&pool, 5000);
-    let input: Value = pairs.iter().map(|(a, b)| json!([a, b])).collect();
-    let answer = run_oracle(
-        "python3",
-        &[concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/oracles/pep440_compare.py"
-        )],
-        &input,
-        INSTALL,
+    // Mutations (in the pool): near-misses of valid versions, mostly invalid.
+    let pool = g.pool(
+        pool,
+        generated_version,
+        "0123456789.-_+!abcdeloprstvwACDEPRV ",
     );
-    eprintln!("oracle: packaging {}", answer["packaging"]);
-    let results = answer["results"].as_array().expect("results");
-    assert_eq!(results.len(), pairs.len());
+    let pairs = g.pairs(&pool, 5000);
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/oracles/pep440_compare.py"
+    );
+    let results = json_pair_oracle("python3", &[script], &pairs, "packaging", INSTALL);
     let (mut compared, mut invalid) = (0, 0);
     let mut failures = Vec::new();
-    for ((a, b), r) in pairs.iter().zip(results) {
+    for ((a, b), r) in pairs.iter().zip(&results) {
         let want_a = r[1].as_str();
         let want_b = r[2].as_str();
         let got_a = Pep440Version::parse(a).ok().map(|v| v.to_string());
@@ -308,7 +290,7 @@ fn differential_against_python_packaging() {
         match r[0].as_str() {
             Some(o) => {
                 compared += 1;
-                let want = parse_op(o);
+                let want = parse_op(o).unwrap_or_else(|| panic!("packaging answered {o:?}"));
                 let got = compare(a, b);
                 if got != Ok(want) {
                     failures.push(format!("{a:?} vs {b:?}: packaging {o}, ours {got:?}"));
@@ -317,14 +299,7 @@ fn differential_against_python_packaging() {
             None => invalid += 1,
         }
     }
-    failures.sort();
-    failures.dedup();
-    assert!(
-        failures.is_empty(),
-        "{} disagreements with packaging:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_agrees("packaging", pairs.len(), failures);
     eprintln!("{compared} pairs compared, {invalid} with an invalid version");
     assert!(compared > 2500 && invalid > 200, "{compared} / {invalid}");
 }
@@ -332,10 +307,7 @@ fn differential_against_python_packaging() {
 #[test]
 fn random_bytes_never_panic() {
     for s in random_inputs(440, 30_000, b"0123456789.-_+!vVabcdelnoprstw ") {
-        if let Ok(v) = Pep440Version::parse(&s) {
-            // What parses also prints and re-parses to an equal version.
-            let again = Pep440Version::parse(&v.to_string());
-            assert_eq!(again.as_ref(), Ok(&v), "{s:?}");
-        }
+        // What parses also prints and re-parses to an equal version.
+        assert_display_reparses(&s, Pep440Version::parse);
     }
 }

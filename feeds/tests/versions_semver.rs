@@ -10,45 +10,37 @@
 //! (tests/run.sh does it; STELLA_NPM_SEMVER_DIR overrides the directory). A
 //! missing oracle fails unless STELLA_SKIP_ORACLES=1.
 
-mod version_support;
+mod support;
 
 use std::cmp::Ordering;
 use std::path::PathBuf;
 
-use serde_json::{json, Value};
 use stella_feeds::version::semver::{compare, SemverVersion};
-use version_support::*;
-
-fn check_vectors(name: &str) -> usize {
-    let vectors = read_vectors(name);
-    for v in &vectors {
-        let got = compare(&v.a, &v.b);
-        assert_eq!(
-            got,
-            Ok(v.expected),
-            "{name}:{}: {} {} {}",
-            v.line,
-            v.a,
-            op(v.expected),
-            v.b
-        );
-        assert_eq!(compare(&v.b, &v.a), Ok(v.expected.reverse()));
-        let a = SemverVersion::parse(&v.a).unwrap_or_else(|e| panic!("{e}"));
-        let b = SemverVersion::parse(&v.b).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(a.cmp(&b), v.expected);
-        assert_eq!(a == b, v.expected == Ordering::Equal);
-    }
-    vectors.len()
-}
+use stella_feeds::version::Scheme;
+use support::*;
 
 #[test]
 fn shared_osv_vectors() {
-    assert!(check_vectors("semver-versions.txt") > 80);
+    assert!(
+        check_vector_file(
+            "semver-versions.txt",
+            Scheme::Semver,
+            SemverVersion::parse,
+            as_written
+        ) > 80
+    );
 }
 
 #[test]
 fn semver_spec_examples() {
-    assert!(check_vectors("semver-spec.txt") > 15);
+    assert!(
+        check_vector_file(
+            "semver-spec.txt",
+            Scheme::Semver,
+            SemverVersion::parse,
+            as_written
+        ) > 15
+    );
 }
 
 #[test]
@@ -70,7 +62,7 @@ fn documented_tolerances() {
         compare("1.0.0-18446744073709551616", "1.0.0-9"),
         Ok(Ordering::Greater)
     );
-    for bad in [
+    let bad = [
         "V1.2.3",
         "=1.2.3",
         "1.2.3beta",
@@ -78,10 +70,8 @@ fn documented_tolerances() {
         "1.2.3-rc..1",
         "1.2.3+a+b",
         "1.2.3 - 2",
-    ] {
-        let err = SemverVersion::parse(bad).expect_err(bad);
-        assert_eq!(err.input, bad);
-    }
+    ];
+    assert_rejected(Scheme::Semver, &bad, SemverVersion::parse);
 }
 
 const NODE_SEMVER: &str = "7.7.1";
@@ -155,46 +145,28 @@ fn differential_against_node_semver() {
     }
     let dir = npm_semver_dir();
     let install = format!(
-        "mkdir -p {0} && npm install --prefix {0} semver@{NODE_SEMVER}",
+        "install it: mkdir -p {0} && npm install --prefix {0} semver@{NODE_SEMVER}",
         dir.display()
     );
-    assert!(
-        dir.join("node_modules/semver/package.json").is_file(),
-        "node-semver is not installed in {}; install it: {install}",
-        dir.display()
-    );
+    let installed = dir.join("node_modules/semver/package.json").is_file();
+    let what = format!("node-semver in {}", dir.display());
+    if !require_oracle(installed, &what, &install) {
+        return;
+    }
     let mut g = Gen::new(0x5e_3e4);
-    let mut pool: Vec<String> = Vec::new();
-    for name in ["semver-versions.txt", "semver-spec.txt"] {
-        for v in read_vectors(name) {
-            pool.push(v.a);
-            pool.push(v.b);
-        }
-    }
-    for _ in 0..1500 {
-        pool.push(generated_version(&mut g));
-    }
-    let alphabet = "0123456789.-+vVaAbrxyz_ ";
-    for i in 0..600 {
-        let base = pool[i % pool.len()].clone();
-        pool.push(g.mutate(&base, alphabet));
-    }
-    pool.sort();
-    pool.dedup();
+    let mut known = vector_versions(read_vectors("semver-versions.txt"));
+    known.extend(vector_versions(read_vectors("semver-spec.txt")));
+    let pool = g.pool(known, generated_version, "0123456789.-+vVaAbrxyz_ ");
     let pairs = g.pairs(&pool, 5000);
-    let input: Value = pairs.iter().map(|(a, b)| json!([a, b])).collect();
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/oracles/semver_compare.js"
     );
     let dir_arg = dir.to_string_lossy().into_owned();
-    let answer = run_oracle("node", &[script, &dir_arg], &input, &install);
-    eprintln!("oracle: node-semver {}", answer["semver"]);
-    let results = answer["results"].as_array().expect("results");
-    assert_eq!(results.len(), pairs.len());
+    let results = json_pair_oracle("node", &[script, &dir_arg], &pairs, "semver", &install);
     let (mut compared, mut rejected) = (0, 0);
     let mut failures = Vec::new();
-    for ((a, b), r) in pairs.iter().zip(results) {
+    for ((a, b), r) in pairs.iter().zip(&results) {
         for (v, node_valid) in [(a, r[1].as_bool()), (b, r[2].as_bool())] {
             let ours = SemverVersion::parse(v);
             match (node_valid, &ours) {
@@ -208,21 +180,14 @@ fn differential_against_node_semver() {
         }
         if let Some(o) = r[0].as_str() {
             compared += 1;
-            let want = parse_op(o);
+            let want = parse_op(o).unwrap_or_else(|| panic!("node answered {o:?}"));
             let got = compare(a, b);
             if got != Ok(want) {
                 failures.push(format!("{a:?} vs {b:?}: node {o}, ours {got:?}"));
             }
         }
     }
-    failures.sort();
-    failures.dedup();
-    assert!(
-        failures.is_empty(),
-        "{} disagreements with node-semver:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_agrees("node-semver", pairs.len(), failures);
     eprintln!("{compared} pairs compared, {rejected} versions node rejects");
     assert!(compared > 2000 && rejected > 200, "{compared} / {rejected}");
 }
@@ -230,9 +195,6 @@ fn differential_against_node_semver() {
 #[test]
 fn random_bytes_never_panic() {
     for s in random_inputs(2, 30_000, b"0123456789.-+vabrxyzAB ") {
-        if let Ok(v) = SemverVersion::parse(&s) {
-            let again = SemverVersion::parse(&v.to_string());
-            assert_eq!(again.as_ref(), Ok(&v), "{s:?}");
-        }
+        assert_display_reparses(&s, SemverVersion::parse);
     }
 }

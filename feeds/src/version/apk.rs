@@ -26,6 +26,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use super::common::{check_c_string, order_from_ord};
 use super::{Scheme, VersionError};
 
 /// A version as apk-tools sees it. `Eq` is apk equality (`1-r1` == `1-r01`).
@@ -39,17 +40,7 @@ impl ApkVersion {
     /// does (apk-tools 2.14); see [`ApkVersion::is_valid`] for apk's own
     /// validity rule.
     pub fn parse(input: &str) -> Result<ApkVersion, VersionError> {
-        if input.is_empty() {
-            return Err(VersionError::new(Scheme::Apk, input, "version is empty"));
-        }
-        // apk works on C strings: a NUL would silently cut the version short.
-        if input.contains('\0') {
-            return Err(VersionError::new(
-                Scheme::Apk,
-                input,
-                "version contains a NUL byte",
-            ));
-        }
+        check_c_string(Scheme::Apk, input)?;
         Ok(ApkVersion {
             text: input.to_string(),
         })
@@ -283,19 +274,7 @@ impl Ord for ApkVersion {
     }
 }
 
-impl PartialOrd for ApkVersion {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for ApkVersion {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for ApkVersion {}
+order_from_ord!(ApkVersion);
 
 impl fmt::Display for ApkVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -12,6 +12,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use super::common::{compare_digits, order_from_ord, take_run};
 use super::{Scheme, VersionError};
 
 /// dpkg rejects epochs above `INT_MAX` ("epoch in version is too big").
@@ -142,29 +143,14 @@ fn verrevcmp(a: &str, b: &str) -> Ordering {
             }
         }
         // The digit run, as a number of any length.
-        let a_digits = digit_run(a, &mut i);
-        let b_digits = digit_run(b, &mut j);
-        let by_number = compare_digit_strings(a_digits, b_digits);
+        let a_digits = take_run(a, &mut i, u8::is_ascii_digit);
+        let b_digits = take_run(b, &mut j, u8::is_ascii_digit);
+        let by_number = compare_digits(a_digits, b_digits);
         if by_number != Ordering::Equal {
             return by_number;
         }
     }
     Ordering::Equal
-}
-
-fn digit_run<'a>(s: &'a [u8], pos: &mut usize) -> &'a [u8] {
-    let start = *pos;
-    while s.get(*pos).is_some_and(|c| c.is_ascii_digit()) {
-        *pos += 1;
-    }
-    &s[start..*pos]
-}
-
-/// Compares two runs of ASCII digits as unbounded non-negative integers.
-pub(crate) fn compare_digit_strings(a: &[u8], b: &[u8]) -> Ordering {
-    let trim = |s: &'_ [u8]| -> usize { s.iter().take_while(|&&c| c == b'0').count() };
-    let (a, b) = (&a[trim(a)..], &b[trim(b)..]);
-    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
 impl Ord for DebianVersion {
@@ -176,19 +162,7 @@ impl Ord for DebianVersion {
     }
 }
 
-impl PartialOrd for DebianVersion {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for DebianVersion {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for DebianVersion {}
+order_from_ord!(DebianVersion);
 
 impl fmt::Display for DebianVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

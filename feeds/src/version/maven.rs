@@ -24,6 +24,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use super::common::{order_from_ord, Decimal};
 use super::{Scheme, VersionError};
 
 /// Compares two Maven versions.
@@ -43,7 +44,7 @@ pub struct MavenVersion {
 #[derive(Debug, Clone)]
 enum Item {
     /// Decimal digits without leading zeros (`"0"` for zero): any length.
-    Number(String),
+    Number(Decimal),
     /// A lowercased qualifier after aliasing (`cr` → `rc`, `ga` → `""`).
     Qualifier(String),
     /// A sub-list, opened by `-` or a letter/digit switch.
@@ -102,19 +103,7 @@ impl Ord for MavenVersion {
     }
 }
 
-impl PartialOrd for MavenVersion {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for MavenVersion {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for MavenVersion {}
+order_from_ord!(MavenVersion);
 
 /// Builds the item tree of a lowercased version.
 fn parse_items(version: &str) -> Vec<Item> {
@@ -126,7 +115,7 @@ fn parse_items(version: &str) -> Vec<Item> {
         match c {
             b'.' | b'-' => {
                 let item = if i == start {
-                    Item::Number("0".to_string())
+                    Item::Number(Decimal::zero())
                 } else {
                     token_item(is_digit, &version[start..i])
                 };
@@ -236,8 +225,7 @@ fn normalize(list: &mut Vec<Item>) {
 
 fn token_item(is_digit: bool, token: &str) -> Item {
     if is_digit {
-        let digits = token.trim_start_matches('0');
-        Item::Number(if digits.is_empty() { "0" } else { digits }.to_string())
+        Item::Number(Decimal::from_digits(token))
     } else {
         qualifier(token, false)
     }
@@ -264,14 +252,10 @@ fn qualifier_key(name: &str) -> (usize, &str) {
     }
 }
 
-fn compare_numbers(a: &str, b: &str) -> Ordering {
-    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
-}
-
 impl Item {
     fn is_null(&self) -> bool {
         match self {
-            Item::Number(n) => n == "0",
+            Item::Number(n) => n.is_zero(),
             Item::Qualifier(q) => q.is_empty(),
             Item::List(items) => items.is_empty(),
         }
@@ -282,13 +266,13 @@ impl Item {
     fn compare(&self, other: Option<&Item>) -> Ordering {
         match (self, other) {
             (Item::Number(n), None) => {
-                if n == "0" {
+                if n.is_zero() {
                     Ordering::Equal
                 } else {
                     Ordering::Greater
                 }
             }
-            (Item::Number(a), Some(Item::Number(b))) => compare_numbers(a, b),
+            (Item::Number(a), Some(Item::Number(b))) => a.cmp(b),
             (Item::Number(_), Some(_)) => Ordering::Greater,
             (Item::Qualifier(q), None) => qualifier_key(q).cmp(&(RELEASE_RANK, "")),
             (Item::Qualifier(_), Some(Item::Number(_) | Item::List(_))) => Ordering::Less,

@@ -10,6 +10,7 @@ use std::fmt;
 use std::str::FromStr;
 
 pub mod apk;
+mod common;
 pub mod debian;
 pub mod maven;
 pub mod nuget;

@@ -21,6 +21,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use super::common::{compare_prerelease, order_from_ord, Decimal};
 use super::{Scheme, VersionError};
 
 /// Compares two NuGet versions (metadata ignored).
@@ -32,7 +33,7 @@ pub fn compare(a: &str, b: &str) -> Result<Ordering, VersionError> {
 /// `1.0 == 1.0.0.0`, labels case-insensitive, metadata ignored.
 #[derive(Debug, Clone)]
 pub struct NugetVersion {
-    numbers: [Num; 4],
+    numbers: [Decimal; 4],
     labels: Vec<Label>,
     metadata: String,
 }
@@ -82,45 +83,7 @@ impl Ord for Label {
     }
 }
 
-impl PartialOrd for Label {
-    fn partial_cmp(&self, other: &Label) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for Label {
-    fn eq(&self, other: &Label) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Label {}
-
-/// An unbounded non-negative integer: decimal digits without leading zeros.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Num(String);
-
-impl Num {
-    fn from_digits(digits: &str) -> Num {
-        let trimmed = digits.trim_start_matches('0');
-        Num(if trimmed.is_empty() { "0" } else { trimmed }.to_string())
-    }
-}
-
-impl Ord for Num {
-    fn cmp(&self, other: &Num) -> Ordering {
-        self.0
-            .len()
-            .cmp(&other.0.len())
-            .then_with(|| self.0.cmp(&other.0))
-    }
-}
-
-impl PartialOrd for Num {
-    fn partial_cmp(&self, other: &Num) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
+order_from_ord!(Label);
 
 /// The white space .NET's number parsing skips (`NumberStyles.Integer`).
 fn is_number_space(c: char) -> bool {
@@ -171,13 +134,13 @@ impl NugetVersion {
         if parts.len() > 4 {
             return Err(err(format!("{} version numbers, at most 4", parts.len())));
         }
-        let mut numbers: [Num; 4] = std::array::from_fn(|_| Num::from_digits("0"));
+        let mut numbers: [Decimal; 4] = std::array::from_fn(|_| Decimal::from_digits("0"));
         for (slot, part) in numbers.iter_mut().zip(&parts) {
             let digits = part.trim_matches(is_number_space);
             if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(err(format!("version number {part:?} is not a number")));
             }
-            *slot = Num::from_digits(digits);
+            *slot = Decimal::from_digits(digits);
         }
         let labels = match labels_text {
             None => Vec::new(),
@@ -217,40 +180,24 @@ impl NugetVersion {
 
 impl Ord for NugetVersion {
     fn cmp(&self, other: &NugetVersion) -> Ordering {
-        self.numbers.cmp(&other.numbers).then_with(|| {
-            match (self.labels.is_empty(), other.labels.is_empty()) {
-                (true, true) => Ordering::Equal,
-                (true, false) => Ordering::Greater,
-                (false, true) => Ordering::Less,
-                // Pairwise, then the longer list: Vec's order.
-                (false, false) => self.labels.cmp(&other.labels),
-            }
-        })
+        // Labels compare case-insensitively, numbers within `int`:
+        // `Label`'s order, unlike SemVer's identifiers.
+        self.numbers
+            .cmp(&other.numbers)
+            .then_with(|| compare_prerelease(&self.labels, &other.labels))
     }
 }
 
-impl PartialOrd for NugetVersion {
-    fn partial_cmp(&self, other: &NugetVersion) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for NugetVersion {
-    fn eq(&self, other: &NugetVersion) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for NugetVersion {}
+order_from_ord!(NugetVersion);
 
 /// NuGet's normalized form: three numbers, the fourth only when not 0,
 /// labels as written, metadata after `+`.
 impl fmt::Display for NugetVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let [a, b, c, d] = &self.numbers;
-        write!(f, "{}.{}.{}", a.0, b.0, c.0)?;
-        if d.0 != "0" {
-            write!(f, ".{}", d.0)?;
+        write!(f, "{a}.{b}.{c}")?;
+        if !d.is_zero() {
+            write!(f, ".{d}")?;
         }
         if !self.labels.is_empty() {
             let labels: Vec<&str> = self.labels.iter().map(Label::text).collect();

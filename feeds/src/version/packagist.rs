@@ -33,6 +33,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use super::common::{first_difference, order_from_ord, Decimal};
 use super::{Scheme, VersionError};
 
 /// Compares two Composer versions.
@@ -51,7 +52,7 @@ pub struct PackagistVersion {
 #[derive(Debug, Clone)]
 enum Part {
     /// Decimal digits without leading zeros (`"0"` for zero).
-    Number(String),
+    Number(Decimal),
     /// A name part, by its special-form rank.
     Name(Form),
 }
@@ -161,8 +162,7 @@ fn parts(canonical: &str) -> Vec<Part> {
         .into_iter()
         .map(|piece| {
             if piece.starts_with(|c: char| c.is_ascii_digit()) {
-                let digits = piece.trim_start_matches('0');
-                Part::Number(if digits.is_empty() { "0" } else { digits }.to_string())
+                Part::Number(Decimal::from_digits(piece))
             } else {
                 Part::Name(form(piece))
             }
@@ -179,38 +179,25 @@ fn form(name: &str) -> Form {
 
 /// A part's place in the total order: names below `#`, then a missing part
 /// and `#` names (equal), then numbers by value, then `pl` names.
-fn key(part: Option<&Part>) -> (u8, usize, &str) {
+fn key(part: Option<&Part>) -> (u8, usize, Option<&Decimal>) {
     match part {
-        Some(Part::Name(Form::Patch)) => (3, 0, ""),
-        Some(Part::Number(digits)) => (2, digits.len(), digits),
-        None | Some(Part::Name(Form::Hash)) => (1, 0, ""),
-        Some(Part::Name(form)) => (0, *form as usize, ""),
+        Some(Part::Name(Form::Patch)) => (3, 0, None),
+        Some(Part::Number(n)) => (2, 0, Some(n)),
+        None | Some(Part::Name(Form::Hash)) => (1, 0, None),
+        Some(Part::Name(form)) => (0, *form as usize, None),
     }
 }
 
 impl Ord for PackagistVersion {
     fn cmp(&self, other: &Self) -> Ordering {
         let len = self.parts.len().max(other.parts.len());
-        (0..len)
-            .map(|i| key(self.parts.get(i)).cmp(&key(other.parts.get(i))))
-            .find(|o| o.is_ne())
-            .unwrap_or(Ordering::Equal)
+        first_difference(len, |i| {
+            key(self.parts.get(i)).cmp(&key(other.parts.get(i)))
+        })
     }
 }
 
-impl PartialOrd for PackagistVersion {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for PackagistVersion {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for PackagistVersion {}
+order_from_ord!(PackagistVersion);
 
 #[cfg(test)]
 mod tests {

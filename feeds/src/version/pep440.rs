@@ -21,6 +21,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use super::common::{first_difference, order_from_ord, Decimal};
 use super::{Scheme, VersionError};
 
 /// Compares two PEP 440 versions.
@@ -32,11 +33,11 @@ pub fn compare(a: &str, b: &str) -> Result<Ordering, VersionError> {
 /// `1.0 == 1.0.0` and `1.0+01 == 1.0+1`.
 #[derive(Debug, Clone)]
 pub struct Pep440Version {
-    epoch: Num,
-    release: Vec<Num>,
-    pre: Option<(PreKind, Num)>,
-    post: Option<Num>,
-    dev: Option<Num>,
+    epoch: Decimal,
+    release: Vec<Decimal>,
+    pre: Option<(PreKind, Decimal)>,
+    post: Option<Decimal>,
+    dev: Option<Decimal>,
     local: Option<Vec<LocalSegment>>,
 }
 
@@ -53,42 +54,7 @@ enum PreKind {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum LocalSegment {
     Text(String),
-    Number(Num),
-}
-
-/// An unbounded non-negative integer: its decimal digits without leading
-/// zeros ("0" for zero).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Num(String);
-
-impl Num {
-    fn from_digits(digits: &str) -> Num {
-        let trimmed = digits.trim_start_matches('0');
-        Num(if trimmed.is_empty() { "0" } else { trimmed }.to_string())
-    }
-
-    fn zero() -> Num {
-        Num("0".to_string())
-    }
-
-    fn is_zero(&self) -> bool {
-        self.0 == "0"
-    }
-}
-
-impl Ord for Num {
-    fn cmp(&self, other: &Num) -> Ordering {
-        self.0
-            .len()
-            .cmp(&other.0.len())
-            .then_with(|| self.0.cmp(&other.0))
-    }
-}
-
-impl PartialOrd for Num {
-    fn partial_cmp(&self, other: &Num) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
+    Number(Decimal),
 }
 
 impl Pep440Version {
@@ -126,7 +92,7 @@ impl Pep440Version {
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
 enum PreKey<'a> {
     BeforeAll,
-    Pre(PreKind, &'a Num),
+    Pre(PreKind, &'a Decimal),
     Final,
 }
 
@@ -139,12 +105,11 @@ fn is_python_space(c: char) -> bool {
     ) || (!c.is_ascii() && c.is_whitespace())
 }
 
-fn compare_release(a: &[Num], b: &[Num]) -> Ordering {
-    let zero = Num::zero();
-    (0..a.len().max(b.len()))
-        .map(|i| a.get(i).unwrap_or(&zero).cmp(b.get(i).unwrap_or(&zero)))
-        .find(|o| o.is_ne())
-        .unwrap_or(Ordering::Equal)
+fn compare_release(a: &[Decimal], b: &[Decimal]) -> Ordering {
+    let zero = Decimal::zero();
+    first_difference(a.len().max(b.len()), |i| {
+        a.get(i).unwrap_or(&zero).cmp(b.get(i).unwrap_or(&zero))
+    })
 }
 
 impl Ord for Pep440Version {
@@ -161,27 +126,15 @@ impl Ord for Pep440Version {
     }
 }
 
-impl PartialOrd for Pep440Version {
-    fn partial_cmp(&self, other: &Pep440Version) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for Pep440Version {
-    fn eq(&self, other: &Pep440Version) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Pep440Version {}
+order_from_ord!(Pep440Version);
 
 /// The normalized form (`1!2.0rc1.post3.dev4+ubuntu.1`), like `str(Version)`.
 impl fmt::Display for Pep440Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if !self.epoch.is_zero() {
-            write!(f, "{}!", self.epoch.0)?;
+            write!(f, "{}!", self.epoch)?;
         }
-        let release: Vec<&str> = self.release.iter().map(|n| n.0.as_str()).collect();
+        let release: Vec<&str> = self.release.iter().map(|n| n.as_str()).collect();
         f.write_str(&release.join("."))?;
         if let Some((kind, n)) = &self.pre {
             let label = match kind {
@@ -189,20 +142,20 @@ impl fmt::Display for Pep440Version {
                 PreKind::Beta => "b",
                 PreKind::Rc => "rc",
             };
-            write!(f, "{label}{}", n.0)?;
+            write!(f, "{label}{}", n)?;
         }
         if let Some(n) = &self.post {
-            write!(f, ".post{}", n.0)?;
+            write!(f, ".post{}", n)?;
         }
         if let Some(n) = &self.dev {
-            write!(f, ".dev{}", n.0)?;
+            write!(f, ".dev{}", n)?;
         }
         if let Some(local) = &self.local {
             let parts: Vec<&str> = local
                 .iter()
                 .map(|s| match s {
                     LocalSegment::Text(t) => t.as_str(),
-                    LocalSegment::Number(n) => n.0.as_str(),
+                    LocalSegment::Number(n) => n.as_str(),
                 })
                 .collect();
             write!(f, "+{}", parts.join("."))?;
@@ -245,9 +198,9 @@ fn digits_end(s: &[u8], pos: usize) -> usize {
         .count()
 }
 
-fn num(s: &[u8], from: usize, to: usize) -> Num {
+fn num(s: &[u8], from: usize, to: usize) -> Decimal {
     // The slice is ASCII digits (checked by the callers).
-    Num::from_digits(std::str::from_utf8(&s[from..to]).unwrap_or("0"))
+    Decimal::from_digits(std::str::from_utf8(&s[from..to]).unwrap_or("0"))
 }
 
 /// Positions after an optional separator at `pos`, greedy first.
@@ -261,7 +214,7 @@ fn optional_separator(s: &[u8], pos: usize) -> Vec<usize> {
 
 /// Matches of `[-_.]? LABEL [-_.]? [0-9]*` at `pos` for each label, in
 /// preference order: (end, label index, number).
-fn labelled_number(s: &[u8], pos: usize, labels: &[&str]) -> Vec<(usize, usize, Num)> {
+fn labelled_number(s: &[u8], pos: usize, labels: &[&str]) -> Vec<(usize, usize, Decimal)> {
     let mut out = Vec::new();
     for start in optional_separator(s, pos) {
         for (index, label) in labels.iter().enumerate() {
@@ -273,14 +226,14 @@ fn labelled_number(s: &[u8], pos: usize, labels: &[&str]) -> Vec<(usize, usize, 
                 if end > number_start {
                     out.push((end, index, num(s, number_start, end)));
                 }
-                out.push((number_start, index, Num::zero()));
+                out.push((number_start, index, Decimal::zero()));
             }
         }
     }
     out
 }
 
-fn pre_candidates(s: &[u8], pos: usize) -> Vec<(usize, Option<(PreKind, Num)>)> {
+fn pre_candidates(s: &[u8], pos: usize) -> Vec<(usize, Option<(PreKind, Decimal)>)> {
     let labels: Vec<&str> = PRE_LABELS.iter().map(|(l, _)| *l).collect();
     let mut out: Vec<_> = labelled_number(s, pos, &labels)
         .into_iter()
@@ -290,7 +243,7 @@ fn pre_candidates(s: &[u8], pos: usize) -> Vec<(usize, Option<(PreKind, Num)>)> 
     out
 }
 
-fn post_candidates(s: &[u8], pos: usize) -> Vec<(usize, Option<Num>)> {
+fn post_candidates(s: &[u8], pos: usize) -> Vec<(usize, Option<Decimal>)> {
     let mut out = Vec::new();
     // The implicit form `-N`.
     if s.get(pos) == Some(&b'-') {
@@ -308,7 +261,7 @@ fn post_candidates(s: &[u8], pos: usize) -> Vec<(usize, Option<Num>)> {
     out
 }
 
-fn dev_candidates(s: &[u8], pos: usize) -> Vec<(usize, Option<Num>)> {
+fn dev_candidates(s: &[u8], pos: usize) -> Vec<(usize, Option<Decimal>)> {
     let mut out: Vec<_> = labelled_number(s, pos, &DEV_LABELS)
         .into_iter()
         .map(|(end, _, n)| (end, Some(n)))
@@ -332,7 +285,7 @@ fn local_to_end(s: &[u8], pos: usize) -> Option<Option<Vec<LocalSegment>>> {
         }
         let text = std::str::from_utf8(part).ok()?;
         segments.push(if part.iter().all(u8::is_ascii_digit) {
-            LocalSegment::Number(Num::from_digits(text))
+            LocalSegment::Number(Decimal::from_digits(text))
         } else {
             LocalSegment::Text(text.to_string())
         });
@@ -346,7 +299,7 @@ fn parse_normalized(s: &[u8]) -> Option<Pep440Version> {
     if s.first() == Some(&b'v') {
         pos = 1;
     }
-    let mut epoch = Num::zero();
+    let mut epoch = Decimal::zero();
     let epoch_end = digits_end(s, pos);
     if epoch_end > pos && s.get(epoch_end) == Some(&b'!') {
         epoch = num(s, pos, epoch_end);

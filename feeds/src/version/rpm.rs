@@ -17,7 +17,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-use super::debian::compare_digit_strings;
+use super::common::{check_c_string, compare_digits, order_from_ord, take_run};
 use super::{Scheme, VersionError};
 
 /// A parsed RPM EVR. `Eq` is rpm equality: `1.0` == `0:1.00`.
@@ -35,17 +35,7 @@ impl RpmVersion {
     /// (`rpmverParse` returns nothing for it) and NUL bytes are refused: rpm
     /// compares any other string.
     pub fn parse(input: &str) -> Result<RpmVersion, VersionError> {
-        if input.is_empty() {
-            return Err(VersionError::new(Scheme::Rpm, input, "version is empty"));
-        }
-        // rpm works on C strings: a NUL would silently cut the version short.
-        if input.contains('\0') {
-            return Err(VersionError::new(
-                Scheme::Rpm,
-                input,
-                "version contains a NUL byte",
-            ));
-        }
+        check_c_string(Scheme::Rpm, input)?;
         let digits = input.bytes().take_while(u8::is_ascii_digit).count();
         let (epoch, rest) = match input[digits..].strip_prefix(':') {
             Some(rest) => (Some(input[..digits].to_string()), rest),
@@ -94,19 +84,7 @@ impl Ord for RpmVersion {
     }
 }
 
-impl PartialOrd for RpmVersion {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for RpmVersion {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for RpmVersion {}
+order_from_ord!(RpmVersion);
 
 impl fmt::Display for RpmVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -181,8 +159,8 @@ pub fn rpmvercmp(a: &str, b: &str) -> Ordering {
                 c.is_ascii_alphabetic()
             }
         };
-        let seg_a = run(a, &mut i, in_segment);
-        let seg_b = run(b, &mut j, in_segment);
+        let seg_a = take_run(a, &mut i, in_segment);
+        let seg_b = take_run(b, &mut j, in_segment);
         if seg_b.is_empty() {
             // Segments of different kinds: a number beats letters.
             return if numeric {
@@ -192,7 +170,7 @@ pub fn rpmvercmp(a: &str, b: &str) -> Ordering {
             };
         }
         let by_segment = if numeric {
-            compare_digit_strings(seg_a, seg_b)
+            compare_digits(seg_a, seg_b)
         } else {
             seg_a.cmp(seg_b)
         };
@@ -200,14 +178,6 @@ pub fn rpmvercmp(a: &str, b: &str) -> Ordering {
             return by_segment;
         }
     }
-}
-
-fn run<'a>(s: &'a [u8], pos: &mut usize, keep: impl Fn(&u8) -> bool) -> &'a [u8] {
-    let start = *pos;
-    while s.get(*pos).is_some_and(&keep) {
-        *pos += 1;
-    }
-    &s[start..*pos]
 }
 
 /// Compares two RPM EVR strings.

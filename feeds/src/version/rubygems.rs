@@ -20,6 +20,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use super::common::{compare_digits, first_difference, order_from_ord, Decimal};
 use super::{Scheme, VersionError};
 
 /// Compares two RubyGems versions.
@@ -39,7 +40,7 @@ pub struct RubyGemsVersion {
 #[derive(Debug, Clone)]
 enum Segment {
     /// Decimal digits without leading zeros (`"0"` for zero).
-    Number(String),
+    Number(Decimal),
     /// A run of ASCII letters, case kept.
     Letters(String),
 }
@@ -129,10 +130,7 @@ fn split_segments(text: &str) -> Vec<Segment> {
             while i < bytes.len() && bytes[i].is_ascii_digit() {
                 i += 1;
             }
-            let digits = expanded[start..i].trim_start_matches('0');
-            segments.push(Segment::Number(
-                if digits.is_empty() { "0" } else { digits }.to_string(),
-            ));
+            segments.push(Segment::Number(Decimal::from_digits(&expanded[start..i])));
         } else if bytes[i].is_ascii_alphabetic() {
             while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
                 i += 1;
@@ -161,7 +159,7 @@ fn canonical(segments: Vec<Segment>) -> Vec<Segment> {
 }
 
 fn drop_trailing_zeros(segments: &mut Vec<Segment>) {
-    while matches!(segments.last(), Some(Segment::Number(n)) if n == "0") {
+    while matches!(segments.last(), Some(Segment::Number(n)) if n.is_zero()) {
         segments.pop();
     }
 }
@@ -175,7 +173,7 @@ enum View<'a> {
 
 fn view(segment: Option<&Segment>) -> View<'_> {
     match segment {
-        Some(Segment::Number(digits)) => View::Number(digits),
+        Some(Segment::Number(n)) => View::Number(n.as_str()),
         Some(Segment::Letters(letters)) => View::Letters(letters),
         None => View::Number("0"),
     }
@@ -183,7 +181,7 @@ fn view(segment: Option<&Segment>) -> View<'_> {
 
 fn compare_segments(a: View<'_>, b: View<'_>) -> Ordering {
     match (a, b) {
-        (View::Number(a), View::Number(b)) => a.len().cmp(&b.len()).then_with(|| a.cmp(b)),
+        (View::Number(a), View::Number(b)) => compare_digits(a.as_bytes(), b.as_bytes()),
         (View::Letters(_), View::Number(_)) => Ordering::Less,
         (View::Number(_), View::Letters(_)) => Ordering::Greater,
         (View::Letters(a), View::Letters(b)) => a.as_bytes().cmp(b.as_bytes()),
@@ -193,26 +191,13 @@ fn compare_segments(a: View<'_>, b: View<'_>) -> Ordering {
 impl Ord for RubyGemsVersion {
     fn cmp(&self, other: &Self) -> Ordering {
         let len = self.segments.len().max(other.segments.len());
-        (0..len)
-            .map(|i| compare_segments(view(self.segments.get(i)), view(other.segments.get(i))))
-            .find(|o| o.is_ne())
-            .unwrap_or(Ordering::Equal)
+        first_difference(len, |i| {
+            compare_segments(view(self.segments.get(i)), view(other.segments.get(i)))
+        })
     }
 }
 
-impl PartialOrd for RubyGemsVersion {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for RubyGemsVersion {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for RubyGemsVersion {}
+order_from_ord!(RubyGemsVersion);
 
 #[cfg(test)]
 mod tests {

@@ -24,6 +24,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use super::common::{compare_prerelease, order_from_ord, Decimal};
 use super::{Scheme, VersionError};
 
 /// Compares two SemVer versions by precedence.
@@ -35,9 +36,9 @@ pub fn compare(a: &str, b: &str) -> Result<Ordering, VersionError> {
 /// and extra numbers are ignored.
 #[derive(Debug, Clone)]
 pub struct SemverVersion {
-    major: Num,
-    minor: Num,
-    patch: Num,
+    major: Decimal,
+    minor: Decimal,
+    patch: Decimal,
     pre: Vec<Identifier>,
     /// Build metadata as written (without `+`), plus OSV-style extra numbers.
     build: String,
@@ -47,34 +48,8 @@ pub struct SemverVersion {
 /// ones (the declaration order).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Identifier {
-    Numeric(Num),
+    Numeric(Decimal),
     Alphanumeric(String),
-}
-
-/// An unbounded non-negative integer: decimal digits without leading zeros.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Num(String);
-
-impl Num {
-    fn from_digits(digits: &str) -> Num {
-        let trimmed = digits.trim_start_matches('0');
-        Num(if trimmed.is_empty() { "0" } else { trimmed }.to_string())
-    }
-}
-
-impl Ord for Num {
-    fn cmp(&self, other: &Num) -> Ordering {
-        self.0
-            .len()
-            .cmp(&other.0.len())
-            .then_with(|| self.0.cmp(&other.0))
-    }
-}
-
-impl PartialOrd for Num {
-    fn partial_cmp(&self, other: &Num) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
 }
 
 fn is_digits(s: &str) -> bool {
@@ -115,7 +90,7 @@ impl SemverVersion {
                 "version number {bad:?} is not a non-empty run of digits"
             )));
         }
-        let number = |i: usize| Num::from_digits(numbers.get(i).copied().unwrap_or("0"));
+        let number = |i: usize| Decimal::from_digits(numbers.get(i).copied().unwrap_or("0"));
         let mut build = build;
         if numbers.len() > 3 {
             // OSV's reading: numbers after the third are build metadata.
@@ -134,7 +109,7 @@ impl SemverVersion {
                     if !is_identifier(id) {
                         Err(err(format!("invalid pre-release identifier {id:?}")))
                     } else if is_digits(id) {
-                        Ok(Identifier::Numeric(Num::from_digits(id)))
+                        Ok(Identifier::Numeric(Decimal::from_digits(id)))
                     } else {
                         Ok(Identifier::Alphanumeric(id.to_string()))
                     }
@@ -167,40 +142,24 @@ impl Ord for SemverVersion {
             .cmp(&other.major)
             .then_with(|| self.minor.cmp(&other.minor))
             .then_with(|| self.patch.cmp(&other.patch))
-            .then_with(|| match (self.pre.is_empty(), other.pre.is_empty()) {
-                (true, true) => Ordering::Equal,
-                (true, false) => Ordering::Greater,
-                (false, true) => Ordering::Less,
-                // Vec's order is the spec's: element-wise, then longer wins.
-                (false, false) => self.pre.cmp(&other.pre),
-            })
+            // Identifiers compare case-sensitively (ASCII order), numbers
+            // unbounded, numeric before alphanumeric: `Identifier`'s order.
+            .then_with(|| compare_prerelease(&self.pre, &other.pre))
     }
 }
 
-impl PartialOrd for SemverVersion {
-    fn partial_cmp(&self, other: &SemverVersion) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for SemverVersion {
-    fn eq(&self, other: &SemverVersion) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for SemverVersion {}
+order_from_ord!(SemverVersion);
 
 /// `MAJOR.MINOR.PATCH[-PRE][+BUILD]`, numbers without leading zeros.
 impl fmt::Display for SemverVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}.{}", self.major.0, self.minor.0, self.patch.0)?;
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)?;
         if !self.pre.is_empty() {
             let ids: Vec<&str> = self
                 .pre
                 .iter()
                 .map(|id| match id {
-                    Identifier::Numeric(n) => n.0.as_str(),
+                    Identifier::Numeric(n) => n.as_str(),
                     Identifier::Alphanumeric(s) => s.as_str(),
                 })
                 .collect();
