@@ -125,7 +125,7 @@ pub fn read_dir_tree(
         match outcome {
             Outcome::Nothing => {}
             Outcome::Report(report) => {
-                out.file_reports.insert(rel, report);
+                out.file_reports.insert(rel, *report);
             }
             Outcome::Skipped(why) => {
                 out.skipped.insert(rel, why);
@@ -146,7 +146,7 @@ struct Candidate {
 /// What the file analyzers made of one file.
 enum Outcome {
     Nothing,
-    Report(FileReport),
+    Report(Box<FileReport>),
     Skipped(String),
 }
 
@@ -234,7 +234,8 @@ fn analyze_file(
         Some(bytes) => bytes[..bytes.len().min(HEAD_LEN)].to_vec(),
         None => {
             let mut head = Vec::with_capacity(HEAD_LEN);
-            match fs::File::open(&c.abs).and_then(|f| f.take(HEAD_LEN as u64).read_to_end(&mut head))
+            match fs::File::open(&c.abs)
+                .and_then(|f| f.take(HEAD_LEN as u64).read_to_end(&mut head))
             {
                 Ok(_) => head,
                 Err(e) => return unreadable(e),
@@ -266,6 +267,6 @@ fn analyze_file(
     if report.is_empty() {
         Outcome::Nothing
     } else {
-        Outcome::Report(report)
+        Outcome::Report(Box::new(report))
     }
 }

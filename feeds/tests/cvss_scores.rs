@@ -27,7 +27,13 @@ for line in sys.stdin:
 fn base_scores_agree_with_an_independent_cvss_implementation() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/osv");
     let mut vectors = Vec::new();
-    for corpus in ["osv-crates", "osv-go", "osv-pypi-yaml", "osv-dhi", "osv-almalinux9"] {
+    for corpus in [
+        "osv-crates",
+        "osv-go",
+        "osv-pypi-yaml",
+        "osv-dhi",
+        "osv-almalinux9",
+    ] {
         let import = import_osv(&root.join(corpus), corpus).unwrap();
         for advisory in import.advisories {
             for s in advisory.severities {
@@ -43,8 +49,15 @@ fn base_scores_agree_with_an_independent_cvss_implementation() {
     }
     vectors.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
     vectors.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
-    assert!(vectors.len() >= 10, "only {} vectors in the fixtures", vectors.len());
-    assert!(vectors.iter().any(|v| v.0 == "v4"), "no CVSS v4 vector in the fixtures");
+    assert!(
+        vectors.len() >= 10,
+        "only {} vectors in the fixtures",
+        vectors.len()
+    );
+    assert!(
+        vectors.iter().any(|v| v.0 == "v4"),
+        "no CVSS v4 vector in the fixtures"
+    );
 
     let mut child = Command::new("python3")
         .args(["-c", ORACLE])
