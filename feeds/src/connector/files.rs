@@ -1,14 +1,17 @@
-//! Offline import of a feed: a file, a directory tree or a zip of OSV
-//! documents (`.json`, `.yaml`, `.yml`). Every document either becomes an
+//! Offline import of a feed: a file, a directory tree or a zip of
+//! documents (OSV: `.json`, `.yaml`, `.yml`; each connector chooses its
+//! own). Every document either becomes an
 //! advisory or is quarantined with its path and the reason — a bad record
 //! is counted, never fatal. Paths are visited in sorted order, so the same
 //! input gives the same result.
 
+use std::collections::btree_map::Entry;
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use stella_model::Advisory;
+use stella_model::{Advisory, AffectedPackage, Provenance};
 
 use super::osv::{self, Encoding};
 
@@ -47,8 +50,48 @@ pub enum ImportError {
     Zip { path: PathBuf, reason: String },
 }
 
-/// Imports `path` (file, directory or `.zip`) as source `source`.
+/// Imports `path` (file, directory or `.zip`) of OSV documents as source
+/// `source`.
 pub fn import_osv(path: &Path, source: &str) -> Result<Import, ImportError> {
+    import_documents(path, Encoding::of_path, &mut |document, import| {
+        match osv::parse(document.bytes, document.encoding, source) {
+            Ok(advisory) => import.advisories.push(advisory),
+            Err(reason) => import.quarantine(document.path, reason),
+        }
+    })
+}
+
+/// One document read from a source.
+pub struct Document<'a> {
+    /// Path inside the source (relative to a directory, or the zip entry).
+    pub path: &'a str,
+    pub bytes: &'a [u8],
+    pub encoding: Encoding,
+}
+
+impl Import {
+    /// Records that `path` (a document, or a part of one) gave nothing.
+    pub fn quarantine(&mut self, path: impl Into<String>, reason: impl Into<String>) {
+        self.quarantined.push(Quarantined {
+            path: path.into(),
+            reason: reason.into(),
+        });
+    }
+}
+
+/// How a connector reads one document: it adds what the document gives
+/// (advisories, quarantined parts) to the import.
+pub type Parse<'p> = dyn FnMut(Document<'_>, &mut Import) + 'p;
+
+/// Walks `path` (file, directory tree or `.zip`) in sorted order and hands
+/// every document whose name `select` accepts to `parse`. Files `select`
+/// rejects are counted as ignored; unreadable or oversized ones are
+/// quarantined. Each connector supplies its own `select` and `parse`.
+pub fn import_documents(
+    path: &Path,
+    select: fn(&str) -> Option<Encoding>,
+    parse: &mut Parse<'_>,
+) -> Result<Import, ImportError> {
     let io = |e| ImportError::Io {
         path: path.to_path_buf(),
         source: e,
@@ -60,49 +103,134 @@ pub fn import_osv(path: &Path, source: &str) -> Result<Import, ImportError> {
         walk(path, Path::new(""), 0, &mut files)?;
         files.sort();
         for rel in files {
-            let full = path.join(&rel);
             let shown = rel.to_string_lossy().into_owned();
-            let Some(encoding) = Encoding::of_path(&shown) else {
-                import.ignored += 1;
-                continue;
-            };
-            match read_bounded(&full) {
-                Ok(bytes) => add(&mut import, &shown, &bytes, encoding, source),
-                Err(reason) => import.quarantined.push(Quarantined {
-                    path: shown,
-                    reason,
-                }),
-            }
+            read_one(&path.join(&rel), &shown, select, parse, &mut import);
         }
     } else if path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
     {
-        import_zip(path, source, &mut import)?;
+        import_zip(path, select, parse, &mut import)?;
     } else {
         let shown = path.to_string_lossy().into_owned();
-        match Encoding::of_path(&shown) {
-            None => import.ignored += 1,
-            Some(encoding) => match read_bounded(path) {
-                Ok(bytes) => add(&mut import, &shown, &bytes, encoding, source),
-                Err(reason) => import.quarantined.push(Quarantined {
-                    path: shown,
-                    reason,
-                }),
-            },
-        }
+        read_one(path, &shown, select, parse, &mut import);
     }
     Ok(import)
 }
 
-fn add(import: &mut Import, path: &str, bytes: &[u8], encoding: Encoding, source: &str) {
-    match osv::parse(bytes, encoding, source) {
-        Ok(advisory) => import.advisories.push(advisory),
-        Err(reason) => import.quarantined.push(Quarantined {
-            path: path.to_string(),
-            reason,
-        }),
+fn read_one(
+    full: &Path,
+    shown: &str,
+    select: fn(&str) -> Option<Encoding>,
+    parse: &mut Parse<'_>,
+    import: &mut Import,
+) {
+    let Some(encoding) = select(shown) else {
+        import.ignored += 1;
+        return;
+    };
+    match read_bounded(full) {
+        Ok(bytes) => parse(
+            Document {
+                path: shown,
+                bytes: &bytes,
+                encoding,
+            },
+            import,
+        ),
+        Err(reason) => import.quarantine(shown, reason),
     }
+}
+
+/// `sha256:<hex>` of a document's bytes (its provenance digest).
+pub fn document_digest(bytes: &[u8]) -> String {
+    format!(
+        "sha256:{}",
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes))
+    )
+}
+
+/// Joins advisories that share an id — one CVE described by several
+/// documents, or by several parts of one (a tracker file lists a CVE under
+/// each source package) — into one: affected packages, severities,
+/// references, aliases and provenance are united; text fields keep the
+/// first value met (documents are met in sorted path order). The result is
+/// sorted by id and each advisory's lists are sorted.
+pub fn coalesce(advisories: Vec<Advisory>) -> Vec<Advisory> {
+    let mut by_id: BTreeMap<String, Advisory> = BTreeMap::new();
+    for advisory in advisories {
+        match by_id.entry(advisory.id.clone()) {
+            Entry::Vacant(slot) => {
+                slot.insert(advisory);
+            }
+            Entry::Occupied(mut slot) => {
+                let into = slot.get_mut();
+                into.aliases.extend(advisory.aliases);
+                into.upstream.extend(advisory.upstream);
+                into.summary = into.summary.take().or(advisory.summary);
+                into.details = into.details.take().or(advisory.details);
+                into.published = into.published.take().or(advisory.published);
+                into.modified = into.modified.take().or(advisory.modified);
+                into.withdrawn = into.withdrawn.take().or(advisory.withdrawn);
+                into.severities.extend(advisory.severities);
+                into.references.extend(advisory.references);
+                into.affected.extend(advisory.affected);
+                into.provenance.extend(advisory.provenance);
+            }
+        }
+    }
+    by_id.into_values().map(tidy).collect()
+}
+
+fn tidy(mut a: Advisory) -> Advisory {
+    for ids in [&mut a.aliases, &mut a.upstream] {
+        ids.retain(|x| *x != a.id);
+        ids.sort();
+        ids.dedup();
+    }
+    a.severities
+        .sort_by(|x, y| (&x.source, x.kind, &x.vector).cmp(&(&y.source, y.kind, &y.vector)));
+    a.severities.dedup();
+    a.references.sort();
+    a.references.dedup();
+    // Stable: packages with equal keys keep the order they came in.
+    a.affected.sort_by(|x, y| {
+        (&x.ecosystem, &x.name, &x.source_package, x.status).cmp(&(
+            &y.ecosystem,
+            &y.name,
+            &y.source_package,
+            y.status,
+        ))
+    });
+    let mut unique: Vec<AffectedPackage> = Vec::with_capacity(a.affected.len());
+    for package in std::mem::take(&mut a.affected) {
+        if !unique.contains(&package) {
+            unique.push(package);
+        }
+    }
+    a.affected = unique;
+    a.provenance = merge_provenance(std::mem::take(&mut a.provenance));
+    a
+}
+
+/// One entry per (source, document), its field lists united.
+fn merge_provenance(mut entries: Vec<Provenance>) -> Vec<Provenance> {
+    entries.sort();
+    let mut out: Vec<Provenance> = Vec::new();
+    for entry in entries {
+        match out.last_mut() {
+            Some(last)
+                if last.source == entry.source
+                    && last.document_digest == entry.document_digest =>
+            {
+                last.fields.extend(entry.fields);
+                last.fields.sort();
+                last.fields.dedup();
+            }
+            _ => out.push(entry),
+        }
+    }
+    out
 }
 
 /// Regular files under `dir` (relative paths); symlinks are skipped.
@@ -142,7 +270,12 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-fn import_zip(path: &Path, source: &str, import: &mut Import) -> Result<(), ImportError> {
+fn import_zip(
+    path: &Path,
+    select: fn(&str) -> Option<Encoding>,
+    parse: &mut Parse<'_>,
+    import: &mut Import,
+) -> Result<(), ImportError> {
     let zip_error = |reason: String| ImportError::Zip {
         path: path.to_path_buf(),
         reason,
@@ -160,7 +293,7 @@ fn import_zip(path: &Path, source: &str, import: &mut Import) -> Result<(), Impo
         if name.ends_with('/') {
             continue;
         }
-        let Some(encoding) = Encoding::of_path(&name) else {
+        let Some(encoding) = select(&name) else {
             import.ignored += 1;
             continue;
         };
@@ -189,7 +322,14 @@ fn import_zip(path: &Path, source: &str, import: &mut Import) -> Result<(), Impo
                     reason: format!("larger than {MAX_DOCUMENT_BYTES} bytes"),
                 })
             }
-            Ok(_) => add(import, &name, &bytes, encoding, source),
+            Ok(_) => parse(
+                Document {
+                    path: &name,
+                    bytes: &bytes,
+                    encoding,
+                },
+                import,
+            ),
         }
     }
     Ok(())
