@@ -71,7 +71,12 @@ fn ours(a: &Advisory) -> Value {
                         panic!("{}: {:?}", a.id, p.rules)
                     };
                     assert_eq!(
-                        (rule.scheme.as_str(), rule.kind, &rule.min, rule.max_inclusive),
+                        (
+                            rule.scheme.as_str(),
+                            rule.kind,
+                            &rule.min,
+                            rule.max_inclusive
+                        ),
                         ("apk", RuleKind::Lt, &None, Some(false))
                     );
                     let max = rule.max.clone().unwrap();
@@ -148,7 +153,12 @@ fn every_issue_matches_an_independent_reading() {
     assert!(import.advisories.len() > 500, "{}", import.advisories.len());
     assert!(not_affected > 0, "v3.8 db lists a \"0\" version");
     let ids: Vec<&str> = import.advisories.iter().map(|a| a.id.as_str()).collect();
-    for id in ["CVE-2019-2426", "CVE-2019-19451", "CVE-2017-17434", "XSA-207"] {
+    for id in [
+        "CVE-2019-2426",
+        "CVE-2019-19451",
+        "CVE-2017-17434",
+        "XSA-207",
+    ] {
         assert!(ids.binary_search(&id).is_ok(), "{id}");
     }
 }
@@ -171,9 +181,15 @@ fn same_input_same_output() {
 fn malformed_documents_are_quarantined_not_fatal() {
     let dir = tempfile::tempdir().unwrap();
     let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
-    write("a.yaml", "distroversion: v3.9\npackages:\n  - pkg: [unclosed\n");
+    write(
+        "a.yaml",
+        "distroversion: v3.9\npackages:\n  - pkg: [unclosed\n",
+    );
     write("b.yaml", "reponame: main\npackages: []\n");
-    write("c.json", r#"{"distroversion": "v3.9", "packages": {"pkg": 1}}"#);
+    write(
+        "c.json",
+        r#"{"distroversion": "v3.9", "packages": {"pkg": 1}}"#,
+    );
     write(
         "d.yaml",
         "distroversion: v3.9\npackages:\n  - pkg:\n      name: musl\n      secfixes:\n        1.1.20-r5:\n          - CVE-2019-14697\n          - see upstream\n        1.1.19-r1: CVE-2018-1\n",
@@ -186,18 +202,27 @@ fn malformed_documents_are_quarantined_not_fatal() {
         .map(|q| (q.path.as_str(), q.reason.as_str()))
         .collect();
     assert_eq!(got.len(), 6, "{got:?}");
-    assert!(got[0].0 == "a.yaml" && got[0].1.starts_with("YAML"), "{got:?}");
+    assert!(
+        got[0].0 == "a.yaml" && got[0].1.starts_with("YAML"),
+        "{got:?}"
+    );
     assert!(got[1].0 == "b.yaml" && got[1].1.contains("distroversion"));
     assert_eq!(got[2], ("c.json", "packages is not a list"));
     assert_eq!(got[3], ("d.yaml#musl/1.1.19-r1", "not a list of issue ids"));
     assert_eq!(
         got[4],
-        ("d.yaml#musl/1.1.20-r5[1]", "not an issue id: \"see upstream\"")
+        (
+            "d.yaml#musl/1.1.20-r5[1]",
+            "not an issue id: \"see upstream\""
+        )
     );
     assert!(got[5].0 == "e.yaml" && got[5].1.contains("top level"));
     let [advisory] = import.advisories.as_slice() else {
         panic!("{:?}", import.advisories)
     };
     assert_eq!(advisory.id, "CVE-2019-14697");
-    assert_eq!(advisory.affected[0].rules[0].max.as_deref(), Some("1.1.20-r5"));
+    assert_eq!(
+        advisory.affected[0].rules[0].max.as_deref(),
+        Some("1.1.20-r5")
+    );
 }

@@ -194,7 +194,10 @@ fn same_input_same_output_by_path_or_zip() {
         .unwrap();
     assert!(made.success());
     let zipped = debian_tracker::import(&zip, "debian-tracker").unwrap();
-    assert_eq!(zipped.advisories, once.advisories, "entry order is not input order");
+    assert_eq!(
+        zipped.advisories, once.advisories,
+        "entry order is not input order"
+    );
 }
 
 #[test]
@@ -222,11 +225,17 @@ fn malformed_documents_are_quarantined_not_fatal() {
     assert!(got[2].0 == "c-binary.json" && got[2].1.starts_with("JSON"));
     assert_eq!(
         got[3],
-        ("d-mixed.json#bash/CVE-2026-1", "description is not a string")
+        (
+            "d-mixed.json#bash/CVE-2026-1",
+            "description is not a string"
+        )
     );
     assert_eq!(
         got[4],
-        ("d-mixed.json#bash/CVE-2026-2/trixie", "unknown status \"fixed-ish\"")
+        (
+            "d-mixed.json#bash/CVE-2026-2/trixie",
+            "unknown status \"fixed-ish\""
+        )
     );
     let [advisory] = import.advisories.as_slice() else {
         panic!("{:?}", import.advisories)

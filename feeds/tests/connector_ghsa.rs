@@ -31,7 +31,7 @@ for dirpath, _, files in os.walk(root):
             # OSV: introduced opens an interval ("0": from the start), fixed
             # closes it before, last_affected at the version; one left open
             # runs to the end.
-            rules, closes = [], False
+            rules = []
             for r in a.get("ranges") or []:
                 if r["type"] == "GIT":
                     continue
@@ -44,14 +44,13 @@ for dirpath, _, files in os.walk(root):
                             rules.append([low, None, None])
                         low, is_open = (None if v == "0" else v), True
                     elif k in ("fixed", "last_affected"):
-                        closes = True
                         rules.append([low, v, k == "last_affected"])
                         low, is_open = None, False
                 if is_open:
                     rules.append([low, None, None])
             last = (a.get("database_specific") or {}).get("last_known_affected_version_range")
             m = BOUND.match(last or "")
-            if m and not closes:
+            if m:
                 rules = [[lo, m.group(2), m.group(1) == "<="] if hi is None else [lo, hi, inc]
                          for lo, hi, inc in rules]
             affected.append({"ecosystem": a["package"]["ecosystem"], "name": a["package"]["name"],
@@ -174,11 +173,7 @@ fn same_input_same_output_and_bad_records_quarantined() {
         std::fs::write(folder.join(format!("{name}.json")), text).unwrap();
     }
     let import = ghsa::import(dir.path(), "ghsa").unwrap();
-    let paths: Vec<&str> = import
-        .quarantined
-        .iter()
-        .map(|q| q.path.as_str())
-        .collect();
+    let paths: Vec<&str> = import.quarantined.iter().map(|q| q.path.as_str()).collect();
     assert_eq!(
         paths,
         [

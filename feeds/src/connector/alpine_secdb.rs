@@ -69,10 +69,7 @@ pub fn parse_document(document: &Document<'_>, source: &str, import: &mut Import
             .and_then(Value::as_str)
             .filter(|n| !n.trim().is_empty())
         else {
-            import.quarantine(
-                format!("{}#packages[{i}]", document.path),
-                "no pkg.name",
-            );
+            import.quarantine(format!("{}#packages[{i}]", document.path), "no pkg.name");
             continue;
         };
         let at = format!("{}#{name}", document.path);
@@ -201,7 +198,10 @@ pub fn issue_ids(entry: &str) -> Option<(String, Vec<String>)> {
 /// `CVE-YYYY-N…` from a word that starts with one, `-` or `_` separated,
 /// whatever follows the number.
 fn cve_id(word: &str) -> Option<String> {
-    let rest = word.get(..3)?.eq_ignore_ascii_case("cve").then(|| &word[3..])?;
+    let rest = word
+        .get(..3)?
+        .eq_ignore_ascii_case("cve")
+        .then(|| &word[3..])?;
     let rest = rest.strip_prefix(['-', '_'])?;
     let year: String = rest.chars().take_while(char::is_ascii_digit).collect();
     if year.len() != 4 {
@@ -217,11 +217,18 @@ fn cve_id(word: &str) -> Option<String> {
 fn other_id(word: &str) -> Option<String> {
     let (prefix, rest) = word.split_once('-')?;
     // A CVE that `cve_id` could not read is malformed, not another kind.
-    let prefix_ok = !prefix.eq_ignore_ascii_case("cve") && prefix.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+    let prefix_ok = !prefix.eq_ignore_ascii_case("cve")
+        && prefix
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_uppercase())
         && prefix
             .chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-    let rest_ok = rest.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+    let rest_ok = rest
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
         && rest
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');

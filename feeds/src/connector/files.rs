@@ -53,12 +53,14 @@ pub enum ImportError {
 /// Imports `path` (file, directory or `.zip`) of OSV documents as source
 /// `source`.
 pub fn import_osv(path: &Path, source: &str) -> Result<Import, ImportError> {
-    import_documents(path, Encoding::of_path, &mut |document, import| {
-        match osv::parse(document.bytes, document.encoding, source) {
+    import_documents(
+        path,
+        Encoding::of_path,
+        &mut |document, import| match osv::parse(document.bytes, document.encoding, source) {
             Ok(advisory) => import.advisories.push(advisory),
             Err(reason) => import.quarantine(document.path, reason),
-        }
-    })
+        },
+    )
 }
 
 /// One document read from a source.
@@ -220,8 +222,7 @@ fn merge_provenance(mut entries: Vec<Provenance>) -> Vec<Provenance> {
     for entry in entries {
         match out.last_mut() {
             Some(last)
-                if last.source == entry.source
-                    && last.document_digest == entry.document_digest =>
+                if last.source == entry.source && last.document_digest == entry.document_digest =>
             {
                 last.fields.extend(entry.fields);
                 last.fields.sort();

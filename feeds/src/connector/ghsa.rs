@@ -8,21 +8,19 @@
 //! - `database_specific.severity` (`LOW`, `MODERATE`, `HIGH`, `CRITICAL`)
 //!   becomes a severity of kind `Other`, the word as written.
 //! - `affected[].database_specific.last_known_affected_version_range`
-//!   (`<= 1.2.3`, `< 2.0`) is GHSA's own upper bound. When the package's
-//!   ranges close nowhere (no `fixed`, no `last_affected`: GHSA knows no
-//!   fixed release, e.g. because the fix was never published to the
-//!   registry), OSV's rules would call every later version affected; the
-//!   bound caps each open rule instead (`<` exclusive, `<=` inclusive).
-//!   When a range does close, the bound repeats it and is not used. A
-//!   bound in another form (`= 1.0`, `>= 1`) is not an upper bound and is
-//!   left alone. The range events stay the source's, unchanged.
+//!   (`<= 1.2.3`, `< 2.0`) is GHSA's own upper bound. A range that never
+//!   closes (no `fixed` or `last_affected` after its last `introduced`:
+//!   GHSA knows no fixed release, e.g. because the fix was never published
+//!   to the registry) would make every later version affected; the bound
+//!   caps each such open rule instead (`<` exclusive, `<=` inclusive).
+//!   When the range does close, the bound only repeats it and is not used.
+//!   A bound in another form (`= 1.0`, `>= 1`) is not an upper bound and
+//!   is left alone. The range events stay the source's, unchanged.
 
 use std::path::Path;
 
 use serde_json::Value;
-use stella_model::{
-    Advisory, AffectedPackage, RangeEvent, RuleKind, Severity, SeverityKind,
-};
+use stella_model::{Advisory, AffectedPackage, RuleKind, Severity, SeverityKind};
 
 use super::files::{import_documents, Import, ImportError};
 use super::osv::{self, Encoding};
@@ -30,12 +28,14 @@ use super::osv::{self, Encoding};
 /// Imports a checkout (or a part, a file, a zip) of the repository.
 /// Non-JSON files (README, licence…) are ignored.
 pub fn import(path: &Path, source: &str) -> Result<Import, ImportError> {
-    import_documents(path, json_only, &mut |document, import| {
-        match parse(document.bytes, source) {
+    import_documents(
+        path,
+        json_only,
+        &mut |document, import| match parse(document.bytes, source) {
             Ok(advisory) => import.advisories.push(advisory),
             Err(reason) => import.quarantine(document.path, reason),
-        }
-    })
+        },
+    )
 }
 
 fn json_only(path: &str) -> Option<Encoding> {
@@ -97,21 +97,12 @@ pub fn upper_bound(range: &str) -> Option<(String, bool)> {
     single.then(|| (version.to_string(), inclusive))
 }
 
-/// Applies a last-known-affected bound to the package's open rules, when
-/// none of its ranges closes (see the module doc). Returns whether it did.
+/// Applies a last-known-affected bound to the package's open rules (see
+/// the module doc). Returns whether there were any.
 fn cap_open_rules(package: &mut AffectedPackage, range: &str) -> bool {
     let Some((version, inclusive)) = upper_bound(range) else {
         return false;
     };
-    let closes = package.ranges.iter().any(|r| {
-        r.scheme != "git"
-            && r.events
-                .iter()
-                .any(|e| matches!(e, RangeEvent::Fixed(_) | RangeEvent::LastAffected(_)))
-    });
-    if closes {
-        return false;
-    }
     let mut capped = false;
     for rule in package.rules.iter_mut().filter(|r| r.max.is_none()) {
         rule.kind = match (rule.min.is_some(), inclusive) {
@@ -165,7 +156,12 @@ mod tests {
         let rule = |p: usize| a.affected[p].rules.clone();
         let first = &rule(0)[0];
         assert_eq!(
-            (first.kind, first.min.as_deref(), first.max.as_deref(), first.max_inclusive),
+            (
+                first.kind,
+                first.min.as_deref(),
+                first.max.as_deref(),
+                first.max_inclusive
+            ),
             (RuleKind::Lt, None, Some("4.1.3"), Some(false))
         );
         let b = &rule(1)[0];
@@ -180,7 +176,10 @@ mod tests {
             "a closed range keeps its own bound"
         );
         assert_eq!(rule(3)[0].max, None, "not an upper bound");
-        assert!(a.affected.iter().all(|p| p.status == AffectedStatus::Affected));
+        assert!(a
+            .affected
+            .iter()
+            .all(|p| p.status == AffectedStatus::Affected));
         assert_eq!(a.severities.len(), 1);
         assert_eq!(a.severities[0].vector, "HIGH");
         assert_eq!(a.severities[0].kind, SeverityKind::Other);
