@@ -27,7 +27,9 @@ use stella_model::{
     VersionRule,
 };
 
-use super::files::{coalesce, document_digest, import_documents, Document, Import, ImportError};
+use super::files::{
+    coalesce, document_digest, import_documents, Document, Import, ImportError, Selection,
+};
 use super::osv::Encoding;
 
 /// The version ordering of Alpine packages (feeds::version's name).
@@ -35,7 +37,7 @@ const SCHEME: &str = "apk";
 
 /// Imports secdb documents (a file, a tree of `vX.Y/*.yaml|json`, a zip).
 pub fn import(path: &Path, source: &str) -> Result<Import, ImportError> {
-    let mut import = import_documents(path, Encoding::of_path, &mut |document, import| {
+    let mut import = import_documents(path, Selection::osv(), &mut |document, import| {
         parse_document(&document, source, import)
     })?;
     import.advisories = coalesce(std::mem::take(&mut import.advisories));

@@ -34,15 +34,19 @@
 //! holds it (the document, a package, a CVE, or one release), the rest of
 //! the document is kept.
 
+use std::fmt;
 use std::path::Path;
 
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 use stella_model::{
     Advisory, AdvisoryReference, AffectedPackage, AffectedStatus, Provenance, RangeEvent, RuleKind,
     Severity, SeverityKind, VersionRange, VersionRule,
 };
 
-use super::files::{coalesce, document_digest, import_documents, Document, Import, ImportError};
+use super::files::{
+    coalesce, document_digest, import_documents, Document, Import, ImportError, Selection,
+};
 use super::osv::Encoding;
 
 /// The version ordering of Debian packages (feeds::version's name).
@@ -81,9 +85,17 @@ pub fn ecosystem(codename: &str) -> String {
     format!("Debian:{version}")
 }
 
+/// The dump is one large document (about 100 MB in 2025); it is read one
+/// source package at a time, never as one JSON tree.
+pub const MAX_DUMP_BYTES: u64 = 1024 * 1024 * 1024;
+
 /// Imports tracker JSON dumps (a file, a directory of them, or a zip).
 pub fn import(path: &Path, source: &str) -> Result<Import, ImportError> {
-    let mut import = import_documents(path, json_only, &mut |document, import| {
+    let select = Selection {
+        encoding_of: json_only,
+        max_bytes: MAX_DUMP_BYTES,
+    };
+    let mut import = import_documents(path, select, &mut |document, import| {
         parse_document(&document, source, import)
     })?;
     import.advisories = coalesce(std::mem::take(&mut import.advisories));
@@ -97,38 +109,99 @@ fn json_only(path: &str) -> Option<Encoding> {
 }
 
 /// Reads one dump, adding its advisories (one per package and CVE; the
-/// caller joins them per CVE) and quarantined parts to `import`.
+/// caller joins them per CVE) and quarantined parts to `import`. A dump
+/// that is not JSON throughout gives nothing but its quarantine entry.
 pub fn parse_document(document: &Document<'_>, source: &str, import: &mut Import) {
-    let value = match serde_json::from_slice::<Value>(document.bytes) {
-        Ok(value) => value,
-        Err(e) => return import.quarantine(document.path, format!("JSON: {e}")),
-    };
-    let Value::Object(packages) = value else {
-        return import.quarantine(
-            document.path,
-            "not a tracker dump: the top level is not an object of source packages",
-        );
-    };
     let digest = document_digest(document.bytes);
-    // Sorted whatever serde_json's map order is: "first description met"
-    // and the quarantine order must not depend on a feature flag.
-    for (package, cves) in sorted(&packages) {
-        let at = format!("{}#{package}", document.path);
+    let mut parts = Parts {
+        path: document.path,
+        source,
+        digest: &digest,
+        advisories: Vec::new(),
+        quarantined: Import::default(),
+    };
+    let mut reader = serde_json::Deserializer::from_slice(document.bytes);
+    let read = PackagesSeed(&mut parts)
+        .deserialize(&mut reader)
+        .and_then(|()| reader.end());
+    if let Err(e) = read {
+        return import.quarantine(document.path, format!("JSON: {e}"));
+    }
+    // Package order, whatever the file's: "first description met" and the
+    // quarantine order must not depend on how the dump was written.
+    parts.advisories.sort_by(|a, b| a.0.cmp(&b.0));
+    import
+        .advisories
+        .extend(parts.advisories.into_iter().map(|(_, a)| a));
+    let mut quarantined = parts.quarantined.quarantined;
+    quarantined.sort();
+    import.quarantined.extend(quarantined);
+}
+
+/// What one dump gave so far.
+struct Parts<'a> {
+    path: &'a str,
+    source: &'a str,
+    digest: &'a str,
+    /// (source package, advisory), in file order.
+    advisories: Vec<(String, Advisory)>,
+    quarantined: Import,
+}
+
+impl Parts<'_> {
+    fn package(&mut self, package: &str, cves: &Value) {
+        let at = format!("{}#{package}", self.path);
         if package.trim().is_empty() {
-            import.quarantine(at, "empty source package name");
-            continue;
+            return self.quarantined.quarantine(at, "empty source package name");
         }
         let Value::Object(cves) = cves else {
-            import.quarantine(at, "package entry is not an object of CVEs");
-            continue;
+            return self
+                .quarantined
+                .quarantine(at, "package entry is not an object of CVEs");
         };
         for (id, entry) in sorted(cves) {
             let at = format!("{at}/{id}");
-            match advisory(package, id, entry, source, &digest, &at, import) {
-                Ok(advisory) => import.advisories.push(advisory),
-                Err(reason) => import.quarantine(at, reason),
+            let read = advisory(
+                package,
+                id,
+                entry,
+                self.source,
+                self.digest,
+                &at,
+                &mut self.quarantined,
+            );
+            match read {
+                Ok(advisory) => self.advisories.push((package.to_string(), advisory)),
+                Err(reason) => self.quarantined.quarantine(at, reason),
             }
         }
+    }
+}
+
+/// The top-level object, one package entry at a time.
+struct PackagesSeed<'p, 'a>(&'p mut Parts<'a>);
+
+impl<'de> DeserializeSeed<'de> for PackagesSeed<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PackagesSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the top level to be an object of source packages")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(package) = map.next_key::<String>()? {
+            let cves: Value = map.next_value()?;
+            self.0.package(&package, &cves);
+        }
+        Ok(())
     }
 }
 

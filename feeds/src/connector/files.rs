@@ -15,7 +15,8 @@ use stella_model::{Advisory, AffectedPackage, Provenance};
 
 use super::osv::{self, Encoding};
 
-/// Documents larger than this are quarantined unread.
+/// Documents larger than this are quarantined unread (OSV records; other
+/// connectors choose their own bound in [`Selection`]).
 pub const MAX_DOCUMENT_BYTES: u64 = 16 * 1024 * 1024;
 /// Directory trees deeper than this are not followed (a loop guard; links
 /// are never followed anyway).
@@ -55,7 +56,7 @@ pub enum ImportError {
 pub fn import_osv(path: &Path, source: &str) -> Result<Import, ImportError> {
     import_documents(
         path,
-        Encoding::of_path,
+        Selection::osv(),
         &mut |document, import| match osv::parse(document.bytes, document.encoding, source) {
             Ok(advisory) => import.advisories.push(advisory),
             Err(reason) => import.quarantine(document.path, reason),
@@ -81,17 +82,36 @@ impl Import {
     }
 }
 
+/// Which files a connector reads, and how large one may be.
+#[derive(Debug, Clone, Copy)]
+pub struct Selection {
+    /// The encoding of a file by its path; `None`: not a document (ignored).
+    pub encoding_of: fn(&str) -> Option<Encoding>,
+    /// Larger documents are quarantined unread.
+    pub max_bytes: u64,
+}
+
+impl Selection {
+    /// OSV records: `.json`, `.yaml`, `.yml`, at most [`MAX_DOCUMENT_BYTES`].
+    pub fn osv() -> Selection {
+        Selection {
+            encoding_of: Encoding::of_path,
+            max_bytes: MAX_DOCUMENT_BYTES,
+        }
+    }
+}
+
 /// How a connector reads one document: it adds what the document gives
 /// (advisories, quarantined parts) to the import.
 pub type Parse<'p> = dyn FnMut(Document<'_>, &mut Import) + 'p;
 
 /// Walks `path` (file, directory tree or `.zip`) in sorted order and hands
-/// every document whose name `select` accepts to `parse`. Files `select`
-/// rejects are counted as ignored; unreadable or oversized ones are
-/// quarantined. Each connector supplies its own `select` and `parse`.
+/// every document `select` accepts to `parse`. Files it rejects are counted
+/// as ignored; unreadable or oversized ones are quarantined. Each connector
+/// supplies its own `select` and `parse`.
 pub fn import_documents(
     path: &Path,
-    select: fn(&str) -> Option<Encoding>,
+    select: Selection,
     parse: &mut Parse<'_>,
 ) -> Result<Import, ImportError> {
     let io = |e| ImportError::Io {
@@ -123,15 +143,15 @@ pub fn import_documents(
 fn read_one(
     full: &Path,
     shown: &str,
-    select: fn(&str) -> Option<Encoding>,
+    select: Selection,
     parse: &mut Parse<'_>,
     import: &mut Import,
 ) {
-    let Some(encoding) = select(shown) else {
+    let Some(encoding) = (select.encoding_of)(shown) else {
         import.ignored += 1;
         return;
     };
-    match read_bounded(full) {
+    match read_bounded(full, select.max_bytes) {
         Ok(bytes) => parse(
             Document {
                 path: shown,
@@ -259,21 +279,21 @@ fn walk(root: &Path, rel: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result
     Ok(())
 }
 
-fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
+fn read_bounded(path: &Path, max_bytes: u64) -> Result<Vec<u8>, String> {
     let file = fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
     let mut bytes = Vec::new();
-    file.take(MAX_DOCUMENT_BYTES + 1)
+    file.take(max_bytes + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| format!("cannot read: {e}"))?;
-    if bytes.len() as u64 > MAX_DOCUMENT_BYTES {
-        return Err(format!("larger than {MAX_DOCUMENT_BYTES} bytes"));
+    if bytes.len() as u64 > max_bytes {
+        return Err(format!("larger than {max_bytes} bytes"));
     }
     Ok(bytes)
 }
 
 fn import_zip(
     path: &Path,
-    select: fn(&str) -> Option<Encoding>,
+    select: Selection,
     parse: &mut Parse<'_>,
     import: &mut Import,
 ) -> Result<(), ImportError> {
@@ -294,7 +314,7 @@ fn import_zip(
         if name.ends_with('/') {
             continue;
         }
-        let Some(encoding) = select(&name) else {
+        let Some(encoding) = (select.encoding_of)(&name) else {
             import.ignored += 1;
             continue;
         };
@@ -310,17 +330,17 @@ fn import_zip(
         };
         let mut bytes = Vec::new();
         let read = (&mut entry)
-            .take(MAX_DOCUMENT_BYTES + 1)
+            .take(select.max_bytes + 1)
             .read_to_end(&mut bytes);
         match read {
             Err(e) => import.quarantined.push(Quarantined {
                 path: name,
                 reason: format!("zip entry: {e}"),
             }),
-            Ok(_) if bytes.len() as u64 > MAX_DOCUMENT_BYTES => {
+            Ok(_) if bytes.len() as u64 > select.max_bytes => {
                 import.quarantined.push(Quarantined {
                     path: name,
-                    reason: format!("larger than {MAX_DOCUMENT_BYTES} bytes"),
+                    reason: format!("larger than {} bytes", select.max_bytes),
                 })
             }
             Ok(_) => parse(
@@ -334,4 +354,81 @@ fn import_zip(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oversized_and_unselected_files_are_counted_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("big.json"), "x".repeat(11)).unwrap();
+        std::fs::write(dir.path().join("small.json"), "{}").unwrap();
+        std::fs::write(dir.path().join("README"), "hi").unwrap();
+        let select = Selection {
+            encoding_of: Encoding::of_path,
+            max_bytes: 10,
+        };
+        let mut seen = Vec::new();
+        let import = import_documents(dir.path(), select, &mut |document, _| {
+            seen.push((document.path.to_string(), document.bytes.to_vec()))
+        })
+        .unwrap();
+        assert_eq!(seen, [("small.json".to_string(), b"{}".to_vec())]);
+        assert_eq!(import.ignored, 1);
+        assert_eq!(
+            import.quarantined,
+            [Quarantined {
+                path: "big.json".into(),
+                reason: "larger than 10 bytes".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn coalesce_joins_by_id_and_keeps_one_provenance_per_document() {
+        let part = |package: &str, digest: &str, details: Option<&str>| Advisory {
+            id: "CVE-1".into(),
+            aliases: vec!["CVE-1".into(), "X-1".into()],
+            details: details.map(str::to_string),
+            affected: vec![AffectedPackage {
+                ecosystem: "Debian:12".into(),
+                name: package.into(),
+                ..AffectedPackage::default()
+            }],
+            provenance: vec![Provenance {
+                source: "s".into(),
+                document_digest: digest.into(),
+                fetched_at: None,
+                fields: vec![package.into()],
+            }],
+            ..Advisory::default()
+        };
+        let joined = coalesce(vec![
+            part("b", "sha256:2", None),
+            part("a", "sha256:1", Some("first")),
+            part("b", "sha256:2", Some("second")),
+            part("a", "sha256:1", None),
+        ]);
+        let [one] = joined.as_slice() else {
+            panic!("{joined:?}")
+        };
+        assert_eq!(one.aliases, ["X-1"]);
+        assert_eq!(one.details.as_deref(), Some("first"));
+        let names: Vec<_> = one.affected.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"], "sorted, duplicates dropped");
+        let provenance: Vec<_> = one
+            .provenance
+            .iter()
+            .map(|p| (p.document_digest.as_str(), p.fields.clone()))
+            .collect();
+        assert_eq!(
+            provenance,
+            [
+                ("sha256:1", vec!["a".to_string()]),
+                ("sha256:2", vec!["b".to_string()])
+            ]
+        );
+    }
 }

@@ -22,7 +22,7 @@ use std::path::Path;
 use serde_json::Value;
 use stella_model::{Advisory, AffectedPackage, RuleKind, Severity, SeverityKind};
 
-use super::files::{import_documents, Import, ImportError};
+use super::files::{import_documents, Import, ImportError, Selection, MAX_DOCUMENT_BYTES};
 use super::osv::{self, Encoding};
 
 /// Imports a checkout (or a part, a file, a zip) of the repository.
@@ -30,7 +30,10 @@ use super::osv::{self, Encoding};
 pub fn import(path: &Path, source: &str) -> Result<Import, ImportError> {
     import_documents(
         path,
-        json_only,
+        Selection {
+            encoding_of: json_only,
+            max_bytes: MAX_DOCUMENT_BYTES,
+        },
         &mut |document, import| match parse(document.bytes, source) {
             Ok(advisory) => import.advisories.push(advisory),
             Err(reason) => import.quarantine(document.path, reason),
