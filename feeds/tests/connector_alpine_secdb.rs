@@ -14,15 +14,23 @@ use stella_model::{Advisory, AffectedStatus, RangeEvent, RuleKind};
 
 const ORACLE: &str = r#"
 import json, os, re, sys, yaml
-# A CVE, written with '-' or '_', maybe followed by anything; else another
-# tracker's PREFIX-... id; else no id.
-CVE = re.compile(r"^CVE[-_](\d{4})[-_](\d{4,})", re.I)
-OTHER = re.compile(r"^(?![Cc][Vv][Ee]-)[A-Z][A-Z0-9]*-[A-Za-z0-9][A-Za-z0-9.-]*$")
+# Ids: a CVE, written with '-', '_' or (as two words) ' ', maybe followed by
+# anything; or another tracker's PREFIX-... id, with an upper-case prefix or
+# a digit somewhere. The first id of an entry is its own, the rest aliases.
+CVE = re.compile(r"^CVE[-_ ](\d{4})[-_](\d{4,})", re.I)
+OTHER = re.compile(r"^([A-Za-z][A-Za-z0-9]*)-[A-Za-z0-9][A-Za-z0-9.-]*$")
 def ident(word):
     m = CVE.match(word)
     if m:
         return "CVE-%s-%s" % m.groups()
-    return word if OTHER.match(word) else None
+    m = OTHER.match(word)
+    if m and m.group(1).lower() != "cve" and (m.group(1).upper() == m.group(1) or re.search(r"\d", word)):
+        return word
+    return None
+def ids(entry):
+    words = re.sub(r"(?i)\bcve\s+(?=\d)", "CVE ", entry)
+    words = re.findall(r"CVE \S+|\S+", words)
+    return [i for i in map(ident, words) if i]
 root = sys.argv[1]
 out = {}
 for dirpath, _, files in os.walk(root):
@@ -39,11 +47,11 @@ for dirpath, _, files in os.walk(root):
             name = item["pkg"]["name"]
             for version, entries in (item["pkg"].get("secfixes") or {}).items():
                 for entry in entries or []:
-                    words = entry.split()
-                    own = ident(words[0])
+                    found = ids(entry)
+                    own = found[0]
                     a = out.setdefault(own, {"affected": set(), "aliases": set(), "documents": set()})
                     a["documents"].add(p)
-                    a["aliases"] |= set(ident(w) for w in words[1:]) - {None, own}
+                    a["aliases"] |= set(found[1:]) - {own}
                     if version == "0":
                         a["affected"].add((eco, name, "not-affected", None))
                     else:

@@ -13,11 +13,13 @@
 //!
 //! Issue entries are free text in practice: `CVE-2017-8904 XSA-214`,
 //! `CVE-2018-16227 (802.11)`, `CVE-2019-19451.patch`, `CVE_2019-2426`,
-//! `CVE-2017-17434-1`. The first word is the id: a CVE written with `_`
-//! or with a suffix is read as the bare `CVE-YYYY-N…`; any other word of
-//! the form `PREFIX-…` (`XSA-207`, `TALOS-2017-0499`) is kept as written.
-//! Later words of that form become aliases; the rest is commentary. An
-//! entry whose first word is no id is quarantined.
+//! `CVE 2018-16859`, `CVE-2017-17434-1`, `CVE-????-?????  XSA-295`,
+//! `wnpa-sec-2017-18`. Each word that is an id counts: a CVE written with
+//! `_`, a blank or a suffix is read as the bare `CVE-YYYY-N…`; another
+//! tracker's `PREFIX-…` id (upper-case prefix, or holding a digit:
+//! `XSA-207`, `TALOS-2017-0499`, `wnpa-sec-2017-18`) is kept as written.
+//! The first id is the advisory's, later ones its aliases; other words are
+//! commentary. An entry naming no id is quarantined.
 
 use std::path::Path;
 
@@ -185,13 +187,27 @@ fn affected_package(ecosystem: &str, name: &str, version: &str) -> AffectedPacka
 
 /// The id and aliases an entry names, by the rules in the module doc.
 pub fn issue_ids(entry: &str) -> Option<(String, Vec<String>)> {
-    let mut words = entry.split_whitespace();
-    let first = words.next()?;
-    let id = cve_id(first).or_else(|| other_id(first))?;
-    let mut aliases: Vec<String> = words
-        .filter_map(|w| cve_id(w).or_else(|| other_id(w)))
-        .filter(|a| *a != id)
-        .collect();
+    let mut ids = Vec::new();
+    let mut words = entry.split_whitespace().peekable();
+    while let Some(word) = words.next() {
+        // `CVE 2018-16859`: a CVE written with a blank.
+        let joined;
+        let word = match words.peek() {
+            Some(next)
+                if word.eq_ignore_ascii_case("cve")
+                    && next.starts_with(|c: char| c.is_ascii_digit()) =>
+            {
+                joined = format!("CVE-{next}");
+                words.next();
+                joined.as_str()
+            }
+            _ => word,
+        };
+        ids.extend(cve_id(word).or_else(|| other_id(word)));
+    }
+    let mut ids = ids.into_iter();
+    let id = ids.next()?;
+    let mut aliases: Vec<String> = ids.filter(|a| *a != id).collect();
     aliases.sort();
     aliases.dedup();
     Some((id, aliases))
@@ -214,8 +230,10 @@ fn cve_id(word: &str) -> Option<String> {
     (number.len() >= 4).then(|| format!("CVE-{year}-{number}"))
 }
 
-/// Another tracker's id: an upper-case prefix other than `CVE`, `-`, then
-/// letters, digits, `-` or `.` (`XSA-207`, `TALOS-2017-0499`, `GHSA-…`).
+/// Another tracker's id: a prefix other than `CVE` (letters, then letters
+/// or digits), `-`, then letters, digits, `-` or `.`; the prefix upper
+/// case (`XSA-207`, `TALOS-2017-0499`) or the word holding a digit
+/// (`wnpa-sec-2017-18`).
 fn other_id(word: &str) -> Option<String> {
     let (prefix, rest) = word.split_once('-')?;
     // A CVE that `cve_id` could not read is malformed, not another kind.
@@ -223,10 +241,8 @@ fn other_id(word: &str) -> Option<String> {
         && prefix
             .chars()
             .next()
-            .is_some_and(|c| c.is_ascii_uppercase())
-        && prefix
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            .is_some_and(|c| c.is_ascii_alphabetic())
+        && prefix.chars().all(|c| c.is_ascii_alphanumeric());
     let rest_ok = rest
         .chars()
         .next()
@@ -234,7 +250,9 @@ fn other_id(word: &str) -> Option<String> {
         && rest
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
-    (prefix_ok && rest_ok).then(|| word.to_string())
+    let marked =
+        prefix.chars().all(|c| !c.is_ascii_lowercase()) || word.chars().any(|c| c.is_ascii_digit());
+    (prefix_ok && rest_ok && marked).then(|| word.to_string())
 }
 
 #[cfg(test)]
@@ -264,7 +282,19 @@ mod tests {
             ids("CVE-2017-14450 TALOS-2017-0499"),
             Some(("CVE-2017-14450".into(), vec!["TALOS-2017-0499".into()]))
         );
-        for bad in ["", "   ", "fixed in 1.2", "(BGP)", "CVE-19-1", "cve", "x-1"] {
+        assert_eq!(ids("CVE 2018-16859"), one("CVE-2018-16859"));
+        assert_eq!(ids("CVE XSA-1"), one("XSA-1"));
+        assert_eq!(ids("wnpa-sec-2017-18"), one("wnpa-sec-2017-18"));
+        assert_eq!(ids("CVE-????-?????  XSA-295"), one("XSA-295"));
+        for bad in [
+            "",
+            "   ",
+            "fixed in 1.2",
+            "(BGP)",
+            "CVE-19-1",
+            "cve",
+            "see-also",
+        ] {
             assert_eq!(ids(bad), None, "{bad:?}");
         }
     }
