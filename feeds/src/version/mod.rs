@@ -10,6 +10,7 @@ use std::fmt;
 use std::str::FromStr;
 
 pub mod apk;
+mod common;
 pub mod debian;
 pub mod maven;
 pub mod nuget;
@@ -96,7 +97,7 @@ impl Scheme {
         let base = ecosystem.split(':').next().unwrap_or(ecosystem).trim();
         Some(match base.to_ascii_lowercase().as_str() {
             "semver" | "npm" | "go" | "golang" | "crates.io" | "cargo" | "hex" | "pub"
-            | "swifturl" | "cran" => Scheme::Semver,
+            | "swifturl" => Scheme::Semver,
             "deb" | "debian" | "ubuntu" => Scheme::Debian,
             "rpm" | "redhat" | "red hat" | "almalinux" | "rocky linux" | "rocky" | "centos"
             | "fedora" | "opensuse" | "suse" | "amazon" | "amazon linux" | "oracle" | "mariner"
