@@ -371,7 +371,7 @@ fn merge_group(members: &[&Record]) -> Advisory {
     references.dedup();
     decisions.extend(union_decision("references", &|a| !a.references.is_empty()));
 
-    let affected = merge_affected(members, &mut decisions);
+    let affected = merge_affected(members, several, &mut decisions);
 
     let mut provenance: Vec<_> = members
         .iter()
@@ -410,7 +410,13 @@ struct Statement<'a> {
     records: Vec<Ranked<'a>>,
 }
 
-fn merge_affected(members: &[&Record], decisions: &mut Vec<MergeDecision>) -> Vec<AffectedPackage> {
+/// Entries per package; a decision per package when the group has
+/// several records (also for a package only one of them names).
+fn merge_affected(
+    members: &[&Record],
+    several: bool,
+    decisions: &mut Vec<MergeDecision>,
+) -> Vec<AffectedPackage> {
     let mut keys: BTreeMap<(String, String), ()> = BTreeMap::new();
     for r in members {
         for p in &r.advisory.affected {
@@ -458,13 +464,14 @@ fn merge_affected(members: &[&Record], decisions: &mut Vec<MergeDecision>) -> Ve
                 stating.push(*r);
             }
         }
-        if stating.len() > 1 {
+        if several && !statements.is_empty() {
             let first = &statements[0];
             let winner = first.records[0];
             let runner_up = stating
                 .iter()
                 .find(|r| !first.records.iter().any(|x| std::ptr::eq(x.record, r.record)));
             let why = match runner_up {
+                None if stating.len() == 1 => DecisionReason::Precedence,
                 None => DecisionReason::Union,
                 Some(r) => reason(&winner, Some(r)),
             };
