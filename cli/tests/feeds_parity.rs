@@ -61,10 +61,11 @@ fn json_report_counts_what_the_records_say() {
     assert_eq!(c["rangesOnlyLeft"], 1);
     // go-getter fixed {1.6.1} vs {1.6.1, 2.1.0}.
     assert_eq!(c["fixedVersionMismatches"], 1);
-    // Severity sets differ where one side has none and the other a vector:
-    // GO-2021-0097, GO-2022-0586, PYSEC-2023-214, PYSEC-2023-64 (GitHub
-    // adds CVSS 4.0), PYSEC-2024-50, RUSTSEC-2024-0010. Equal: PYSEC-2024-31
-    // and RUSTSEC-2020-0061 (same vector), and four pairs with none.
+    // Severity sets differ where one side has none and the other a vector
+    // (GO-2021-0097, GO-2022-0586, PYSEC-2023-64, PYSEC-2024-50,
+    // RUSTSEC-2024-0010) and for PYSEC-2023-214, whose CVSS 3.1 vector says
+    // `I:L` where GitHub's says `I:N`. Equal: PYSEC-2024-31 and
+    // RUSTSEC-2020-0061 (same vector), and four pairs with none.
     assert_eq!(c["severityMismatches"], 6);
 }
 

@@ -26,7 +26,7 @@ pub mod closure;
 pub mod precedence;
 
 use std::cmp::Reverse;
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use serde::Serialize;
 use stella_model::{
@@ -417,14 +417,14 @@ fn merge_affected(
     several: bool,
     decisions: &mut Vec<MergeDecision>,
 ) -> Vec<AffectedPackage> {
-    let mut keys: BTreeMap<(String, String), ()> = BTreeMap::new();
+    let mut keys: BTreeSet<(String, String)> = BTreeSet::new();
     for r in members {
         for p in &r.advisory.affected {
-            keys.insert(package_key(&p.ecosystem, &p.name), ());
+            keys.insert(package_key(&p.ecosystem, &p.name));
         }
     }
     let mut out = Vec::new();
-    for (ecosystem, name) in keys.into_keys() {
+    for (ecosystem, name) in keys {
         let ordered = order(members, &DataKind::of_ecosystem(&ecosystem));
         let mut statements: Vec<Statement> = Vec::new();
         for ranked in &ordered {

@@ -24,7 +24,7 @@
 
 mod interval;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use stella_model::{Advisory, SeverityKind};
@@ -263,10 +263,7 @@ fn compare_pair(left: &[&Advisory], right: &[&Advisory]) -> PairReport {
     pair.aliases_only_right = r_ids.iter().filter(|i| !l_ids.contains(i)).cloned().collect();
 
     let (mut l_pkgs, mut r_pkgs) = (packages(left), packages(right));
-    let keys: Vec<(String, String)> = l_pkgs.keys().chain(r_pkgs.keys()).cloned().collect();
-    let mut keys = keys;
-    keys.sort();
-    keys.dedup();
+    let keys: BTreeSet<(String, String)> = l_pkgs.keys().chain(r_pkgs.keys()).cloned().collect();
     for key in keys {
         match (l_pkgs.remove(&key), r_pkgs.remove(&key)) {
             (Some(l), None) => pair.packages_only_left.extend(l.names),
