@@ -71,16 +71,28 @@ fn records_that_alias_each_other_become_one() {
         Some("Synapse V2 state resolution weakness allows Denial of Service (DoS)")
     );
     // Both have `details`: PyPA is the PyPI authority.
-    let details = synapse.decisions.iter().find(|d| d.field == "details").unwrap();
+    let details = synapse
+        .decisions
+        .iter()
+        .find(|d| d.field == "details")
+        .unwrap();
     assert_eq!(details.chosen_source, "osv:pypa");
     assert_eq!(details.decision_reason, DecisionReason::Precedence);
-    assert!(synapse.details.as_deref().unwrap().starts_with("Synapse is an open-source"));
+    assert!(synapse
+        .details
+        .as_deref()
+        .unwrap()
+        .starts_with("Synapse is an open-source"));
     // `published`: PyPA 2024-04-23T18:15:00Z (precedence, though GitHub's
     // 2024-04-23T21:15:46Z exists); `modified`: GitHub's
     // 2024-04-24T14:32:56Z is newer than PyPA's 2024-04-23T21:18:51.688096Z.
     assert_eq!(synapse.published.as_deref(), Some("2024-04-23T18:15:00Z"));
     assert_eq!(synapse.modified.as_deref(), Some("2024-04-24T14:32:56Z"));
-    let modified = synapse.decisions.iter().find(|d| d.field == "modified").unwrap();
+    let modified = synapse
+        .decisions
+        .iter()
+        .find(|d| d.field == "modified")
+        .unwrap();
     assert_eq!(modified.chosen_source, "ghsa");
     assert_eq!(modified.decision_reason, DecisionReason::Freshness);
     // PyPA's matrix-synapse entry has a GIT range and a versions list,
@@ -161,7 +173,10 @@ fn every_merged_field_has_its_provenance() {
         for d in &a.decisions {
             assert!(sources.contains(&d.chosen_source.as_str()), "{d:?}");
             assert!(!d.candidates.is_empty());
-            assert_eq!(d.candidates.iter().filter(|c| c.id == d.chosen_id).count(), 1);
+            assert_eq!(
+                d.candidates.iter().filter(|c| c.id == d.chosen_id).count(),
+                1
+            );
         }
         for s in &a.severities {
             assert!(sources.contains(&s.source.as_str()));

@@ -70,7 +70,10 @@ fn alias_links_are_followed_transitively() {
     let a = &result.advisories[0];
     assert_eq!(a.id, "CVE-2024-1", "a CVE id when the group has one");
     assert_eq!(a.aliases, ["GHSA-b", "OTHER-1", "PYSEC-1"]);
-    assert_eq!(decision(a, "aliases").decision_reason, DecisionReason::Union);
+    assert_eq!(
+        decision(a, "aliases").decision_reason,
+        DecisionReason::Union
+    );
     assert_eq!(a.provenance.len(), 3);
 }
 
@@ -103,7 +106,11 @@ fn cve_ids_win_by_year_then_number() {
     let result = merge(
         vec![(
             ghsa(),
-            vec![record("ghsa", "GO-1", &["CVE-2021-100", "CVE-2020-99999", "GHSA-z"])],
+            vec![record(
+                "ghsa",
+                "GO-1",
+                &["CVE-2021-100", "CVE-2020-99999", "GHSA-z"],
+            )],
         )],
         &MergeOptions::default(),
     );
@@ -206,7 +213,10 @@ fn equal_rank_falls_to_freshness_then_to_the_tie_breaker() {
     new.summary = Some("newer text".into());
     let result = merge(
         vec![
-            (SourceInfo::new("mirror-a", SourceClass::Ghsa), vec![old.clone()]),
+            (
+                SourceInfo::new("mirror-a", SourceClass::Ghsa),
+                vec![old.clone()],
+            ),
             (SourceInfo::new("mirror-b", SourceClass::Ghsa), vec![new]),
         ],
         &MergeOptions::default(),

@@ -272,7 +272,10 @@ fn hand_checked_facts() {
     // Go's record has no severity, GitHub's a CVSS 3.1 vector.
     let sev = go.severities.as_ref().unwrap();
     assert!(sev.left.is_empty());
-    assert_eq!(sev.right[0].vector, "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:L/I:L/A:H");
+    assert_eq!(
+        sev.right[0].vector,
+        "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:L/I:L/A:H"
+    );
 
     // PyPA calls the package `vantage6`, GitHub `vantage6-server`.
     let v6 = pair("PYSEC-2024-31");

@@ -206,10 +206,18 @@ fn table(out: &mut impl Write, o: &Output) -> std::io::Result<()> {
             p.differences
         )?;
         if !p.aliases_only_left.is_empty() {
-            writeln!(out, "  aliases only left:  {}", p.aliases_only_left.join(" "))?;
+            writeln!(
+                out,
+                "  aliases only left:  {}",
+                p.aliases_only_left.join(" ")
+            )?;
         }
         if !p.aliases_only_right.is_empty() {
-            writeln!(out, "  aliases only right: {}", p.aliases_only_right.join(" "))?;
+            writeln!(
+                out,
+                "  aliases only right: {}",
+                p.aliases_only_right.join(" ")
+            )?;
         }
         for (side, list) in [
             ("left", &p.packages_only_left),

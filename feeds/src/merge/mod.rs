@@ -150,10 +150,7 @@ pub fn merge(sources: Vec<(SourceInfo, Vec<Advisory>)>, options: &MergeOptions) 
         })
         .collect();
     capped.sort();
-    MergeResult {
-        advisories,
-        capped,
-    }
+    MergeResult { advisories, capped }
 }
 
 /// A member with its rank for the data kind at hand.
@@ -324,7 +321,12 @@ fn merge_group(members: &[&Record]) -> Advisory {
 
     let summary = pick("summary", &ordered, |a| a.summary.clone(), &mut decisions);
     let details = pick("details", &ordered, |a| a.details.clone(), &mut decisions);
-    let published = pick("published", &ordered, |a| a.published.clone(), &mut decisions);
+    let published = pick(
+        "published",
+        &ordered,
+        |a| a.published.clone(),
+        &mut decisions,
+    );
 
     // The newest `modified`.
     let mut dated: Vec<Ranked> = ordered
@@ -346,7 +348,10 @@ fn merge_group(members: &[&Record]) -> Advisory {
     // Withdrawn is the best-ranked record's state, even when it is "not
     // withdrawn": a lesser source's retraction does not retract the rest.
     let withdrawn = best.record.advisory.withdrawn.clone();
-    if ordered.iter().any(|r| r.record.advisory.withdrawn.is_some()) {
+    if ordered
+        .iter()
+        .any(|r| r.record.advisory.withdrawn.is_some())
+    {
         decisions.push(decision(
             "withdrawn",
             &best,
@@ -467,9 +472,12 @@ fn merge_affected(
         if several && !statements.is_empty() {
             let first = &statements[0];
             let winner = first.records[0];
-            let runner_up = stating
-                .iter()
-                .find(|r| !first.records.iter().any(|x| std::ptr::eq(x.record, r.record)));
+            let runner_up = stating.iter().find(|r| {
+                !first
+                    .records
+                    .iter()
+                    .any(|x| std::ptr::eq(x.record, r.record))
+            });
             let why = match runner_up {
                 None if stating.len() == 1 => DecisionReason::Precedence,
                 None => DecisionReason::Union,

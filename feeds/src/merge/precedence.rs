@@ -197,19 +197,25 @@ mod tests {
             DataKind::of_ecosystems(["PyPI", "Debian:12"]),
             DataKind::General
         );
-        assert_eq!(DataKind::of_ecosystems(["Alpine:v3.20", "Debian:12"]), DataKind::Os);
+        assert_eq!(
+            DataKind::of_ecosystems(["Alpine:v3.20", "Debian:12"]),
+            DataKind::Os
+        );
     }
 
     #[test]
     fn pypi_names_are_normalized_for_matching() {
-        assert_eq!(package_key("PyPI", "GitPython"), package_key("PyPI", "gitpython"));
+        assert_eq!(
+            package_key("PyPI", "GitPython"),
+            package_key("PyPI", "gitpython")
+        );
         assert_eq!(package_key("PyPI", "zope.interface").1, "zope-interface");
         assert_ne!(package_key("npm", "Foo"), package_key("npm", "foo"));
     }
 
     #[test]
     fn newer_sorts_first() {
-        let mut v = vec![
+        let mut v = [
             freshness(Some("2023-01-01T00:00:00Z")),
             freshness(None),
             freshness(Some("2024-01-01T00:00:00.5Z")),

@@ -168,8 +168,16 @@ pub fn parity(left: &[Advisory], right: &[Advisory]) -> ParityReport {
         ..ParityReport::default()
     };
     for group in &closure.groups {
-        let l: Vec<&Advisory> = group.iter().filter(|&&i| all[i].0).map(|&i| all[i].1).collect();
-        let r: Vec<&Advisory> = group.iter().filter(|&&i| !all[i].0).map(|&i| all[i].1).collect();
+        let l: Vec<&Advisory> = group
+            .iter()
+            .filter(|&&i| all[i].0)
+            .map(|&i| all[i].1)
+            .collect();
+        let r: Vec<&Advisory> = group
+            .iter()
+            .filter(|&&i| !all[i].0)
+            .map(|&i| all[i].1)
+            .collect();
         match (l.is_empty(), r.is_empty()) {
             (false, true) => report.only_left.extend(l.iter().map(|a| a.id.clone())),
             (true, false) => report.only_right.extend(r.iter().map(|a| a.id.clone())),
@@ -178,7 +186,9 @@ pub fn parity(left: &[Advisory], right: &[Advisory]) -> ParityReport {
     }
     report.only_left.sort();
     report.only_right.sort();
-    report.pairs.sort_by(|a, b| (&a.left_ids, &a.right_ids).cmp(&(&b.left_ids, &b.right_ids)));
+    report
+        .pairs
+        .sort_by(|a, b| (&a.left_ids, &a.right_ids).cmp(&(&b.left_ids, &b.right_ids)));
     report.capped_links = closure.capped.iter().map(|c| c.shared_id.clone()).collect();
     report.capped_links.sort();
     report.capped_links.dedup();
@@ -259,8 +269,16 @@ fn compare_pair(left: &[&Advisory], right: &[&Advisory]) -> PairReport {
         v
     };
     let (l_ids, r_ids) = (names(left), names(right));
-    pair.aliases_only_left = l_ids.iter().filter(|i| !r_ids.contains(i)).cloned().collect();
-    pair.aliases_only_right = r_ids.iter().filter(|i| !l_ids.contains(i)).cloned().collect();
+    pair.aliases_only_left = l_ids
+        .iter()
+        .filter(|i| !r_ids.contains(i))
+        .cloned()
+        .collect();
+    pair.aliases_only_right = r_ids
+        .iter()
+        .filter(|i| !l_ids.contains(i))
+        .cloned()
+        .collect();
 
     let (mut l_pkgs, mut r_pkgs) = (packages(left), packages(right));
     let keys: BTreeSet<(String, String)> = l_pkgs.keys().chain(r_pkgs.keys()).cloned().collect();
@@ -327,7 +345,9 @@ fn compare_pair(left: &[&Advisory], right: &[&Advisory]) -> PairReport {
             .packages
             .iter()
             .map(|d| {
-                d.ranges_only_left.len() + d.ranges_only_right.len() + usize::from(d.fixed.is_some())
+                d.ranges_only_left.len()
+                    + d.ranges_only_right.len()
+                    + usize::from(d.fixed.is_some())
             })
             .sum::<usize>()
         + usize::from(pair.severities.is_some());
