@@ -44,6 +44,48 @@ pub struct Advisory {
     /// Where the data came from, one entry per source document.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub provenance: Vec<Provenance>,
+    /// For a merged advisory: which source each field was taken from and
+    /// why, sorted by field. Empty for a single source's record.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decisions: Vec<MergeDecision>,
+}
+
+/// How one field of a merged advisory was chosen among the records of its
+/// alias group.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MergeDecision {
+    /// The field (`summary`, `severities`, `affected[PyPI/jinja2]`, …).
+    pub field: String,
+    /// The source whose value was taken (for `union`: the first listed).
+    pub chosen_source: String,
+    /// The record id the value was taken from.
+    pub chosen_id: String,
+    /// Every record that had a value for the field, best first.
+    pub candidates: Vec<MergeCandidate>,
+    pub decision_reason: DecisionReason,
+}
+
+/// A record that offered a value for a merged field.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MergeCandidate {
+    pub source: String,
+    pub id: String,
+}
+
+/// Why a merged field holds the value it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DecisionReason {
+    /// The source ranks above the others for this kind of data.
+    Precedence,
+    /// Equal rank; the most recently modified record won.
+    Freshness,
+    /// Equal rank and freshness; decided by source name, then record id.
+    TieBreaker,
+    /// Every candidate's values were kept (aliases, severities, …).
+    Union,
 }
 
 /// A severity score as one source states it.
@@ -100,6 +142,10 @@ pub struct AffectedPackage {
     /// `ranges` as normalized rules (what the matcher evaluates).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<VersionRule>,
+    /// In a merged advisory: the sources that state exactly this entry
+    /// (sorted). Empty in a single source's record (see `provenance`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
 }
 
 /// What the advisory says of the package.

@@ -15,8 +15,9 @@ mod inventory;
 mod purl;
 
 pub use advisory::{
-    Advisory, AdvisoryReference, AffectedPackage, AffectedStatus, Provenance, RangeEvent, RuleKind,
-    Severity, SeverityKind, VersionRange, VersionRule, ADVISORY_SCHEMA,
+    Advisory, AdvisoryReference, AffectedPackage, AffectedStatus, DecisionReason, MergeCandidate,
+    MergeDecision, Provenance, RangeEvent, RuleKind, Severity, SeverityKind, VersionRange,
+    VersionRule, ADVISORY_SCHEMA,
 };
 pub use digest::{Digest, DigestAlgorithm, DigestError};
 pub use entrytrace::{EntryChain, EntryStep, EntryStepKind, EntryStop, EntryTrace, PROP_USAGE};

@@ -200,6 +200,7 @@ fn to_advisory(record: Record, source: &str, digest: String) -> Result<Advisory,
             fetched_at: None,
             fields: fields.into_iter().map(str::to_string).collect(),
         }],
+        decisions: Vec::new(),
     })
 }
 
@@ -283,6 +284,7 @@ fn affected_package(a: RecordAffected) -> Result<AffectedPackage, String> {
         ranges,
         versions,
         rules,
+        sources: Vec::new(),
     })
 }
 
