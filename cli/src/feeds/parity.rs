@@ -11,13 +11,15 @@ use std::str::FromStr;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
-use stella_feeds::connector::{import_osv, Import};
+use stella_feeds::connector::{import, Import, SourceKind};
 use stella_feeds::parity::{parity, ParityReport};
 
 #[derive(Args)]
 pub struct ParityArgs {
-    /// The first source, as KIND:PATH (kinds: osv — a file, directory tree
-    /// or zip of OSV JSON/YAML records, e.g. GHSA's or PyPA's).
+    /// The first source, as KIND:PATH: osv (OSV JSON/YAML records, e.g.
+    /// PyPA's), ghsa (the GitHub advisory-database layout), debian-tracker
+    /// (the security tracker's JSON), alpine-secdb — a file, directory
+    /// tree or zip.
     #[arg(long, value_name = "KIND:PATH")]
     pub left: SourceSpec,
     /// The second source, as KIND:PATH.
@@ -33,27 +35,6 @@ pub enum ParityFormat {
     Json,
 }
 
-/// The kinds of source this command reads.
-///
-/// A local stand-in: when `stella_feeds::connector::SourceKind` and
-/// `connector::import(kind, path, source)` land (GHSA layout, Debian
-/// tracker, Alpine secdb), parse into that and call the dispatcher in
-/// [`SourceSpec::import`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SourceKind {
-    Osv,
-}
-
-impl SourceKind {
-    const NAMES: &'static [&'static str] = &["osv"];
-
-    fn name(self) -> &'static str {
-        match self {
-            SourceKind::Osv => "osv",
-        }
-    }
-}
-
 /// `KIND:PATH`.
 #[derive(Debug, Clone)]
 pub struct SourceSpec {
@@ -65,21 +46,17 @@ impl FromStr for SourceSpec {
     type Err = String;
 
     fn from_str(s: &str) -> Result<SourceSpec, String> {
+        let kinds = || {
+            let names: Vec<&str> = SourceKind::ALL.iter().map(|k| k.name()).collect();
+            names.join(", ")
+        };
         let Some((kind, path)) = s.split_once(':') else {
             return Err(format!(
                 "expected KIND:PATH (kinds: {}), got {s:?}",
-                SourceKind::NAMES.join(", ")
+                kinds()
             ));
         };
-        let kind = match kind {
-            "osv" => SourceKind::Osv,
-            other => {
-                return Err(format!(
-                    "unknown source kind {other:?} (kinds: {})",
-                    SourceKind::NAMES.join(", ")
-                ))
-            }
-        };
+        let kind: SourceKind = kind.parse().map_err(|e| format!("{e}"))?;
         if path.is_empty() {
             return Err("empty path after KIND:".into());
         }
@@ -99,10 +76,8 @@ impl fmt::Display for SourceSpec {
 impl SourceSpec {
     fn import(&self, side: &str) -> anyhow::Result<Import> {
         let source = format!("{side}:{}", self.kind.name());
-        match self.kind {
-            SourceKind::Osv => import_osv(&self.path, &source)
-                .with_context(|| format!("reading the {side} source {self}")),
-        }
+        import(self.kind, &self.path, &source)
+            .with_context(|| format!("reading the {side} source {self}"))
     }
 }
 

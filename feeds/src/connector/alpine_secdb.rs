@@ -182,6 +182,7 @@ fn affected_package(ecosystem: &str, name: &str, version: &str) -> AffectedPacka
         } else {
             Vec::new()
         },
+        sources: Vec::new(),
     }
 }
 

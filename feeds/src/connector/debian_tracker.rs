@@ -381,6 +381,7 @@ fn affected_package(
             ranges,
             versions: Vec::new(),
             rules,
+            sources: Vec::new(),
         },
         severity,
     ))
