@@ -13,8 +13,9 @@ step() { printf '\n== %s\n' "$*" >&2; }
 
 step "installing test dependencies"
 # protobuf-compiler: protoc, which the containerd gRPC bindings (feature `containerd`) compile with.
+# zstd: the CLI that reads feeds DB layers independently (feeds/tests/db_oci.rs).
 # openssl: the CLI makes the CA, certificates and TLS server of registry-store/tests/tls.rs.
-apt_packages=(debootstrap umoci skopeo docker-registry rpm python3-yaml ruby composer php-cli zip unzip golang-go git binutils protobuf-compiler openssl)
+apt_packages=(debootstrap umoci skopeo docker-registry rpm python3-yaml ruby composer php-cli zip unzip golang-go git binutils protobuf-compiler openssl zstd)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || missing+=("$p")

@@ -183,9 +183,10 @@ impl BuiltDb {
         self.shards
             .iter()
             .map(|s| {
-                let digest: Digest = s.entry.digest.parse().map_err(|e| {
-                    DbError::Encode(format!("shard {} digest: {e}", s.entry.name))
-                })?;
+                let digest: Digest =
+                    s.entry.digest.parse().map_err(|e| {
+                        DbError::Encode(format!("shard {} digest: {e}", s.entry.name))
+                    })?;
                 let mut d = Descriptor::new(SHARD_MEDIA_TYPE, digest, s.entry.size);
                 d.annotations = BTreeMap::from([(ANNOTATION_TITLE.into(), s.entry.name.clone())]);
                 Ok(d)

@@ -46,7 +46,8 @@ pub(crate) fn build_index(what: &str, records: &[u8]) -> Result<Vec<u8>, DbError
     let mut entries: Vec<(String, String, u64, u32)> = Vec::new();
     let mut offset = 0usize;
     for line in records.split_inclusive(|&b| b == b'\n') {
-        let at = |reason: String| DbError::bad_blob(what, format!("record at byte {offset}: {reason}"));
+        let at =
+            |reason: String| DbError::bad_blob(what, format!("record at byte {offset}: {reason}"));
         let keys: RecordKeys =
             serde_json::from_slice(line).map_err(|e| at(format!("not an advisory: {e}")))?;
         if keys.id.is_empty() {
@@ -239,14 +240,20 @@ impl FeedDb {
                 return Err(bad(format!("{INDEX_FILE}: keys not sorted at {i}")));
             }
             previous = Some((eco, name));
-            if k.first.checked_add(k.count).is_none_or(|end| end > n_postings) {
+            if k.first
+                .checked_add(k.count)
+                .is_none_or(|end| end > n_postings)
+            {
                 return Err(bad(format!("{INDEX_FILE}: key {i} postings out of bounds")));
             }
             for p in k.first..k.first + k.count {
                 let (offset, len) = db
                     .posting(p)
                     .ok_or_else(|| bad(format!("{INDEX_FILE}: posting {p} out of bounds")))?;
-                if offset.checked_add(len as u64).is_none_or(|end| end > records_len) {
+                if offset
+                    .checked_add(len as u64)
+                    .is_none_or(|end| end > records_len)
+                {
                     return Err(bad(format!(
                         "{INDEX_FILE}: posting {p} points past the end of {RECORDS_FILE}"
                     )));

@@ -143,7 +143,14 @@ pub fn pull(
     let db = match FeedDb::open_dir(&db_dir) {
         Ok(db) => db,
         Err(_) => {
-            install(&db_root, &db_dir, &manifest.bytes, &config, &metadata, &layers)?;
+            install(
+                &db_root,
+                &db_dir,
+                &manifest.bytes,
+                &config,
+                &metadata,
+                &layers,
+            )?;
             FeedDb::open_dir(&db_dir)?
         }
     };
@@ -232,7 +239,10 @@ fn install(
             ));
         }
         if !plain.is_empty() && !plain.ends_with(b"\n") {
-            return Err(DbError::bad_blob(&shard.digest, "last record has no newline"));
+            return Err(DbError::bad_blob(
+                &shard.digest,
+                "last record has no newline",
+            ));
         }
         let lines = plain.iter().filter(|&&b| b == b'\n').count();
         if lines != shard.advisories {
@@ -319,7 +329,10 @@ impl Blobs {
             ));
         }
         if Digest::sha256_of(&data) != d.digest {
-            return Err(DbError::bad_blob(&d.digest, "content does not match its digest"));
+            return Err(DbError::bad_blob(
+                &d.digest,
+                "content does not match its digest",
+            ));
         }
         write_atomic(&self.dir, &path, &data)?;
         Ok((data, false))
