@@ -38,12 +38,22 @@ fn build_rebuild_pull() {
     let target = format!("oci-dir:{}", layout.display());
     let go = format!("osv:{}", fixture("osv-go").display());
     let crates = format!("osv:{}", fixture("osv-crates").display());
-    let first = json(&stella(&["feeds", "build", &go, &crates, "-o", &target, "--json"]));
+    let first = json(&stella(&[
+        "feeds", "build", &go, &crates, "-o", &target, "--json",
+    ]));
     let uploaded = first["uploaded"].as_array().unwrap();
     assert_eq!(uploaded.len(), 3, "two shards and the config: {first}");
     assert_eq!(first["tag"], "latest");
     let again = json(&stella(&[
-        "feeds", "build", &crates, &go, "-o", &target, "--threads", "1", "--json",
+        "feeds",
+        "build",
+        &crates,
+        &go,
+        "-o",
+        &target,
+        "--threads",
+        "1",
+        "--json",
     ]));
     assert_eq!(again["manifestDigest"], first["manifestDigest"]);
     assert_eq!(again["uploaded"].as_array().unwrap().len(), 0);
@@ -62,12 +72,22 @@ fn build_rebuild_pull() {
     let cache = work.path().join("cache");
     let cache_arg = cache.to_str().unwrap();
     let pulled = json(&stella(&[
-        "feeds", "pull", &target, "--cache-dir", cache_arg, "--json",
+        "feeds",
+        "pull",
+        &target,
+        "--cache-dir",
+        cache_arg,
+        "--json",
     ]));
     assert_eq!(pulled["manifestDigest"], first["manifestDigest"]);
     assert_eq!(pulled["downloaded"].as_array().unwrap().len(), 3);
     let repulled = json(&stella(&[
-        "feeds", "pull", &target, "--cache-dir", cache_arg, "--json",
+        "feeds",
+        "pull",
+        &target,
+        "--cache-dir",
+        cache_arg,
+        "--json",
     ]));
     assert_eq!(repulled["downloaded"].as_array().unwrap().len(), 0);
     let current = std::fs::read_to_string(cache.join("current")).unwrap();
@@ -96,9 +116,11 @@ fn bad_input_fails_with_a_message() {
     assert_eq!(out.status.code(), Some(64), "no source is a usage error");
     // Pulling something that is not a feeds DB.
     let go = format!("osv:{}", fixture("osv-go").display());
-    assert!(stella(&["feeds", "build", &go, "-o", &format!("{target}:v1")])
-        .status
-        .success());
+    assert!(
+        stella(&["feeds", "build", &go, "-o", &format!("{target}:v1")])
+            .status
+            .success()
+    );
     let cache = work.path().join("cache");
     let out = stella(&[
         "feeds",

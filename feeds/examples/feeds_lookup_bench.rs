@@ -15,7 +15,10 @@ use stella_feeds::db::FeedDb;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let cache = PathBuf::from(args.next().ok_or("usage: feeds_lookup_bench CACHE [N] [ROUNDS]")?);
+    let cache = PathBuf::from(
+        args.next()
+            .ok_or("usage: feeds_lookup_bench CACHE [N] [ROUNDS]")?,
+    );
     let n: usize = args.next().map_or(Ok(10_000), |a| a.parse())?;
     let rounds: usize = args.next().map_or(Ok(7), |a| a.parse())?;
 
@@ -28,12 +31,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut keys: Vec<(String, String)> = (0..hits)
         .map(|i| all[(i * stride) % all.len()].clone())
         .collect();
-    keys.extend(
-        (0..n - hits).map(|i| {
-            let (e, name) = &all[(i * 7919) % all.len()];
-            (e.clone(), format!("{name}-stella-miss"))
-        }),
-    );
+    keys.extend((0..n - hits).map(|i| {
+        let (e, name) = &all[(i * 7919) % all.len()];
+        (e.clone(), format!("{name}-stella-miss"))
+    }));
 
     let mut totals = Vec::new();
     for round in 0..rounds {

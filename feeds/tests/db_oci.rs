@@ -67,6 +67,7 @@ fn check_lookups(db: &FeedDb, dirs: &[PathBuf]) {
         let mut got = db.lookup(eco, name).unwrap();
         let got_ids: BTreeSet<String> = got.iter().map(|a| a.id.clone()).collect();
         assert_eq!(&got_ids, ids, "ids for ({eco}, {name})");
+        let mut full = db.lookup_full(eco, name).unwrap();
         let mut want: Vec<Advisory> = imported
             .iter()
             .filter(|a| {
@@ -76,6 +77,14 @@ fn check_lookups(db: &FeedDb, dirs: &[PathBuf]) {
             })
             .cloned()
             .collect();
+        full.sort_by_key(sort_key);
+        want.sort_by_key(sort_key);
+        assert_eq!(full, want, "whole records for ({eco}, {name})");
+        // `lookup`: the same, affected narrowed to this package's entries.
+        for a in &mut want {
+            a.affected
+                .retain(|p| &p.ecosystem == eco && &p.name == name);
+        }
         got.sort_by_key(sort_key);
         want.sort_by_key(sort_key);
         assert_eq!(got, want, "records for ({eco}, {name})");

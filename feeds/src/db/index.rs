@@ -24,15 +24,16 @@ use std::path::{Path, PathBuf};
 use stella_model::Advisory;
 
 use super::metadata::FeedMetadata;
-use super::shard::RecordKeys;
 use super::DbError;
+use stella_model::AffectedPackage;
 
-const MAGIC: &[u8; 16] = b"STELLA-FEEDS-IX1";
+const MAGIC: &[u8; 16] = b"STELLA-FEEDS-IX2";
 const HEADER: usize = 16 + 3 * 8;
 const KEY_SIZE: usize = 20;
-const POSTING_SIZE: usize = 12;
+const POSTING_SIZE: usize = 36;
 
 pub(crate) const RECORDS_FILE: &str = "advisories.jsonl";
+pub(crate) const PARTS_FILE: &str = "parts.jsonl";
 pub(crate) const INDEX_FILE: &str = "index.bin";
 pub(crate) const METADATA_FILE: &str = "metadata.json";
 pub(crate) const MANIFEST_FILE: &str = "manifest.json";
@@ -40,37 +41,63 @@ pub(crate) const MANIFEST_FILE: &str = "manifest.json";
 pub(crate) const CURRENT_FILE: &str = "current";
 pub(crate) const DB_DIR: &str = "db";
 
-/// Builds `index.bin` over `records` (JSON Lines). Every line must be an
-/// advisory with an id; `what` names the data in errors.
-pub(crate) fn build_index(what: &str, records: &[u8]) -> Result<Vec<u8>, DbError> {
-    let mut entries: Vec<(String, String, u64, u32)> = Vec::new();
+/// One posting: where the record is, whole and split.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Posting {
+    record: (u64, u32),
+    head: (u64, u32),
+    entry: (u64, u32),
+}
+
+/// Builds `index.bin` and `parts.jsonl` over `records` (JSON Lines of
+/// advisories); `what` names the data in errors.
+pub(crate) fn build_index(what: &str, records: &[u8]) -> Result<(Vec<u8>, Vec<u8>), DbError> {
+    let mut entries: Vec<(String, String, Posting)> = Vec::new();
+    let mut parts: Vec<u8> = Vec::new();
     let mut offset = 0usize;
     for line in records.split_inclusive(|&b| b == b'\n') {
         let at =
             |reason: String| DbError::bad_blob(what, format!("record at byte {offset}: {reason}"));
-        let keys: RecordKeys =
+        let mut advisory: Advisory =
             serde_json::from_slice(line).map_err(|e| at(format!("not an advisory: {e}")))?;
-        if keys.id.is_empty() {
+        if advisory.id.is_empty() {
             return Err(at("empty id".into()));
         }
-        let len = u32::try_from(line.len()).map_err(|_| at("too long".into()))?;
-        let mut distinct: Vec<(String, String)> = keys
-            .affected
-            .into_iter()
-            .map(|a| (a.ecosystem, a.name))
-            .collect();
-        distinct.sort();
-        distinct.dedup();
-        for (e, n) in distinct {
-            entries.push((e, n, offset as u64, len));
+        let too_long = || at("too long".into());
+        let record = (
+            offset as u64,
+            u32::try_from(line.len()).map_err(|_| too_long())?,
+        );
+        let affected = std::mem::take(&mut advisory.affected);
+        let mut put = |bytes: Vec<u8>| -> Result<(u64, u32), DbError> {
+            let span = (
+                parts.len() as u64,
+                u32::try_from(bytes.len()).map_err(|_| too_long())?,
+            );
+            parts.extend_from_slice(&bytes);
+            parts.push(b'\n');
+            Ok(span)
+        };
+        let head = put(serde_json::to_vec(&advisory).map_err(|e| at(e.to_string()))?)?;
+        for a in &affected {
+            let entry = put(serde_json::to_vec(a).map_err(|e| at(e.to_string()))?)?;
+            entries.push((
+                a.ecosystem.clone(),
+                a.name.clone(),
+                Posting {
+                    record,
+                    head,
+                    entry,
+                },
+            ));
         }
         offset += line.len();
     }
     entries.sort();
-    encode(what, &entries)
+    Ok((encode(what, &entries)?, parts))
 }
 
-fn encode(what: &str, entries: &[(String, String, u64, u32)]) -> Result<Vec<u8>, DbError> {
+fn encode(what: &str, entries: &[(String, String, Posting)]) -> Result<Vec<u8>, DbError> {
     let too_big = || DbError::bad_blob(what, "too large for the index format");
     let mut keys: Vec<u8> = Vec::new();
     let mut postings: Vec<u8> = Vec::with_capacity(entries.len() * POSTING_SIZE);
@@ -81,8 +108,11 @@ fn encode(what: &str, entries: &[(String, String, u64, u32)]) -> Result<Vec<u8>,
         let (eco, name) = (&entries[i].0, &entries[i].1);
         let first = i;
         while i < entries.len() && (&entries[i].0, &entries[i].1) == (eco, name) {
-            postings.extend_from_slice(&entries[i].2.to_le_bytes());
-            postings.extend_from_slice(&entries[i].3.to_le_bytes());
+            let p = entries[i].2;
+            for (off, len) in [p.record, p.head, p.entry] {
+                postings.extend_from_slice(&off.to_le_bytes());
+                postings.extend_from_slice(&len.to_le_bytes());
+            }
             i += 1;
         }
         let fields = [
@@ -118,6 +148,7 @@ pub struct FeedDb {
     postings_at: usize,
     strings_at: usize,
     records: File,
+    parts: File,
     metadata: FeedMetadata,
 }
 
@@ -189,6 +220,12 @@ impl FeedDb {
             .metadata()
             .map_err(|e| DbError::io(&records_path, e))?
             .len();
+        let parts_path = dir.join(PARTS_FILE);
+        let parts = File::open(&parts_path).map_err(|e| DbError::io(&parts_path, e))?;
+        let parts_len = parts
+            .metadata()
+            .map_err(|e| DbError::io(&parts_path, e))?
+            .len();
 
         if index.get(..16) != Some(MAGIC.as_slice()) {
             return Err(bad(format!("{INDEX_FILE}: not a feeds index")));
@@ -223,6 +260,7 @@ impl FeedDb {
             postings_at,
             strings_at,
             records,
+            parts,
             metadata,
         };
         // Every bound checked once, so lookups cannot go astray.
@@ -247,15 +285,18 @@ impl FeedDb {
                 return Err(bad(format!("{INDEX_FILE}: key {i} postings out of bounds")));
             }
             for p in k.first..k.first + k.count {
-                let (offset, len) = db
+                let posting = db
                     .posting(p)
                     .ok_or_else(|| bad(format!("{INDEX_FILE}: posting {p} out of bounds")))?;
-                if offset
-                    .checked_add(len as u64)
-                    .is_none_or(|end| end > records_len)
+                let within = |(off, len): (u64, u32), size: u64| {
+                    off.checked_add(len as u64).is_some_and(|end| end <= size)
+                };
+                if !within(posting.record, records_len)
+                    || !within(posting.head, parts_len)
+                    || !within(posting.entry, parts_len)
                 {
                     return Err(bad(format!(
-                        "{INDEX_FILE}: posting {p} points past the end of {RECORDS_FILE}"
+                        "{INDEX_FILE}: posting {p} points past the end of its file"
                     )));
                 }
             }
@@ -280,9 +321,19 @@ impl FeedDb {
         self.index.get(start..start.checked_add(len)?)
     }
 
-    fn posting(&self, i: usize) -> Option<(u64, u32)> {
+    fn posting(&self, i: usize) -> Option<Posting> {
         let at = self.postings_at + i * POSTING_SIZE;
-        Some((u64_at(&self.index, at)?, u32_at(&self.index, at + 8)?))
+        let span = |n: usize| {
+            Some((
+                u64_at(&self.index, at + 12 * n)?,
+                u32_at(&self.index, at + 12 * n + 8)?,
+            ))
+        };
+        Some(Posting {
+            record: span(0)?,
+            head: span(1)?,
+            entry: span(2)?,
+        })
     }
 
     fn key_strings(&self, k: &Key) -> (&[u8], &[u8]) {
@@ -317,13 +368,10 @@ impl FeedDb {
             .collect()
     }
 
-    /// The advisories about package `name` of `ecosystem` (both exactly as
-    /// the sources spell them: `PyPI`, `Debian:12`), in shard order (by
-    /// source, then id). Empty when there are none.
-    pub fn lookup(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, DbError> {
+    /// The key's postings, or none.
+    fn find(&self, ecosystem: &str, name: &str) -> Vec<Posting> {
         let wanted = (ecosystem.as_bytes(), name.as_bytes());
         let (mut lo, mut hi) = (0usize, self.n_keys);
-        let mut found = None;
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             let Some(k) = self.key(mid) else { break };
@@ -331,32 +379,68 @@ impl FeedDb {
                 Ordering::Less => lo = mid + 1,
                 Ordering::Greater => hi = mid,
                 Ordering::Equal => {
-                    found = Some(k);
-                    break;
+                    return (k.first..k.first + k.count)
+                        .filter_map(|p| self.posting(p))
+                        .collect()
                 }
             }
         }
-        let Some(k) = found else {
-            return Ok(Vec::new());
-        };
-        let records_path = || self.dir.join(RECORDS_FILE);
-        let mut out = Vec::with_capacity(k.count);
+        Vec::new()
+    }
+
+    fn read<T: serde::de::DeserializeOwned>(
+        &self,
+        file: &File,
+        name: &str,
+        (offset, len): (u64, u32),
+        buf: &mut Vec<u8>,
+    ) -> Result<T, DbError> {
+        let path = || self.dir.join(name);
+        buf.resize(len as usize, 0);
+        file.read_exact_at(buf, offset)
+            .map_err(|e| DbError::io(path(), e))?;
+        serde_json::from_slice(buf).map_err(|e| DbError::BadCache {
+            path: path(),
+            reason: format!("record at byte {offset}: {e}"),
+        })
+    }
+
+    /// The advisories about package `name` of `ecosystem` (both exactly as
+    /// the sources spell them: `PyPI`, `Debian:12`), in shard order (by
+    /// source, then id); empty when there are none. Each advisory is
+    /// complete except `affected`, which holds only the entries for this
+    /// package — what a matcher needs, and a distro advisory naming
+    /// hundreds of packages is not parsed whole. [`FeedDb::lookup_full`]
+    /// returns the records unabridged.
+    pub fn lookup(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, DbError> {
+        let mut out: Vec<Advisory> = Vec::new();
+        let mut last_record = None;
         let mut buf = Vec::new();
-        for p in k.first..k.first + k.count {
-            let Some((offset, len)) = self.posting(p) else {
-                continue;
-            };
-            buf.resize(len as usize, 0);
-            self.records
-                .read_exact_at(&mut buf, offset)
-                .map_err(|e| DbError::io(records_path(), e))?;
-            let advisory: Advisory =
-                serde_json::from_slice(&buf).map_err(|e| DbError::BadCache {
-                    path: records_path(),
-                    reason: format!("record at byte {offset}: {e}"),
-                })?;
-            out.push(advisory);
+        for p in self.find(ecosystem, name) {
+            if last_record != Some(p.record) {
+                out.push(self.read(&self.parts, PARTS_FILE, p.head, &mut buf)?);
+                last_record = Some(p.record);
+            }
+            let entry: AffectedPackage = self.read(&self.parts, PARTS_FILE, p.entry, &mut buf)?;
+            if let Some(advisory) = out.last_mut() {
+                advisory.affected.push(entry);
+            }
         }
         Ok(out)
+    }
+
+    /// [`FeedDb::lookup`] with every advisory whole (all its packages).
+    pub fn lookup_full(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, DbError> {
+        let mut records: Vec<(u64, u32)> = self
+            .find(ecosystem, name)
+            .iter()
+            .map(|p| p.record)
+            .collect();
+        records.dedup();
+        let mut buf = Vec::new();
+        records
+            .into_iter()
+            .map(|r| self.read(&self.records, RECORDS_FILE, r, &mut buf))
+            .collect()
     }
 }

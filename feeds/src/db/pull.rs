@@ -22,7 +22,7 @@ use stella_registry_store::{ArtifactStore, ManifestRef};
 
 use super::index::{
     build_index, FeedDb, CURRENT_FILE, DB_DIR, INDEX_FILE, MANIFEST_FILE, METADATA_FILE,
-    RECORDS_FILE,
+    PARTS_FILE, RECORDS_FILE,
 };
 use super::metadata::{FeedMetadata, MAX_METADATA_BYTES};
 use super::shard::decompress;
@@ -256,7 +256,7 @@ fn install(
         }
         records.extend_from_slice(&plain);
     }
-    let index = build_index("feeds records", &records)?;
+    let (index, parts) = build_index("feeds records", &records)?;
 
     fs::create_dir_all(db_root).map_err(|e| DbError::io(db_root, e))?;
     let tmp = tempfile::Builder::new()
@@ -267,6 +267,7 @@ fn install(
         (MANIFEST_FILE, manifest),
         (METADATA_FILE, config),
         (RECORDS_FILE, records.as_slice()),
+        (PARTS_FILE, parts.as_slice()),
         (INDEX_FILE, index.as_slice()),
     ] {
         let path = tmp.path().join(name);

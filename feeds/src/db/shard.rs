@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 
-use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 use stella_model::Advisory;
 
@@ -145,20 +144,6 @@ pub(crate) fn decompress(digest: &str, data: &[u8], limit: u64) -> Result<Vec<u8
         ));
     }
     Ok(out)
-}
-
-/// The keys of one JSON Lines record, read without parsing the rest.
-#[derive(Deserialize)]
-pub(crate) struct RecordKeys {
-    pub id: String,
-    #[serde(default)]
-    pub affected: Vec<KeyOnly>,
-}
-
-#[derive(Deserialize)]
-pub(crate) struct KeyOnly {
-    pub ecosystem: String,
-    pub name: String,
 }
 
 #[cfg(test)]
