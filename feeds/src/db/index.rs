@@ -17,9 +17,11 @@
 //! advisory, parsed only then.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use stella_model::Advisory;
 
@@ -31,6 +33,8 @@ const MAGIC: &[u8; 16] = b"STELLA-FEEDS-IX2";
 const HEADER: usize = 16 + 3 * 8;
 const KEY_SIZE: usize = 20;
 const POSTING_SIZE: usize = 36;
+/// Parsed advisory heads kept per open DB (a few KiB each).
+const MAX_CACHED_HEADS: usize = 1 << 16;
 
 pub(crate) const RECORDS_FILE: &str = "advisories.jsonl";
 pub(crate) const PARTS_FILE: &str = "parts.jsonl";
@@ -148,7 +152,13 @@ pub struct FeedDb {
     postings_at: usize,
     strings_at: usize,
     records: File,
-    parts: File,
+    /// `parts.jsonl`, read whole at open: lookups then cost no system
+    /// calls (tens of thousands of small reads cost more than one big one).
+    parts: Vec<u8>,
+    /// Advisory heads parsed so far, by offset: a distro advisory is
+    /// shared by many binary packages of one source, and a matcher asks
+    /// about all of them. Bounded by [`MAX_CACHED_HEADS`].
+    heads: Mutex<HashMap<u64, Advisory>>,
     metadata: FeedMetadata,
 }
 
@@ -221,11 +231,8 @@ impl FeedDb {
             .map_err(|e| DbError::io(&records_path, e))?
             .len();
         let parts_path = dir.join(PARTS_FILE);
-        let parts = File::open(&parts_path).map_err(|e| DbError::io(&parts_path, e))?;
-        let parts_len = parts
-            .metadata()
-            .map_err(|e| DbError::io(&parts_path, e))?
-            .len();
+        let parts = std::fs::read(&parts_path).map_err(|e| DbError::io(&parts_path, e))?;
+        let parts_len = parts.len() as u64;
 
         if index.get(..16) != Some(MAGIC.as_slice()) {
             return Err(bad(format!("{INDEX_FILE}: not a feeds index")));
@@ -261,6 +268,7 @@ impl FeedDb {
             strings_at,
             records,
             parts,
+            heads: Mutex::new(HashMap::new()),
             metadata,
         };
         // Every bound checked once, so lookups cannot go astray.
@@ -388,6 +396,35 @@ impl FeedDb {
         Vec::new()
     }
 
+    /// The advisory without `affected` at `span`, parsed once.
+    fn head(&self, span: (u64, u32)) -> Result<Advisory, DbError> {
+        if let Some(a) = self.heads.lock().ok().and_then(|h| h.get(&span.0).cloned()) {
+            return Ok(a);
+        }
+        let advisory: Advisory = self.part(span)?;
+        if let Ok(mut heads) = self.heads.lock() {
+            if heads.len() < MAX_CACHED_HEADS {
+                heads.insert(span.0, advisory.clone());
+            }
+        }
+        Ok(advisory)
+    }
+
+    /// A part of `parts.jsonl` (bounds checked at open).
+    fn part<T: serde::de::DeserializeOwned>(
+        &self,
+        (offset, len): (u64, u32),
+    ) -> Result<T, DbError> {
+        let bytes = usize::try_from(offset)
+            .ok()
+            .and_then(|start| self.parts.get(start..start.checked_add(len as usize)?))
+            .unwrap_or_default();
+        serde_json::from_slice(bytes).map_err(|e| DbError::BadCache {
+            path: self.dir.join(PARTS_FILE),
+            reason: format!("record at byte {offset}: {e}"),
+        })
+    }
+
     fn read<T: serde::de::DeserializeOwned>(
         &self,
         file: &File,
@@ -415,13 +452,12 @@ impl FeedDb {
     pub fn lookup(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, DbError> {
         let mut out: Vec<Advisory> = Vec::new();
         let mut last_record = None;
-        let mut buf = Vec::new();
         for p in self.find(ecosystem, name) {
             if last_record != Some(p.record) {
-                out.push(self.read(&self.parts, PARTS_FILE, p.head, &mut buf)?);
+                out.push(self.head(p.head)?);
                 last_record = Some(p.record);
             }
-            let entry: AffectedPackage = self.read(&self.parts, PARTS_FILE, p.entry, &mut buf)?;
+            let entry: AffectedPackage = self.part(p.entry)?;
             if let Some(advisory) = out.last_mut() {
                 advisory.affected.push(entry);
             }
