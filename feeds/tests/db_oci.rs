@@ -12,7 +12,7 @@
 
 mod db_support;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -546,10 +546,10 @@ fn sources_report_input_digests_and_quarantine() {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("mixed");
     copy_tree(&fixture("osv-go"), &dir);
-    let db1 = build(&specs(&[dir.clone()]), &opts(1)).unwrap();
+    let db1 = build(&specs(std::slice::from_ref(&dir)), &opts(1)).unwrap();
     std::fs::write(dir.join("broken.json"), b"{not json").unwrap();
     std::fs::write(dir.join("README.md"), b"readme").unwrap();
-    let db2 = build(&specs(&[dir.clone()]), &opts(1)).unwrap();
+    let db2 = build(&specs(std::slice::from_ref(&dir)), &opts(1)).unwrap();
     let (s1, s2) = (&db1.metadata.sources[0], &db2.metadata.sources[0]);
     assert_eq!(s2.name, "osv/mixed");
     assert_eq!((s2.quarantined, s2.ignored), (1, 1));
@@ -562,5 +562,4 @@ fn sources_report_input_digests_and_quarantine() {
     let meta: Value = serde_json::from_slice(&db2.config).unwrap();
     assert_eq!(meta["sources"][0]["quarantined"], 1);
     assert_eq!(meta["schemaVersion"], 1);
-    let _ = BTreeMap::<(), ()>::new();
 }

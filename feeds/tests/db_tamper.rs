@@ -6,7 +6,6 @@
 
 mod db_support;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use db_support::*;
@@ -258,5 +257,4 @@ fn malformed_or_lying_metadata_is_refused() {
         "application/x-other",
         "not a feeds artifact",
     );
-    let _ = BTreeMap::<(), ()>::new();
 }

@@ -66,17 +66,25 @@ impl FeedMetadata {
 
     /// Parses and checks the config blob `digest`.
     pub fn parse(digest: &str, bytes: &[u8]) -> Result<FeedMetadata, DbError> {
-        let meta: FeedMetadata = serde_json::from_slice(bytes)
+        // The version first: a newer shape is "too new", not "malformed".
+        #[derive(Deserialize)]
+        struct Version {
+            #[serde(rename = "schemaVersion")]
+            schema_version: u32,
+        }
+        let version: Version = serde_json::from_slice(bytes)
             .map_err(|e| DbError::bad_blob(digest, format!("malformed feeds metadata: {e}")))?;
-        if meta.schema_version != METADATA_SCHEMA_VERSION {
+        if version.schema_version != METADATA_SCHEMA_VERSION {
             return Err(DbError::bad_blob(
                 digest,
                 format!(
                     "feeds metadata schemaVersion {} (this stella reads {METADATA_SCHEMA_VERSION})",
-                    meta.schema_version
+                    version.schema_version
                 ),
             ));
         }
+        let meta: FeedMetadata = serde_json::from_slice(bytes)
+            .map_err(|e| DbError::bad_blob(digest, format!("malformed feeds metadata: {e}")))?;
         let mut names: Vec<&str> = meta.shards.iter().map(|s| s.name.as_str()).collect();
         names.sort_unstable();
         if names.windows(2).any(|w| w[0] == w[1]) {
@@ -112,7 +120,7 @@ mod tests {
     #[test]
     fn refuses_bad_metadata() {
         assert!(FeedMetadata::parse("d", b"{").is_err());
-        let v2 = br#"{"schemaVersion":2,"advisorySchema":"x","sources":[],"shards":[]}"#;
+        let v2 = br#"{"schemaVersion":2,"newField":true}"#;
         assert!(FeedMetadata::parse("d", v2)
             .unwrap_err()
             .to_string()
