@@ -13,11 +13,12 @@ step() { printf '\n== %s\n' "$*" >&2; }
 
 step "installing test dependencies"
 # protobuf-compiler: protoc, which the containerd gRPC bindings (feature `containerd`) compile with.
+# zstd: the CLI that reads feeds DB layers independently (feeds/tests/db_oci.rs).
 # openssl: the CLI makes the CA, certificates and TLS server of registry-store/tests/tls.rs.
 # rpm (rpm.vercmp) and libdpkg-perl (Dpkg::Version): the rpm and dpkg version-ordering oracles (stella-feeds).
 # default-jdk-headless: java (with its single-file source launcher) runs Maven's ComparableVersion,
 # the maven version oracle; ruby and php-cli are the RubyGems and Packagist version oracles.
-apt_packages=(debootstrap umoci skopeo docker-registry rpm libdpkg-perl python3-yaml ruby composer php-cli zip unzip golang-go git binutils protobuf-compiler openssl default-jdk-headless)
+apt_packages=(debootstrap umoci skopeo docker-registry rpm libdpkg-perl python3-yaml ruby composer php-cli zip unzip golang-go git binutils protobuf-compiler openssl default-jdk-headless zstd)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || missing+=("$p")
