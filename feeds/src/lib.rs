@@ -1,14 +1,20 @@
 //! # stella-feeds
 //!
 //! Vulnerability data for the matcher: advisories from many sources in one
-//! canonical model ([`stella_model::Advisory`]), and the version logic their
-//! ranges need.
+//! canonical model ([`stella_model::Advisory`]), the version logic their
+//! ranges need, and the registry as their database.
 //!
 //! - [`version`]: one comparator per versioning scheme, each agreeing with
 //!   the scheme's own reference implementation (dpkg, rpm, apk-tools,
-//!   packaging, Maven, NuGet, RubyGems, Composer, SemVer 2.0.0).
-//! - [`connector`]: feeds read offline from files, trees and zips (OSV JSON
-//!   and YAML so far), bad records quarantined with a reason.
+//!   packaging, Maven, NuGet, RubyGems, PHP/Composer, SemVer 2.0.0).
+//! - [`connector`]: feeds read offline from files, trees and zips — OSV
+//!   (JSON/YAML), the GHSA repository layout, the Debian security tracker,
+//!   Alpine secdb; bad records quarantined with a reason.
+//! - [`merge`]: alias closure and per-field precedence with recorded
+//!   decisions; [`parity`]: how two sources differ on the same records.
+//! - [`db`]: the DB as one OCI artifact (a zstd layer per source/ecosystem
+//!   shard, unchanged shards keep their digests), pulled into a verified
+//!   cache with a key index ([`db::FeedDb`]).
 
 pub mod connector;
 pub mod db;

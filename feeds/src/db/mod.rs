@@ -35,7 +35,7 @@ pub use error::DbError;
 pub use index::FeedDb;
 pub use metadata::{FeedMetadata, ShardEntry, SourceEntry, METADATA_SCHEMA_VERSION};
 pub use pull::{default_cache_dir, pull, PullReport};
-pub use source::{ImportedSource, SourceKind, SourceSpec};
+pub use source::{ImportedSource, SourceSpec};
 
 /// `artifactType` of the feeds artifact.
 pub const ARTIFACT_TYPE: &str = "application/vnd.stellaops.feeds.v1";

@@ -1,49 +1,12 @@
 //! Feed sources on the command line: `KIND:PATH`, imported by the
-//! connector of that kind. A new connector is one [`SourceKind`] variant
-//! and one arm in [`SourceKind::import`].
+//! connector of that kind ([`crate::connector::SourceKind`]).
 
-use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use sha2::{Digest as _, Sha256};
 
 use super::DbError;
-use crate::connector::{import_osv, Import};
-
-/// The connector a source is read with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum SourceKind {
-    /// OSV JSON/YAML documents: a file, a tree or a zip.
-    Osv,
-}
-
-impl SourceKind {
-    /// Every kind, for messages.
-    pub const ALL: &'static [SourceKind] = &[SourceKind::Osv];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SourceKind::Osv => "osv",
-        }
-    }
-
-    fn parse(word: &str) -> Option<SourceKind> {
-        SourceKind::ALL.iter().copied().find(|k| k.as_str() == word)
-    }
-
-    /// Imports `path` as the source named `name`.
-    fn import(self, path: &Path, name: &str) -> Result<Import, crate::connector::ImportError> {
-        match self {
-            SourceKind::Osv => import_osv(path, name),
-        }
-    }
-}
-
-impl fmt::Display for SourceKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::connector::{import, Import, SourceKind};
 
 /// One source: `KIND:PATH`, e.g. `osv:feeds/osv-go`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,15 +28,16 @@ impl SourceSpec {
         let kinds = || {
             SourceKind::ALL
                 .iter()
-                .map(|k| k.as_str())
+                .map(|k| k.name())
                 .collect::<Vec<_>>()
                 .join(", ")
         };
         let Some((word, path)) = input.split_once(':') else {
             return Err(bad(format!("expected KIND:PATH (kinds: {})", kinds())));
         };
-        let kind = SourceKind::parse(word)
-            .ok_or_else(|| bad(format!("unknown kind {word:?} (kinds: {})", kinds())))?;
+        let kind: SourceKind = word
+            .parse()
+            .map_err(|_| bad(format!("unknown kind {word:?} (kinds: {})", kinds())))?;
         if path.is_empty() {
             return Err(bad("empty path".into()));
         }
@@ -104,10 +68,8 @@ impl SourceSpec {
 
     /// Imports the source and digests what it read.
     pub fn import(&self) -> Result<ImportedSource, DbError> {
-        let import = self
-            .kind
-            .import(&self.path, &self.name)
-            .map_err(|error| DbError::Import {
+        let import =
+            import(self.kind, &self.path, &self.name).map_err(|error| DbError::Import {
                 source_name: self.name.clone(),
                 error,
             })?;
