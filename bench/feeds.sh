@@ -11,9 +11,9 @@
 #        feeds_lookup_bench example, N=10000 lookups, ROUNDS=7,
 #        REGISTRY=/usr/bin/docker-registry (skipped when missing)
 #
-# Sources: every CORPUS_DIR/osv-* directory as `osv:DIR`. Other layouts
-# (alpine-secdb*, debian-tracker*, ghsa*) are listed in KINDS below once
-# their connectors exist; until then they are reported as skipped.
+# Sources: every CORPUS_DIR/osv-* directory as `osv:DIR`, alpine-secdb*,
+# debian-tracker* and ghsa* with their connectors (KINDS below); anything else
+# is reported as skipped.
 set -euo pipefail
 
 bench=$(cd "$(dirname "$0")" && pwd)
@@ -29,7 +29,7 @@ ms() { date +%s%N; }
 elapsed() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
 # Directory-name pattern → connector kind. Extend as connectors land.
-KINDS=("osv-*=osv")
+KINDS=("osv-*=osv" "alpine-secdb*=alpine-secdb" "debian-tracker*=debian-tracker" "ghsa*=ghsa")
 
 if [ -z "${STELLA:-}" ] || [ -z "${LOOKUP_BENCH:-}" ]; then
   target=${CARGO_TARGET_DIR:-$bench/work/target}
