@@ -66,7 +66,6 @@ impl MemFs {
             root,
             &crate::layer::Interest::paths(wants),
             &crate::layer::LayerLimits::default(),
-            1,
         )?;
         Ok(MemFs {
             files: tree.captured,

@@ -251,11 +251,10 @@ pub fn scan_dir(root: &Path, source: &str, opts: &ScanOptions) -> Result<Invento
         wants: &wants,
         file_analyzers: &file_refs,
     };
-    let fs =
-        read_dir_tree(root, &interest, &opts.limits, opts.threads).map_err(|e| ScanError::Dir {
-            path: root.display().to_string(),
-            message: e.to_string(),
-        })?;
+    let fs = read_dir_tree(root, &interest, &opts.limits).map_err(|e| ScanError::Dir {
+        path: root.display().to_string(),
+        message: e.to_string(),
+    })?;
     let info = ImageInfo {
         source: source.to_string(),
         name: Some(root.display().to_string()),
