@@ -3,15 +3,13 @@
 //! ([`stella_feeds::parity`]). Differences are the answer, not a failure:
 //! exit 0 whenever the report was produced.
 
-use std::fmt;
 use std::io::Write;
-use std::path::PathBuf;
-use std::str::FromStr;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
-use stella_feeds::connector::{import, Import, SourceKind};
+use stella_feeds::connector::{import, Import};
+use stella_feeds::db::SourceSpec;
 use stella_feeds::parity::{parity, ParityReport};
 
 #[derive(Args)]
@@ -20,10 +18,10 @@ pub struct ParityArgs {
     /// PyPA's), ghsa (the GitHub advisory-database layout), debian-tracker
     /// (the security tracker's JSON), alpine-secdb — a file, directory
     /// tree or zip.
-    #[arg(long, value_name = "KIND:PATH")]
+    #[arg(long, value_name = "KIND:PATH", value_parser = source_spec)]
     pub left: SourceSpec,
     /// The second source, as KIND:PATH.
-    #[arg(long, value_name = "KIND:PATH")]
+    #[arg(long, value_name = "KIND:PATH", value_parser = source_spec)]
     pub right: SourceSpec,
     #[arg(short = 'o', long = "output", value_enum, default_value_t = ParityFormat::Table)]
     pub output: ParityFormat,
@@ -35,50 +33,21 @@ pub enum ParityFormat {
     Json,
 }
 
-/// `KIND:PATH`.
-#[derive(Debug, Clone)]
-pub struct SourceSpec {
-    pub kind: SourceKind,
-    pub path: PathBuf,
+/// `KIND:PATH`, parsed as `stella feeds build` parses its sources.
+fn source_spec(text: &str) -> Result<SourceSpec, String> {
+    SourceSpec::parse(text).map_err(|e| e.to_string())
 }
 
-impl FromStr for SourceSpec {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<SourceSpec, String> {
-        let kinds = || {
-            let names: Vec<&str> = SourceKind::ALL.iter().map(|k| k.name()).collect();
-            names.join(", ")
-        };
-        let Some((kind, path)) = s.split_once(':') else {
-            return Err(format!(
-                "expected KIND:PATH (kinds: {}), got {s:?}",
-                kinds()
-            ));
-        };
-        let kind: SourceKind = kind.parse().map_err(|e| format!("{e}"))?;
-        if path.is_empty() {
-            return Err("empty path after KIND:".into());
-        }
-        Ok(SourceSpec {
-            kind,
-            path: PathBuf::from(path),
-        })
-    }
+/// The source as the user named it.
+fn shown(spec: &SourceSpec) -> String {
+    format!("{}:{}", spec.kind, spec.path.display())
 }
 
-impl fmt::Display for SourceSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.kind.name(), self.path.display())
-    }
-}
-
-impl SourceSpec {
-    fn import(&self, side: &str) -> anyhow::Result<Import> {
-        let source = format!("{side}:{}", self.kind.name());
-        import(self.kind, &self.path, &source)
-            .with_context(|| format!("reading the {side} source {self}"))
-    }
+/// Reads one side; its records name their source `SIDE:KIND`.
+fn import_side(spec: &SourceSpec, side: &str) -> anyhow::Result<Import> {
+    let source = format!("{side}:{}", spec.kind);
+    import(spec.kind, &spec.path, &source)
+        .with_context(|| format!("reading the {side} source {}", shown(spec)))
 }
 
 /// What one side gave.
@@ -109,11 +78,11 @@ struct Output<'a> {
 const SCHEMA: &str = "stella-feeds-parity@1";
 
 pub fn run(args: ParityArgs) -> anyhow::Result<u8> {
-    let left = args.left.import("left")?;
-    let right = args.right.import("right")?;
+    let left = import_side(&args.left, "left")?;
+    let right = import_side(&args.right, "right")?;
     let report = parity(&left.advisories, &right.advisories);
     let input = |spec: &SourceSpec, import: &Import| Input {
-        source: spec.to_string(),
+        source: shown(spec),
         records: import.advisories.len(),
         quarantined: import
             .quarantined
