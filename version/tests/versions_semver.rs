@@ -3,7 +3,7 @@
 //! data is written against), run once over a few thousand generated pairs.
 //!
 //! node-semver is strict where this comparator is tolerant on purpose (see
-//! `stella_feeds::version::semver`): where node rejects a version we accept,
+//! `stella_version::semver`): where node rejects a version we accept,
 //! the version must show one of those documented tolerances.
 //!
 //! Needs `node` and `npm install semver@7.7.1` in `target/oracles/npm-semver`
@@ -15,8 +15,8 @@ mod support;
 use std::cmp::Ordering;
 use std::path::PathBuf;
 
-use stella_feeds::version::semver::{compare, SemverVersion};
-use stella_feeds::version::Scheme;
+use stella_version::semver::{compare, SemverVersion};
+use stella_version::Scheme;
 use support::*;
 
 #[test]

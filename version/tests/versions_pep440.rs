@@ -9,7 +9,7 @@ mod support;
 
 use std::cmp::Ordering;
 
-use stella_feeds::version::pep440::{compare, Pep440Version};
+use stella_version::pep440::{compare, Pep440Version};
 use support::*;
 
 /// The shared vectors' "legacy versions" (their comment says why they are

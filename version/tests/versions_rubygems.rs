@@ -7,8 +7,8 @@ mod support;
 use std::path::PathBuf;
 use std::process::Command;
 
-use stella_feeds::version::rubygems::{self, RubyGemsVersion};
-use stella_feeds::version::Scheme;
+use stella_version::rubygems::{self, RubyGemsVersion};
+use stella_version::Scheme;
 use support::*;
 
 #[test]

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
-use stella_feeds::version::{self, Scheme, VersionError};
+use stella_version::{self as version, Scheme, VersionError};
 
 // ---------------------------------------------------------------------------
 // Fixtures

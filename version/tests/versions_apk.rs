@@ -15,8 +15,8 @@ mod support;
 use std::cell::Cell;
 use std::cmp::Ordering;
 
-use stella_feeds::version::apk::{compare, ApkVersion};
-use stella_feeds::version::Scheme;
+use stella_version::apk::{compare, ApkVersion};
+use stella_version::Scheme;
 use support::*;
 
 const SHARED: &str = "alpine-versions.txt";

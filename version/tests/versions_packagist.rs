@@ -15,8 +15,8 @@ use std::cmp::Ordering;
 use std::path::PathBuf;
 use std::process::Command;
 
-use stella_feeds::version::packagist::{self, PackagistVersion};
-use stella_feeds::version::Scheme;
+use stella_version::packagist::{self, PackagistVersion};
+use stella_version::Scheme;
 use support::*;
 
 /// Shared vectors where no total order can agree (see `packagist.rs`):

@@ -10,8 +10,8 @@ mod support;
 
 use std::cmp::Ordering;
 
-use stella_feeds::version::nuget::{compare, NugetVersion};
-use stella_feeds::version::Scheme;
+use stella_version::nuget::{compare, NugetVersion};
+use stella_version::Scheme;
 use support::*;
 
 #[test]

@@ -9,8 +9,8 @@ use std::cmp::Ordering;
 use std::path::PathBuf;
 use std::process::Command;
 
-use stella_feeds::version::maven::{self, MavenVersion};
-use stella_feeds::version::Scheme;
+use stella_version::maven::{self, MavenVersion};
+use stella_version::Scheme;
 use support::*;
 
 /// The one shared vector that follows Maven 4 rather than Maven 3.9: Maven 4

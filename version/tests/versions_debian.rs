@@ -7,8 +7,8 @@ mod support;
 
 use std::process::Command;
 
-use stella_feeds::version::debian::{compare, DebianVersion};
-use stella_feeds::version::Scheme;
+use stella_version::debian::{compare, DebianVersion};
+use stella_version::Scheme;
 use support::*;
 
 const SHARED: &str = "debian-versions.txt";

@@ -6,8 +6,8 @@ mod support;
 
 use std::process::Command;
 
-use stella_feeds::version::rpm::{compare, RpmVersion};
-use stella_feeds::version::Scheme;
+use stella_version::rpm::{compare, RpmVersion};
+use stella_version::Scheme;
 use support::*;
 
 const SHARED: &str = "redhat-versions.txt";

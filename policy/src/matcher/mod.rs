@@ -1,0 +1,1 @@
+//! The matcher: inventory × advisories → findings.

@@ -1,0 +1,1 @@
+//! Reports: findings and verdicts as a table, SARIF 2.1.0, CycloneDX vulnerabilities.

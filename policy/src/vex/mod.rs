@@ -1,0 +1,1 @@
+//! VEX: OpenVEX and CycloneDX VEX documents applied to findings.
