@@ -9,6 +9,7 @@ use stella_model::{Digest, ADVISORY_SCHEMA};
 use stella_registry_store::oci::{Descriptor, ANNOTATION_TITLE, MEDIA_OCI_MANIFEST};
 use stella_registry_store::ArtifactStore;
 
+use super::classify::classify;
 use super::metadata::{FeedMetadata, ShardEntry, SourceEntry, METADATA_SCHEMA_VERSION};
 use super::shard::{self, PlainShard};
 use super::source::{ImportedSource, SourceSpec};
@@ -99,13 +100,18 @@ pub fn build(sources: &[SourceSpec], opts: &BuildOptions) -> Result<BuiltDb, DbE
         advisory_schema: ADVISORY_SCHEMA.to_string(),
         sources: imported
             .iter()
-            .map(|s| SourceEntry {
-                name: s.name.clone(),
-                kind: s.kind.to_string(),
-                input_digest: s.input_digest.clone(),
-                advisories: s.import.advisories.len(),
-                quarantined: s.import.quarantined.len(),
-                ignored: s.import.ignored,
+            .map(|s| {
+                let info = classify(s.kind, &s.name, &s.import.advisories);
+                SourceEntry {
+                    name: s.name.clone(),
+                    kind: s.kind.to_string(),
+                    input_digest: s.input_digest.clone(),
+                    advisories: s.import.advisories.len(),
+                    quarantined: s.import.quarantined.len(),
+                    ignored: s.import.ignored,
+                    class: Some(info.class),
+                    ecosystems: info.ecosystems,
+                }
             })
             .collect(),
         shards: shards.iter().map(|s| s.entry.clone()).collect(),

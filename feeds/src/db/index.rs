@@ -17,7 +17,7 @@
 //! advisory, parsed only then.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -27,6 +27,7 @@ use stella_model::Advisory;
 
 use super::metadata::FeedMetadata;
 use super::DbError;
+use crate::merge::{merge, MergeOptions, SourceClass, SourceInfo};
 use stella_model::AffectedPackage;
 
 const MAGIC: &[u8; 16] = b"STELLA-FEEDS-IX2";
@@ -463,6 +464,52 @@ impl FeedDb {
             }
         }
         Ok(out)
+    }
+
+    /// [`FeedDb::lookup`], merged: the records of all sources about the
+    /// package are grouped by alias closure and merged ([`crate::merge`]),
+    /// each source ranked by the class the build recorded for it. A merged
+    /// advisory's id is the group's CVE id when it has one; `affected`
+    /// holds only this package's entries, each with the `sources` that
+    /// state it; `decisions` say which source each field came from.
+    pub fn lookup_merged(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, DbError> {
+        let records = self.lookup(ecosystem, name)?;
+        if records.is_empty() {
+            return Ok(records);
+        }
+        let mut by_source: BTreeMap<&str, Vec<Advisory>> = BTreeMap::new();
+        for record in records {
+            let source = record
+                .provenance
+                .first()
+                .map(|p| p.source.clone())
+                .unwrap_or_default();
+            let key = self
+                .metadata
+                .sources
+                .iter()
+                .find(|s| s.name == source)
+                .map_or("", |s| s.name.as_str());
+            by_source.entry(key).or_default().push(record);
+        }
+        let sources = by_source
+            .into_iter()
+            .map(|(name, records)| (self.source_info(name), records))
+            .collect();
+        Ok(merge(sources, &MergeOptions::default()).advisories)
+    }
+
+    /// How the merge ranks the source `name` (unknown sources and DBs built
+    /// before classes were recorded: `other`).
+    fn source_info(&self, name: &str) -> SourceInfo {
+        match self.metadata.sources.iter().find(|s| s.name == name) {
+            Some(entry) => SourceInfo {
+                name: entry.name.clone(),
+                class: entry.class.unwrap_or(SourceClass::Other),
+                ecosystems: entry.ecosystems.clone(),
+            },
+            None => SourceInfo::new(name, SourceClass::Other),
+        }
     }
 
     /// [`FeedDb::lookup`] with every advisory whole (all its packages).

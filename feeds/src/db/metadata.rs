@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::DbError;
+use crate::merge::SourceClass;
 
 /// Version of this document's shape (and of the shard format).
 pub const METADATA_SCHEMA_VERSION: u32 = 1;
@@ -37,6 +38,14 @@ pub struct SourceEntry {
     pub quarantined: usize,
     /// Files that are not documents by name (README, licence…).
     pub ignored: usize,
+    /// How the merge ranks the source (inferred at build time, see
+    /// [`super::classify`]); absent in DBs built before it was recorded,
+    /// which then rank as `other`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<SourceClass>,
+    /// For a language database: the ecosystems it is authoritative for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ecosystems: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -20,9 +20,19 @@
 //!
 //! **Lookup** ([`FeedDb`]): [`FeedDb::open`] reads the index in one go;
 //! [`FeedDb::lookup`] binary-searches (ecosystem, name) and parses only the
-//! advisories it returns.
+//! advisories it returns; [`FeedDb::lookup_merged`] merges them by alias.
+//!
+//! **Where the merge happens.** The DB keeps each source's own records,
+//! sharded by (source, ecosystem family), and merges at lookup time, over
+//! the records that name the package asked about, with the same
+//! [`crate::merge`] code and the source classes recorded at build time.
+//! Merging at build time would put every source's change into the shards of
+//! every record it aliases, and a delta would no longer be "only what that
+//! source changed". For matching nothing is lost: the matcher only ever
+//! needs the merged view of one package's advisories.
 
 mod artifact;
+mod classify;
 mod error;
 mod index;
 mod metadata;
@@ -31,6 +41,7 @@ mod shard;
 mod source;
 
 pub use artifact::{build, push, BuildOptions, BuiltDb, PushReport, PushedBlob, ShardBlob};
+pub use classify::classify;
 pub use error::DbError;
 pub use index::FeedDb;
 pub use metadata::{FeedMetadata, ShardEntry, SourceEntry, METADATA_SCHEMA_VERSION};
