@@ -182,6 +182,8 @@ fn merged_lookups_follow_alias_groups() {
         }
     }
     assert!(merged_somewhere, "no GHSA/OSV pair was merged");
+    let ecosystems: BTreeSet<String> = oracle.keys().map(|(e, _)| e.clone()).collect();
+    assert_eq!(db.ecosystems(), ecosystems.into_iter().collect::<Vec<_>>());
     assert!(db
         .lookup_merged("PyPI", "no-such-package")
         .unwrap()

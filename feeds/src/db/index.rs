@@ -377,6 +377,20 @@ impl FeedDb {
             .collect()
     }
 
+    /// Every ecosystem string some key names, sorted (what a matcher picks
+    /// a distro release's ecosystem from: `Alpine:v3.19`, `Debian:12`).
+    pub fn ecosystems(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for k in (0..self.n_keys).filter_map(|i| self.key(i)) {
+            let (e, _) = self.key_strings(&k);
+            // Keys are sorted by ecosystem first: compare with the last.
+            if out.last().map(String::as_bytes) != Some(e) {
+                out.push(String::from_utf8_lossy(e).into_owned());
+            }
+        }
+        out
+    }
+
     /// The key's postings, or none.
     fn find(&self, ecosystem: &str, name: &str) -> Vec<Posting> {
         let wanted = (ecosystem.as_bytes(), name.as_bytes());
