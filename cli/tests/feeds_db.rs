@@ -132,3 +132,83 @@ fn bad_input_fails_with_a_message() {
     assert_eq!(out.status.code(), Some(1));
     assert!(!cache.join("current").exists());
 }
+
+/// `stella feeds lookup`: GHSA's `GitPython` record and PyPA's `gitpython`
+/// one alias each other (GHSA-pr76-5cm5-w9cj ↔ PYSEC-2023-137, both
+/// CVE-2023-40267 — read off the fixture files): merged they are one
+/// advisory under the CVE id; `--raw` shows both records.
+#[test]
+fn lookup_merged_and_raw() {
+    let work = tempfile::tempdir().unwrap();
+    let parity = Path::new(env!("CARGO_MANIFEST_DIR")).join("../feeds/tests/fixtures/parity");
+    let target = format!("oci-dir:{}", work.path().join("layout").display());
+    json(&stella(&[
+        "feeds",
+        "build",
+        &format!("ghsa:{}", parity.join("ghsa").display()),
+        &format!("osv:{}", parity.join("osv").display()),
+        "-o",
+        &target,
+        "--json",
+    ]));
+    let cache = work.path().join("cache");
+    let cache = cache.to_str().unwrap();
+    let merged = json(&stella(&[
+        "feeds",
+        "lookup",
+        "PyPI",
+        "GitPython",
+        "--db",
+        &target,
+        "--cache-dir",
+        cache,
+    ]));
+    let merged = merged.as_array().unwrap();
+    assert_eq!(merged.len(), 1, "{merged:?}");
+    assert_eq!(merged[0]["id"], "CVE-2023-40267");
+    let aliases: Vec<&str> = merged[0]["aliases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(aliases, ["GHSA-pr76-5cm5-w9cj", "PYSEC-2023-137"]);
+    assert!(!merged[0]["decisions"].as_array().unwrap().is_empty());
+    // The cache is now filled: --cache-dir alone opens it; the name is
+    // keyed PEP 503-normalized.
+    let raw = json(&stella(&[
+        "feeds",
+        "lookup",
+        "PyPI",
+        "GITPYTHON",
+        "--cache-dir",
+        cache,
+        "--raw",
+    ]));
+    let mut ids: Vec<&str> = raw
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["GHSA-pr76-5cm5-w9cj", "PYSEC-2023-137"]);
+    let none = json(&stella(&[
+        "feeds",
+        "lookup",
+        "npm",
+        "gitpython",
+        "--cache-dir",
+        cache,
+    ]));
+    assert_eq!(none, serde_json::json!([]));
+    let bad = stella(&[
+        "feeds",
+        "lookup",
+        "PyPI",
+        "x",
+        "--cache-dir",
+        "/nonexistent/cache",
+    ]);
+    assert_eq!(bad.status.code(), Some(1));
+}

@@ -5,7 +5,8 @@
 //!
 //! Oracle: Python reads the same files (json, PyYAML) and, for every
 //! (ecosystem, name), groups the records that name it by alias closure over
-//! `id`, `aliases` and `upstream`, and picks the group's canonical id (the
+//! `id`, `aliases` and `upstream` (PyPI names PEP 503-normalized, as
+//! the DB keys them: GHSA's `GitPython` is PyPA's `gitpython`), and picks the group's canonical id (the
 //! lowest CVE by year, then number). The merged lookup must give one
 //! advisory per group, with that id and exactly the group's ids.
 
@@ -41,7 +42,10 @@ keys = {}
 for r in records:
     for a in r.get('affected', []):
         pkg = a.get('package', {})
-        k = (pkg.get('ecosystem', ''), pkg.get('name', ''))
+        name = pkg.get('name', '')
+        if pkg.get('ecosystem') == 'PyPI':
+            name = re.sub(r'[-_.]+', '-', name).lower()  # PEP 503
+        k = (pkg.get('ecosystem', ''), name)
         keys.setdefault(k, []).append(r)
 def cve_key(i):
     m = re.fullmatch(r'CVE-(\d+)-(\d+)', i)
@@ -116,8 +120,9 @@ fn merged_lookups_follow_alias_groups() {
     let store = open_target(&spec, &StoreOptions::default()).unwrap().store;
     push(store.as_ref(), &db, "v1").unwrap();
     let cache = work.path().join("cache");
-    pull(store.as_ref(), &ManifestRef::tag("v1").unwrap(), &cache).unwrap();
+    let pulled = pull(store.as_ref(), &ManifestRef::tag("v1").unwrap(), &cache).unwrap();
     let db = FeedDb::open(&cache).unwrap();
+    assert_eq!(db.manifest_digest().to_string(), pulled.manifest_digest);
 
     // Source classes recorded at build time.
     let classes: BTreeMap<&str, (Option<SourceClass>, &[String])> = db

@@ -23,14 +23,15 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use stella_model::Advisory;
+use stella_model::{Advisory, Digest};
 
 use super::metadata::FeedMetadata;
 use super::DbError;
-use crate::merge::{merge, MergeOptions, SourceClass, SourceInfo};
+use crate::merge::{merge, package_key, MergeOptions, SourceClass, SourceInfo};
 use stella_model::AffectedPackage;
 
-const MAGIC: &[u8; 16] = b"STELLA-FEEDS-IX2";
+/// IX3: PyPI names keyed PEP 503-normalized (IX2 keyed them as spelled).
+const MAGIC: &[u8; 16] = b"STELLA-FEEDS-IX3";
 const HEADER: usize = 16 + 3 * 8;
 const KEY_SIZE: usize = 20;
 const POSTING_SIZE: usize = 36;
@@ -43,7 +44,8 @@ pub(crate) const INDEX_FILE: &str = "index.bin";
 pub(crate) const METADATA_FILE: &str = "metadata.json";
 pub(crate) const MANIFEST_FILE: &str = "manifest.json";
 /// Names the DB directory in use (a manifest digest).
-pub(crate) const CURRENT_FILE: &str = "current";
+/// The cache file naming the DB in use (`sha256:MANIFEST-HEX`).
+pub const CURRENT_FILE: &str = "current";
 pub(crate) const DB_DIR: &str = "db";
 
 /// One posting: where the record is, whole and split.
@@ -88,7 +90,7 @@ pub(crate) fn build_index(what: &str, records: &[u8]) -> Result<(Vec<u8>, Vec<u8
             let entry = put(serde_json::to_vec(a).map_err(|e| at(e.to_string()))?)?;
             entries.push((
                 a.ecosystem.clone(),
-                a.name.clone(),
+                package_key(&a.ecosystem, &a.name).1,
                 Posting {
                     record,
                     head,
@@ -161,6 +163,8 @@ pub struct FeedDb {
     /// about all of them. Bounded by [`MAX_CACHED_HEADS`].
     heads: Mutex<HashMap<u64, Advisory>>,
     metadata: FeedMetadata,
+    /// sha256 of the artifact manifest the DB was unpacked from.
+    manifest_digest: Digest,
 }
 
 impl std::fmt::Debug for FeedDb {
@@ -234,6 +238,9 @@ impl FeedDb {
         let parts_path = dir.join(PARTS_FILE);
         let parts = std::fs::read(&parts_path).map_err(|e| DbError::io(&parts_path, e))?;
         let parts_len = parts.len() as u64;
+        let manifest_path = dir.join(MANIFEST_FILE);
+        let manifest = std::fs::read(&manifest_path).map_err(|e| DbError::io(&manifest_path, e))?;
+        let manifest_digest = Digest::sha256_of(&manifest);
 
         if index.get(..16) != Some(MAGIC.as_slice()) {
             return Err(bad(format!("{INDEX_FILE}: not a feeds index")));
@@ -271,6 +278,7 @@ impl FeedDb {
             parts,
             heads: Mutex::new(HashMap::new()),
             metadata,
+            manifest_digest,
         };
         // Every bound checked once, so lookups cannot go astray.
         let mut previous: Option<(&[u8], &[u8])> = None;
@@ -353,6 +361,12 @@ impl FeedDb {
         )
     }
 
+    /// The digest of the feeds artifact's manifest: the DB's revision, as
+    /// a verdict records it.
+    pub fn manifest_digest(&self) -> &Digest {
+        &self.manifest_digest
+    }
+
     /// What the DB was built from.
     pub fn metadata(&self) -> &FeedMetadata {
         &self.metadata
@@ -393,6 +407,7 @@ impl FeedDb {
 
     /// The key's postings, or none.
     fn find(&self, ecosystem: &str, name: &str) -> Vec<Posting> {
+        let (_, name) = package_key(ecosystem, name);
         let wanted = (ecosystem.as_bytes(), name.as_bytes());
         let (mut lo, mut hi) = (0usize, self.n_keys);
         while lo < hi {
@@ -457,8 +472,10 @@ impl FeedDb {
         })
     }
 
-    /// The advisories about package `name` of `ecosystem` (both exactly as
-    /// the sources spell them: `PyPI`, `Debian:12`), in shard order (by
+    /// The advisories about package `name` of `ecosystem` (the ecosystem
+    /// exactly as the sources spell it: `PyPI`, `Debian:12`; the name too,
+    /// except PyPI names, which are keyed PEP 503-normalized, so
+    /// `GitPython` and `gitpython` are one key, `git_python` another), in shard order (by
     /// source, then id); empty when there are none. Each advisory is
     /// complete except `affected`, which holds only the entries for this
     /// package — what a matcher needs, and a distro advisory naming

@@ -43,7 +43,7 @@ mod source;
 pub use artifact::{build, push, BuildOptions, BuiltDb, PushReport, PushedBlob, ShardBlob};
 pub use classify::classify;
 pub use error::DbError;
-pub use index::FeedDb;
+pub use index::{FeedDb, CURRENT_FILE};
 pub use metadata::{FeedMetadata, ShardEntry, SourceEntry, METADATA_SCHEMA_VERSION};
 pub use pull::{default_cache_dir, pull, PullReport};
 pub use source::{ImportedSource, SourceSpec};

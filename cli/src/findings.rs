@@ -1,0 +1,270 @@
+//! `stella scan … --feeds REF [--policy REF] [--vex FILE]`: the scan's
+//! inventory matched against the feeds DB, VEX applied (files given and
+//! VEX referrers of the image), the policy evaluated into a verdict, and
+//! the findings written as tables, JSON, SARIF or CycloneDX.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use stella_feeds::db::{default_cache_dir, pull, FeedDb, DEFAULT_TAG};
+use stella_model::{ArtifactRef, Digest, Finding, Inventory, Outcome, Verdict};
+use stella_policy::matcher::{match_inventory, AdvisorySource, MatchOptions, SourceError};
+use stella_policy::report::FindingsDocument;
+use stella_policy::rules::{evaluate, EvalInput};
+use stella_policy::vex::{self, VexDocument};
+use stella_registry_store::{open_target, ManifestRef, OpenOptions, StoreOptions};
+
+use crate::artifacts::{attach_all, Attachment, Subject};
+
+/// artifactType of an attached verdict.
+pub const VERDICT_TYPE: &str = "application/vnd.stellaops.verdict.v1+json";
+
+/// The options `stella scan` takes for findings.
+#[derive(Args, Clone, Default)]
+pub struct FindingArgs {
+    /// Match the inventory against this feeds DB: oci-dir:PATH[:TAG],
+    /// registry:REF (pulled into the feeds cache first), or a cache
+    /// directory `stella feeds pull` filled.
+    #[arg(long, value_name = "REF")]
+    pub feeds: Option<String>,
+    /// The feeds cache for --feeds (default: as `stella feeds pull`).
+    #[arg(long = "feeds-cache", value_name = "DIR")]
+    pub feeds_cache: Option<PathBuf>,
+    /// Evaluate this stella-policy@1 document (a file, oci-dir:… or
+    /// registry:…) into a verdict; exit 2 when it fails. Needs --feeds.
+    #[arg(long, value_name = "REF")]
+    pub policy: Option<String>,
+    /// Apply this OpenVEX or CycloneDX VEX document. Repeatable. VEX
+    /// referrers of a scanned image are applied too.
+    #[arg(long = "vex", value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
+    /// Do not look for VEX referrers of the image.
+    #[arg(long = "no-vex-referrers")]
+    pub no_vex_referrers: bool,
+    /// "Now" for finding age and exception expiry (RFC 3339); default
+    /// SOURCE_DATE_EPOCH, else the clock. Recorded in the verdict.
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+}
+
+impl FindingArgs {
+    pub fn wanted(&self) -> bool {
+        self.feeds.is_some()
+    }
+
+    /// Argument errors, before any scanning.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.feeds.is_none() && (self.policy.is_some() || !self.vex.is_empty()) {
+            bail!("--policy and --vex need --feeds (the findings come from the feeds DB)");
+        }
+        if let Some(at) = &self.at {
+            humantime::parse_rfc3339_weak(at)
+                .with_context(|| format!("--at {at:?} is not an RFC 3339 time"))?;
+        }
+        Ok(())
+    }
+}
+
+/// The feeds DB as the matcher's advisory source: merged lookups.
+struct FeedSource<'a>(&'a FeedDb);
+
+impl AdvisorySource for FeedSource<'_> {
+    fn advisories(
+        &self,
+        ecosystem: &str,
+        name: &str,
+    ) -> Result<Vec<stella_model::Advisory>, SourceError> {
+        self.0
+            .lookup_merged(ecosystem, name)
+            .map_err(|e| SourceError(e.to_string()))
+    }
+
+    fn ecosystems(&self) -> Result<Vec<String>, SourceError> {
+        Ok(self.0.ecosystems())
+    }
+}
+
+/// Opens the feeds DB `spec` names: a cache directory as is, anything else
+/// pulled into the cache first (only missing blobs).
+fn open_feeds(
+    spec: &str,
+    cache: Option<&Path>,
+    open: &OpenOptions,
+) -> anyhow::Result<(FeedDb, ArtifactRef)> {
+    let as_dir = Path::new(spec);
+    if as_dir.is_dir() && as_dir.join("current").is_file() {
+        let db = FeedDb::open(as_dir).with_context(|| format!("opening feeds cache {spec}"))?;
+        let digest = current_digest(as_dir)?;
+        return Ok((db, artifact_ref(spec, digest)));
+    }
+    let cache = match cache.map(Path::to_path_buf).or_else(default_cache_dir) {
+        Some(dir) => dir,
+        None => bail!("no feeds cache directory: set --feeds-cache, XDG_CACHE_HOME or HOME"),
+    };
+    let target = open_target(spec, &StoreOptions::from(open))
+        .with_context(|| format!("opening feeds {spec}"))?;
+    let reference = target
+        .reference
+        .clone()
+        .unwrap_or_else(|| ManifestRef::Tag(DEFAULT_TAG.to_string()));
+    let report = pull(target.store.as_ref(), &reference, &cache)
+        .with_context(|| format!("pulling feeds {spec}"))?;
+    let db = FeedDb::open(&cache).with_context(|| format!("opening feeds cache {}", cache.display()))?;
+    let digest: Digest = report
+        .manifest_digest
+        .parse()
+        .with_context(|| format!("feeds manifest digest {}", report.manifest_digest))?;
+    Ok((db, artifact_ref(spec, digest)))
+}
+
+fn current_digest(cache: &Path) -> anyhow::Result<Digest> {
+    let path = cache.join("current");
+    let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
+    text.trim()
+        .parse()
+        .with_context(|| format!("{}: not a digest", path.display()))
+}
+
+fn artifact_ref(name: &str, digest: Digest) -> ArtifactRef {
+    ArtifactRef {
+        name: name.to_string(),
+        digest,
+    }
+}
+
+/// "Now" for the policy, as RFC 3339 UTC seconds.
+fn evaluation_time(at: Option<&str>, epoch: Option<u64>) -> anyhow::Result<String> {
+    let time = match (at, epoch) {
+        (Some(at), _) => humantime::parse_rfc3339_weak(at)
+            .with_context(|| format!("--at {at:?} is not an RFC 3339 time"))?,
+        (None, Some(secs)) => UNIX_EPOCH + Duration::from_secs(secs),
+        (None, None) => SystemTime::now(),
+    };
+    Ok(humantime::format_rfc3339_seconds(time).to_string())
+}
+
+/// What the findings pipeline produced.
+pub struct FindingsResult {
+    pub document: FindingsDocument,
+}
+
+impl FindingsResult {
+    pub fn verdict(&self) -> Option<&Verdict> {
+        self.document.verdict.as_ref()
+    }
+
+    /// 2 when the verdict fails, else 0.
+    pub fn exit_code(&self) -> u8 {
+        match self.verdict().map(|v| v.outcome) {
+            Some(Outcome::Fail) => 2,
+            _ => 0,
+        }
+    }
+}
+
+/// Runs matcher, VEX and policy over a finished scan.
+pub fn run(
+    args: &FindingArgs,
+    source: &str,
+    inventory: &Inventory,
+    open: &OpenOptions,
+    image_vex: bool,
+    epoch: Option<u64>,
+    quiet: bool,
+) -> anyhow::Result<FindingsResult> {
+    let Some(feeds_spec) = args.feeds.as_deref() else {
+        bail!("no --feeds");
+    };
+    let (db, feeds_ref) = open_feeds(feeds_spec, args.feeds_cache.as_deref(), open)?;
+    let report = match_inventory(inventory, &FeedSource(&db), &MatchOptions::default())
+        .context("matching the inventory against the feeds")?;
+    if !quiet {
+        for w in &report.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    let mut findings: Vec<Finding> = report.findings;
+
+    let mut documents: Vec<(VexDocument, ArtifactRef)> = Vec::new();
+    for path in &args.vex {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let doc = vex::parse(&bytes).with_context(|| format!("VEX {}", path.display()))?;
+        let digest = doc.digest.clone();
+        documents.push((doc, artifact_ref(&path.display().to_string(), digest)));
+    }
+    if image_vex && !args.no_vex_referrers {
+        if let Some(manifest) = inventory.image.manifest_digest.as_ref() {
+            documents.extend(crate::vex::discover_vex(source, manifest, open)?);
+        }
+    }
+    let docs: Vec<VexDocument> = documents.iter().map(|(d, _)| d.clone()).collect();
+    vex::apply(&mut findings, &docs, inventory.image.manifest_digest.as_ref());
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+
+    let mut vex_refs: Vec<ArtifactRef> = documents.into_iter().map(|(_, r)| r).collect();
+    vex_refs.sort();
+    vex_refs.dedup();
+    let verdict = match &args.policy {
+        None => None,
+        Some(spec) => {
+            let (policy, policy_ref) = crate::policy::load_policy(spec, open)?;
+            let now = evaluation_time(args.at.as_deref(), epoch)?;
+            Some(evaluate(
+                &policy,
+                &EvalInput {
+                    inventory,
+                    findings: &findings,
+                    now: &now,
+                    policy_ref,
+                    feeds_ref: feeds_ref.clone(),
+                    vex_refs,
+                    subject: inventory.image.manifest_digest.clone(),
+                },
+            )?)
+        }
+    };
+    Ok(FindingsResult {
+        document: FindingsDocument {
+            source: source.to_string(),
+            subject: inventory.image.manifest_digest.clone(),
+            distro: inventory.distro.clone(),
+            feeds: feeds_ref,
+            findings,
+            verdict,
+            ..Default::default()
+        },
+    })
+}
+
+/// Pushes the verdict as a referrer of the scanned manifest.
+pub fn attach_verdict(
+    subject: &Subject,
+    verdict: &Verdict,
+    timestamp: &str,
+    tool: &str,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let mut data = serde_json::to_vec_pretty(verdict).context("writing the verdict")?;
+    data.push(b'\n');
+    let attached = attach_all(
+        subject,
+        vec![Attachment {
+            artifact_type: VERDICT_TYPE,
+            title: "verdict.json",
+            data,
+        }],
+        timestamp,
+        tool,
+    )?;
+    if !quiet {
+        for d in &attached {
+            eprintln!(
+                "attached verdict {} to {}",
+                d.digest, subject.descriptor.digest
+            );
+        }
+    }
+    Ok(())
+}
