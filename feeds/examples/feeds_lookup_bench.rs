@@ -6,7 +6,11 @@
 //! names with a suffix no package has). Prints one JSON line per round and
 //! a summary line.
 //!
-//!     cargo run --release -p stella-feeds --example feeds_lookup_bench -- CACHE [N] [ROUNDS]
+//! MODE `merged` (default) times `FeedDb::lookup_merged` (what the
+//! matcher calls: a package's records merged by alias), `raw` times
+//! `FeedDb::lookup`.
+//!
+//!     cargo run --release -p stella-feeds --example feeds_lookup_bench -- CACHE [N] [ROUNDS] [MODE]
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -21,6 +25,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let n: usize = args.next().map_or(Ok(10_000), |a| a.parse())?;
     let rounds: usize = args.next().map_or(Ok(7), |a| a.parse())?;
+    let merged = match args.next().as_deref() {
+        None | Some("merged") => true,
+        Some("raw") => false,
+        Some(other) => return Err(format!("MODE {other:?}: merged or raw").into()),
+    };
 
     let all = FeedDb::open(&cache)?.keys();
     if all.is_empty() {
@@ -47,7 +56,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut found_keys = 0usize;
         let mut advisories = 0usize;
         for (e, name) in &keys {
-            let got = db.lookup(e, name)?;
+            let got = if merged {
+                db.lookup_merged(e, name)?
+            } else {
+                db.lookup(e, name)?
+            };
             found_keys += usize::from(!got.is_empty());
             advisories += got.len();
         }
@@ -67,7 +80,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     totals.sort_by(f64::total_cmp);
     cpus.sort_by(f64::total_cmp);
     println!(
-        "{{\"summary\":true,\"rounds\":{rounds},\"medianCpuMs\":{:.2},\"medianMs\":{:.2},\"minMs\":{:.2},\"maxMs\":{:.2}}}",
+        "{{\"summary\":true,\"mode\":\"{}\",\"rounds\":{rounds},\"medianCpuMs\":{:.2},\"medianMs\":{:.2},\"minMs\":{:.2},\"maxMs\":{:.2}}}",
+        if merged { "merged" } else { "raw" },
         cpus[cpus.len() / 2],
         totals[totals.len() / 2],
         totals[0],
