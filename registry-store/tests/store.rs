@@ -1412,3 +1412,33 @@ fn a_damaged_layout_is_noticed_and_repaired_where_possible() {
     let err = OciLayoutStore::open_or_create(&busy).unwrap_err();
     assert!(matches!(err, StoreError::BadSource { .. }), "{err}");
 }
+
+/// `put_blobs` sends several blobs at once to the real registry; one
+/// wrong digest among them and nothing is sent.
+#[test]
+fn put_blobs_all_or_nothing() {
+    let distribution = Distribution::start(None);
+    let store = registry(&distribution.addr, "stella/blobs");
+    let blobs: Vec<(Digest, Vec<u8>)> = (0..6u8)
+        .map(|i| {
+            let data = vec![i; 1000 * usize::from(i) + 1];
+            (Digest::sha256_of(&data), data)
+        })
+        .collect();
+    let wrong = Digest::sha256_of(b"something else");
+    let mut with_wrong: Vec<(&Digest, &[u8])> =
+        blobs.iter().map(|(d, b)| (d, b.as_slice())).collect();
+    with_wrong.push((&wrong, b"not that"));
+    let err = store.put_blobs(&with_wrong).unwrap_err();
+    assert!(err.to_string().contains(&wrong.to_string()), "{err}");
+    for (d, _) in &blobs {
+        assert!(!store.blob_exists(d).unwrap(), "{d} was sent");
+    }
+    with_wrong.pop();
+    store.put_blobs(&with_wrong).unwrap();
+    for (d, data) in &blobs {
+        assert_eq!(&store.get_blob(d, 1 << 20).unwrap(), data);
+    }
+    // Again: every blob exists, nothing fails.
+    store.put_blobs(&with_wrong).unwrap();
+}

@@ -223,6 +223,16 @@ pub trait ArtifactStore: Send + Sync {
     /// before anything is written. Existing blobs are not sent again.
     fn put_blob(&self, expected: &Digest, data: &[u8]) -> Result<(), StoreError>;
 
+    /// [`ArtifactStore::put_blob`] for several blobs; a registry sends them
+    /// concurrently (each upload is three round trips: the small blobs of
+    /// an attach are latency, not bandwidth). Nothing is sent when any
+    /// digest is wrong.
+    fn put_blobs(&self, blobs: &[(&Digest, &[u8])]) -> Result<(), StoreError> {
+        blobs
+            .iter()
+            .try_for_each(|(digest, data)| self.put_blob(digest, data))
+    }
+
     /// A manifest's exact bytes and media type, by tag or digest, verified
     /// (against the digest asked for, else the registry's digest header).
     fn get_manifest(&self, reference: &ManifestRef) -> Result<ManifestBytes, StoreError>;
@@ -407,15 +417,14 @@ pub fn attach_many(
     let empty: Digest = EMPTY_JSON_DIGEST
         .parse()
         .map_err(|e| StoreError::malformed("empty descriptor digest", e))?;
-    store.put_blob(&empty, EMPTY_JSON)?;
     let mut manifests = Vec::with_capacity(artifacts.len());
+    let mut all_layers = Vec::with_capacity(artifacts.len());
     for artifact in artifacts {
-        let mut layers = Vec::with_capacity(artifact.blobs.len().max(1));
-        for blob in artifact.blobs {
-            let d = blob.descriptor();
-            store.put_blob(&d.digest, &blob.data)?;
-            layers.push(d);
-        }
+        let mut layers: Vec<Descriptor> = artifact
+            .blobs
+            .iter()
+            .map(ArtifactBlob::descriptor)
+            .collect();
         if layers.is_empty() {
             layers.push(Descriptor::new(MEDIA_EMPTY_JSON, empty.clone(), 2));
         }
@@ -425,7 +434,18 @@ pub fn attach_many(
             &layers,
             artifact.annotations,
         )?);
+        all_layers.push(layers);
     }
+    // Blobs first (a manifest may not name a missing blob), all at once.
+    let mut blobs: Vec<(&Digest, &[u8])> = vec![(&empty, EMPTY_JSON)];
+    for (artifact, layers) in artifacts.iter().zip(&all_layers) {
+        for (blob, d) in artifact.blobs.iter().zip(layers) {
+            if !blobs.iter().any(|(seen, _)| *seen == &d.digest) {
+                blobs.push((&d.digest, &blob.data));
+            }
+        }
+    }
+    store.put_blobs(&blobs)?;
     store.put_manifests(&manifests)
 }
 
