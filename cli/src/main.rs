@@ -65,6 +65,9 @@ enum Command {
     Feeds(feeds::FeedsCommand),
 }
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     prefer_ca_bundle();
     // As `docker-stella`: the docker CLI plugin protocol first.

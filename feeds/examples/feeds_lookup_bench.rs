@@ -17,6 +17,10 @@ use std::time::Instant;
 
 use stella_feeds::db::FeedDb;
 
+// The allocator the stella binary uses (lookups allocate a lot).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let cache = PathBuf::from(
