@@ -587,6 +587,7 @@ fn distro_statuses_carry_through() {
         &source,
         &MatchOptions {
             include_under_investigation: false,
+            ..MatchOptions::default()
         },
     )
     .unwrap_or_else(|e| panic!("{e}"));
@@ -655,4 +656,48 @@ fn lookups_are_per_distinct_key() {
     );
     assert_eq!(source.lookups.borrow().len(), 4);
     assert!(!report.findings.is_empty());
+}
+
+/// A Go binary a Debian package installed is folded into the package by
+/// the scan; its toolchain is matched against the Go database only when
+/// asked (the distro's advisories are the ones that apply by default).
+#[test]
+fn folded_go_stdlib_is_matched_only_when_asked() {
+    let source = MemSource::fixtures();
+    let mut docker = deb(
+        "docker.io",
+        "20.10.24+dfsg1-1+b3",
+        "docker.io",
+        "20.10.24+dfsg1-1",
+    );
+    docker.properties.insert(
+        "stella:language:purls".into(),
+        "pkg:golang/github.com/containerd/containerd@v1.7.2 pkg:golang/stdlib@1.21.5".into(),
+    );
+    let inv = inventory(Some(distro("debian", "12")), vec![docker]);
+    let report = run(&inv, &source);
+    assert!(report.findings.is_empty(), "{:?}", ids(&report));
+    let options = MatchOptions {
+        folded_go_stdlib: true,
+        ..MatchOptions::default()
+    };
+    let report = match_inventory(&inv, &source, &options).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        ids(&report),
+        set(&[
+            "CVE-2023-45288",
+            "CVE-2024-24783",
+            "CVE-2024-24790",
+            "CVE-2024-34155",
+            "CVE-2024-45341"
+        ]),
+        "the same as go1.21.5's stdlib on its own (go_stdlib_and_modules); modules stay folded"
+    );
+    let f = &report.findings[0];
+    assert_eq!(f.component.name, "docker.io");
+    assert_eq!(
+        (f.matched_by.key.as_str(), f.matched_by.package.as_str()),
+        ("go-stdlib", "stdlib")
+    );
+    assert_eq!(f.installed_version, "1.21.5");
 }

@@ -1,7 +1,7 @@
 //! The matcher's range membership against independent oracles, record by
 //! record (advisories not merged, so ids are the records'):
 //!
-//! - PyPI: tests/oracles/osv_pypi_affected.py — OSV's evaluation written
+//! - PyPI: tests/matcher_support/osv_pypi_affected.py — OSV's evaluation written
 //!   over Python `packaging` (PEP 440 `Version`) reading the YAML with
 //!   PyYAML, for every version named in the records and a few more;
 //! - Debian: every resolved entry of the tracker fixtures, against dpkg's
@@ -79,8 +79,8 @@ fn pypi_ranges_agree_with_python_packaging() {
     let queries: Vec<(String, String)> = queries.into_iter().collect();
     let records: Vec<String> = walk(&fixture("osv-pypi"));
     let request = serde_json::json!({"records": records, "queries": queries});
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracles/osv_pypi_affected.py");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/matcher_support/osv_pypi_affected.py");
     let Some(out) = oracle(
         "python3",
         &[script.to_str().unwrap_or_default()],

@@ -1,7 +1,7 @@
 //! Component → the keys it is looked up by (the module table in
 //! [`super`]), or why it is not matched at all.
 
-use stella_model::{pypi_name, Component, ComponentKind};
+use stella_model::{pypi_name, Component, ComponentKind, Purl};
 
 use super::distro::{DistroFamily, Release};
 
@@ -71,6 +71,7 @@ const GEM_OS_MANAGED: &str = "stella:gem:os-managed";
 pub fn probes(
     component: &Component,
     release: &Result<Release, String>,
+    folded_go_stdlib: bool,
 ) -> Result<Vec<Probe>, String> {
     let language = |ecosystem: &str, name: String, kind: KeyKind, version: String| Probe {
         ecosystem: ecosystem.to_string(),
@@ -131,9 +132,18 @@ pub fn probes(
         ComponentKind::Cargo => language("crates.io", name, KeyKind::Package, version),
         ComponentKind::Nuget => language("NuGet", name, KeyKind::Package, version),
         ComponentKind::Composer => language("Packagist", name, KeyKind::Package, version),
-        ComponentKind::Deb => return os_probes(component, DistroFamily::Deb, release),
-        ComponentKind::Apk => return os_probes(component, DistroFamily::Apk, release),
-        ComponentKind::Rpm => return os_probes(component, DistroFamily::Rpm, release),
+        ComponentKind::Deb | ComponentKind::Apk | ComponentKind::Rpm => {
+            let family = match component.kind {
+                ComponentKind::Deb => DistroFamily::Deb,
+                ComponentKind::Apk => DistroFamily::Apk,
+                _ => DistroFamily::Rpm,
+            };
+            let mut probes = os_probes(component, family, release)?;
+            if folded_go_stdlib {
+                probes.extend(folded_stdlib_probes(component));
+            }
+            return Ok(probes);
+        }
     };
     Ok(vec![probe])
 }
@@ -205,6 +215,41 @@ fn os_probes(
         ));
     }
     Ok(probes)
+}
+
+/// Property listing the language packages folded into an OS package
+/// (`stella_analyzers::ownership::LANGUAGE_PURLS`).
+const LANGUAGE_PURLS: &str = "stella:language:purls";
+
+/// `Go`/`stdlib` probes for the Go toolchains folded into an OS package
+/// (`pkg:golang/stdlib@1.19.8` in [`LANGUAGE_PURLS`]: a Go binary the
+/// package installed), one per distinct version.
+fn folded_stdlib_probes(component: &Component) -> Vec<Probe> {
+    let Some(purls) = component.properties.get(LANGUAGE_PURLS) else {
+        return Vec::new();
+    };
+    let mut versions: Vec<String> = purls
+        .split_whitespace()
+        .filter_map(|p| Purl::parse(p).ok())
+        .filter(|p| p.ty() == "golang" && p.namespace().is_none() && p.name() == "stdlib")
+        .filter_map(|p| {
+            p.version()
+                .map(|v| go_stdlib_semver(v).unwrap_or_else(|| v.to_string()))
+        })
+        .collect();
+    versions.sort();
+    versions.dedup();
+    versions
+        .into_iter()
+        .map(|version| Probe {
+            ecosystem: "Go".into(),
+            name: "stdlib".into(),
+            kind: KeyKind::GoStdlib,
+            version,
+            required_source: None,
+            os: false,
+        })
+        .collect()
 }
 
 /// A SOURCERPM file name carries no epoch (`openssl-3.0.7-27.el9.src.rpm`

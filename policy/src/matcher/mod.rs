@@ -95,12 +95,21 @@ pub struct MatchOptions {
     /// not decided whether the release is affected) as findings with that
     /// status. Default: true — the policy decides what to do with them.
     pub include_under_investigation: bool,
+    /// Also match the Go toolchain of Go binaries an OS package installed
+    /// (the scan folds them into the package: `pkg:golang/stdlib@V` in its
+    /// `stella:language:purls`) against `Go`/`stdlib`. Default: false — a
+    /// distro may have rebuilt or patched its toolchain without the
+    /// version saying so, and its own advisories are the ones that apply
+    /// to its packages; turn it on to see what the Go vulnerability
+    /// database says of those binaries.
+    pub folded_go_stdlib: bool,
 }
 
 impl Default for MatchOptions {
     fn default() -> MatchOptions {
         MatchOptions {
             include_under_investigation: true,
+            folded_go_stdlib: false,
         }
     }
 }
@@ -161,7 +170,7 @@ pub fn match_inventory(
     let mut plans = Vec::with_capacity(inventory.components.len());
     let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
     for component in &inventory.components {
-        match keys::probes(component, &release) {
+        match keys::probes(component, &release, options.folded_go_stdlib) {
             Ok(probes) => plans.push((component, probes)),
             Err(reason) => *skipped.entry(reason).or_default() += 1,
         }
