@@ -84,7 +84,7 @@ pub fn choose(
     });
     all.dedup();
     let tier = |s: &FindingSeverity| -> u8 {
-        let is_own = own.iter().any(|o| *o == s.source);
+        let is_own = own.contains(&s.source);
         match (os && is_own, s.kind, is_own) {
             (true, _, _) => 0,
             (_, SeverityKind::CvssV3 | SeverityKind::CvssV4, true) => 1,
