@@ -349,6 +349,10 @@ struct Hit<'a> {
     fixed: Option<String>,
 }
 
+/// Entry outcomes already computed: (probe ecosystem, probe name, index
+/// of the advisory in that key's list, index of the entry, version).
+pub(super) type Memo = std::collections::HashMap<(String, String, usize, usize, String), Outcome>;
+
 /// Collects one component's hits over all its probes.
 pub(super) struct ComponentMatch<'a> {
     component: &'a Component,
@@ -369,14 +373,17 @@ impl<'a> ComponentMatch<'a> {
     }
 
     /// Evaluates `advisory`'s entries for `probe`.
+    /// `index` is the advisory's position in its key's list (the memo key).
     pub(super) fn consider(
         &mut self,
         advisory: &'a Advisory,
+        index: usize,
         probe: &'a Probe,
         options: &MatchOptions,
+        memo: &mut Memo,
     ) {
         let id = advisory.id.as_str();
-        let entries = advisory.affected.iter().filter(|e| {
+        let entries = advisory.affected.iter().enumerate().filter(|(_, e)| {
             probe.names_match(&e.ecosystem, &e.name)
                 && match (&probe.required_source, &e.source_package) {
                     (Some(required), Some(named)) => required == named,
@@ -385,13 +392,23 @@ impl<'a> ComponentMatch<'a> {
         });
         let mut best: Option<Hit<'a>> = None;
         let mut fixes: Vec<(String, String)> = Vec::new();
-        for entry in entries {
+        for (entry_index, entry) in entries {
             if entry.status == AffectedStatus::UnderInvestigation
                 && !options.include_under_investigation
             {
                 continue;
             }
-            let outcome = entry_outcome(entry, &probe.version);
+            let memo_key = (
+                probe.ecosystem.clone(),
+                probe.name.clone(),
+                index,
+                entry_index,
+                probe.version.clone(),
+            );
+            let outcome = memo
+                .entry(memo_key)
+                .or_insert_with(|| entry_outcome(entry, &probe.version))
+                .clone();
             if entry.status == AffectedStatus::NotAffected {
                 let states_versions = !entry.rules.is_empty()
                     || !entry.versions.is_empty()

@@ -204,12 +204,16 @@ pub fn match_inventory(
     }
 
     let mut findings = Vec::new();
+    // Components sharing a key and version (the same package in many
+    // places) are evaluated once per advisory entry.
+    let mut memo = evaluate::Memo::default();
     for (component, probes) in &plans {
         let mut per_component = evaluate::ComponentMatch::new(component);
         for probe in probes {
             let key = (probe.ecosystem.clone(), probe.name.clone());
-            for advisory in cache.get(&key).map(Vec::as_slice).unwrap_or_default() {
-                per_component.consider(advisory, probe, options);
+            let advisories = cache.get(&key).map(Vec::as_slice).unwrap_or_default();
+            for (index, advisory) in advisories.iter().enumerate() {
+                per_component.consider(advisory, index, probe, options, &mut memo);
             }
         }
         let (found, notes) = per_component.finish();
