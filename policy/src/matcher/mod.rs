@@ -1,1 +1,232 @@
 //! The matcher: inventory × advisories → findings.
+//!
+//! Each component is turned into one or more *probes* — an (ecosystem,
+//! name) key to look up, the version to compare and which name of the
+//! component it is ([`keys`]); every distinct key is looked up once in the
+//! [`AdvisorySource`]; each returned advisory's entries for that key are
+//! evaluated against the version ([`evaluate`]); a hit becomes a
+//! [`Finding`] carrying the rule that matched, the severity chosen by
+//! precedence ([`severity`]) and the component's layer and file evidence.
+//!
+//! What is matched against what:
+//!
+//! | component | ecosystem looked up | name passed to the source | version compared |
+//! |---|---|---|---|
+//! | deb | the image's Debian/Ubuntu release (`Debian:12`) | the source package, then the binary name | the source version for the source name, the binary version for the binary name |
+//! | apk | the image's release (`Alpine:v3.19`) | the origin, then the binary name | the package version |
+//! | rpm | the image's release (`AlmaLinux:9`) | the SOURCERPM name, then the binary name | `[epoch:]version-release`; the source version takes the binary's epoch (SOURCERPM names none) |
+//! | pypi | `PyPI` | the PEP 503 name (`PyYAML` → `pyyaml`) | as installed |
+//! | npm | `npm` | as installed (`@scope/name`) | as installed |
+//! | maven | `Maven` | `groupId:artifactId` from the purl (no purl, no match: a groupId is never guessed) | as installed |
+//! | golang | `Go` | the module path; the toolchain as `stdlib` | `v1.2.3`; the toolchain's `go1.22rc1` as `1.22.0-rc.1` |
+//! | cargo | `crates.io` | as installed | as installed |
+//! | nuget | `NuGet` | as installed (entries compared case-insensitively) | as installed |
+//! | composer | `Packagist` | `vendor/name` as installed | as installed |
+//! | gem | `RubyGems` | as installed | as installed |
+//!
+//! The distro release comes from `inventory.distro` ([`distro`]) and is
+//! resolved against [`AdvisorySource::ecosystems`]; OS packages of an image
+//! whose release the feeds do not hold, or of an image without an
+//! os-release, get no findings and a warning. Python distributions and gems
+//! the OS package manager installed (`stella:python:os-managed`,
+//! `stella:gem:os-managed`) are not matched against PyPI/RubyGems: their
+//! OS package's advisories apply (the scan folds the ones whose owning
+//! package it can prove into that package already).
+//!
+//! Nothing here does I/O; advisories come through the trait, and the same
+//! inventory and advisories give the same report.
+
+mod distro;
+mod evaluate;
+mod keys;
+mod severity;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use stella_model::{Advisory, Finding, Inventory};
+
+pub use distro::{release_ecosystems, DistroFamily};
+pub use keys::{go_stdlib_semver, KeyKind, Probe};
+pub use severity::rating_of_word;
+
+/// Where advisories come from (the CLI implements it over the feeds DB,
+/// which returns records already merged by alias).
+pub trait AdvisorySource {
+    /// Every advisory with an `affected` entry for (`ecosystem`, `name`).
+    ///
+    /// `ecosystem` is exactly as the feeds store it (`Debian:12`, `PyPI`,
+    /// …; for distros, one of [`AdvisorySource::ecosystems`]). `name` is
+    /// what the matcher computed ([module table](self)): for `PyPI` the
+    /// PEP 503 normalized name (`pyyaml`, `zope-interface`), so a source
+    /// must answer for the normalized name whatever spelling its records
+    /// use; every other ecosystem's name is passed as the component names
+    /// it. The returned advisories may hold other packages' entries too;
+    /// the matcher only reads the ones for this key.
+    fn advisories(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, SourceError>;
+
+    /// The ecosystems the source holds (to resolve a distro release to its
+    /// ecosystem string, e.g. `Alpine:v3.19`).
+    fn ecosystems(&self) -> Result<Vec<String>, SourceError>;
+}
+
+/// A failure of the advisory source (I/O, a damaged DB…).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SourceError(pub String);
+
+/// Why a match could not be completed. A source failure fails the whole
+/// match: a partial report would silently miss findings.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MatchError {
+    #[error("advisory source: looking up {ecosystem}/{name}: {error}")]
+    Lookup {
+        ecosystem: String,
+        name: String,
+        error: SourceError,
+    },
+    #[error("advisory source: listing ecosystems: {0}")]
+    Ecosystems(SourceError),
+}
+
+/// Knobs of a match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchOptions {
+    /// Report entries whose status is `under-investigation` (the distro has
+    /// not decided whether the release is affected) as findings with that
+    /// status. Default: true — the policy decides what to do with them.
+    pub include_under_investigation: bool,
+    /// Also match the Go toolchain of Go binaries an OS package installed
+    /// (the scan folds them into the package: `pkg:golang/stdlib@V` in its
+    /// `stella:language:purls`) against `Go`/`stdlib`. Default: false — a
+    /// distro may have rebuilt or patched its toolchain without the
+    /// version saying so, and its own advisories are the ones that apply
+    /// to its packages; turn it on to see what the Go vulnerability
+    /// database says of those binaries.
+    pub folded_go_stdlib: bool,
+}
+
+impl Default for MatchOptions {
+    fn default() -> MatchOptions {
+        MatchOptions {
+            include_under_investigation: true,
+            folded_go_stdlib: false,
+        }
+    }
+}
+
+/// What a match found.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MatchReport {
+    /// Sorted by [`Finding::sort_key`], one per (advisory, component).
+    pub findings: Vec<Finding>,
+    /// What could not be decided (a version the scheme cannot read, an
+    /// advisory stating no versions, an unknown distro release…), sorted.
+    pub warnings: Vec<String>,
+    pub stats: MatchStats,
+}
+
+/// Counts, for logs and the benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MatchStats {
+    /// Components in the inventory.
+    pub components: usize,
+    /// Components not matched at all (OS-managed language packages, OS
+    /// packages without a known release, Maven without a groupId…).
+    pub components_skipped: usize,
+    /// Distinct (ecosystem, name) keys asked of the source.
+    pub keys_looked_up: usize,
+    /// Advisories the source returned, summed over keys.
+    pub advisories_read: usize,
+    /// Withdrawn advisories that were ignored (per key).
+    pub withdrawn_ignored: usize,
+    pub findings: usize,
+}
+
+/// Matches every component of `inventory` against the advisories of
+/// `source`.
+pub fn match_inventory(
+    inventory: &Inventory,
+    source: &dyn AdvisorySource,
+    options: &MatchOptions,
+) -> Result<MatchReport, MatchError> {
+    let mut warnings: BTreeSet<String> = BTreeSet::new();
+    let mut stats = MatchStats {
+        components: inventory.components.len(),
+        ..MatchStats::default()
+    };
+
+    let needs_release = inventory
+        .components
+        .iter()
+        .any(|c| DistroFamily::of_kind(c.kind).is_some());
+    let release = if needs_release {
+        let held = source.ecosystems().map_err(MatchError::Ecosystems)?;
+        distro::resolve(inventory.distro.as_ref(), &held)
+    } else {
+        Err("no OS packages".to_string())
+    };
+
+    // Plan every component, then look each distinct key up once.
+    let mut plans = Vec::with_capacity(inventory.components.len());
+    let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
+    for component in &inventory.components {
+        match keys::probes(component, &release, options.folded_go_stdlib) {
+            Ok(probes) => plans.push((component, probes)),
+            Err(reason) => *skipped.entry(reason).or_default() += 1,
+        }
+    }
+    for (reason, count) in &skipped {
+        stats.components_skipped += count;
+        warnings.insert(format!("{count} component(s) not matched: {reason}"));
+    }
+
+    let mut cache: BTreeMap<(String, String), Vec<Advisory>> = BTreeMap::new();
+    for (_, probes) in &plans {
+        for probe in probes {
+            let key = (probe.ecosystem.clone(), probe.name.clone());
+            if cache.contains_key(&key) {
+                continue;
+            }
+            let found = source
+                .advisories(&key.0, &key.1)
+                .map_err(|error| MatchError::Lookup {
+                    ecosystem: key.0.clone(),
+                    name: key.1.clone(),
+                    error,
+                })?;
+            stats.keys_looked_up += 1;
+            stats.advisories_read += found.len();
+            let (live, withdrawn): (Vec<Advisory>, Vec<Advisory>) =
+                found.into_iter().partition(|a| a.withdrawn.is_none());
+            stats.withdrawn_ignored += withdrawn.len();
+            cache.insert(key, live);
+        }
+    }
+
+    let mut findings = Vec::new();
+    // Components sharing a key and version (the same package in many
+    // places) are evaluated once per advisory entry.
+    let mut memo = evaluate::Memo::default();
+    for (component, probes) in &plans {
+        let mut per_component = evaluate::ComponentMatch::new(component);
+        for probe in probes {
+            let key = (probe.ecosystem.clone(), probe.name.clone());
+            let advisories = cache.get(&key).map(Vec::as_slice).unwrap_or_default();
+            for (index, advisory) in advisories.iter().enumerate() {
+                per_component.consider(advisory, index, probe, options, &mut memo);
+            }
+        }
+        let (found, notes) = per_component.finish();
+        findings.extend(found);
+        warnings.extend(notes);
+    }
+
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    findings.dedup_by(|a, b| a.sort_key() == b.sort_key());
+    stats.findings = findings.len();
+    Ok(MatchReport {
+        findings,
+        warnings: warnings.into_iter().collect(),
+        stats,
+    })
+}
