@@ -13,7 +13,8 @@
 # Downloads (deb.debian.org, PyPI) happen once into CACHE and are checked
 # against the sha256 pins in packages.lock; the rootfs are rebuilt from
 # scratch each run. Writes nothing outside OUT and CACHE.
-# Needs: python3 with pip, dpkg-deb, dpkg-query, rpmbuild and rpm (apt: rpm).
+# Needs: python3 with pip, dpkg-deb, dpkg-query, rpmbuild and rpm (apt: rpm), objcopy
+# (binutils); go (golang-go) for the Go ground truth when present.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,7 +28,7 @@ lock=$here/packages.lock
 py() { python3 "$here/rootfs.py" "$@"; }
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}
 
-for tool in python3 dpkg-deb dpkg-query rpmbuild rpm; do
+for tool in python3 dpkg-deb dpkg-query rpmbuild rpm objcopy; do
   command -v "$tool" >/dev/null || { echo "labeled set: $tool not found (see tests/run.sh)" >&2; exit 1; }
 done
 
@@ -105,6 +106,15 @@ want=$(awk '/^sha256:/ { print $2 }' "$here/rust-auditable/SHA256")
 [ "$(sha256sum "$bin" | cut -d' ' -f1)" = "$want" ] \
   || { echo "labeled set: $bin is not the binary SOURCE.md pins ($want)" >&2; exit 1; }
 install -D -m 0755 "$bin" "$root/usr/local/bin/stella-labeled-crates"
+# Ground truth: the binary's own .dep-v0 section (zlib-compressed JSON), read
+# with binutils' objcopy, not with Stella.
+dep=$(mktemp)
+objcopy -O binary --only-section=.dep-v0 "$bin" "$dep"
+python3 -c 'import json,sys,zlib
+for p in sorted(json.loads(zlib.decompress(open(sys.argv[1], "rb").read()))["packages"], key=lambda p: p["name"]):
+    if p.get("source") == "crates.io":
+        print("cargo", p["name"], p["version"], sep="\t")' "$dep" > "$out/ground-truth/rust-cargo.tsv"
+rm -f "$dep"
 
 # --- AlmaLinux 9 (rpm stand-ins) -------------------------------------------
 root=$out/rootfs/almalinux
