@@ -94,8 +94,13 @@ debian_base "$root"
 # dpkg-owned binary is reported as its Debian package instead.
 py extract-deb "$root" "$(deb golang-petname)"
 rm -rf "$root/usr/share/doc/golang-petname" "$root/usr/share/man"
+# Ground truth: the toolchain's own `go version -m`, else the package's
+# Built-Using field (golang-1.19 (= 1.19.8-2): Debian's golang-1.19 1.19.8).
 if command -v go >/dev/null; then
-  go version -m "$root/usr/bin/golang-petname" | head -n 1 > "$out/ground-truth/go-version.txt"
+  go version -m "$root/usr/bin/golang-petname" | head -n 1 | sed 's/^.*: //' > "$out/ground-truth/go-version.txt"
+else
+  dpkg-deb -f "$(deb golang-petname)" Built-Using \
+    | sed -n 's/.*golang-[0-9.]* (= \([0-9.]*\)-.*/go\1/p' > "$out/ground-truth/go-version.txt"
 fi
 
 # --- Rust: the committed cargo-auditable binary -----------------------------
@@ -109,12 +114,14 @@ install -D -m 0755 "$bin" "$root/usr/local/bin/stella-labeled-crates"
 # Ground truth: the binary's own .dep-v0 section (zlib-compressed JSON), read
 # with binutils' objcopy, not with Stella.
 dep=$(mktemp)
-objcopy -O binary --only-section=.dep-v0 "$bin" "$dep"
+scratch=$(mktemp)
+# (objcopy rewrites its input when given no output file: give it a scratch one.)
+objcopy --dump-section .dep-v0="$dep" "$bin" "$scratch"
 python3 -c 'import json,sys,zlib
 for p in sorted(json.loads(zlib.decompress(open(sys.argv[1], "rb").read()))["packages"], key=lambda p: p["name"]):
     if p.get("source") == "crates.io":
         print("cargo", p["name"], p["version"], sep="\t")' "$dep" > "$out/ground-truth/rust-cargo.tsv"
-rm -f "$dep"
+rm -f "$dep" "$scratch"
 
 # --- AlmaLinux 9 (rpm stand-ins) -------------------------------------------
 root=$out/rootfs/almalinux
