@@ -426,6 +426,103 @@ fn findings(name: &str, db: &str) -> Result<Vec<Finding>, String> {
     })
 }
 
+/// Every difference between one case's findings and expected.yaml: missing
+/// true positives, wrong versions or ecosystem, trap hits, findings nobody
+/// expected, duplicates.
+fn compare(name: &str, c: &Value, found: &[Finding]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut explained = vec![false; found.len()];
+    for tp in c["true_positives"].as_array().unwrap() {
+        let want = ids(tp);
+        let hit = found
+            .iter()
+            .position(|f| !finding_ids(f).is_disjoint(&want) && on_component(f, tp));
+        let Some(i) = hit else {
+            problems.push(format!(
+                "{name}: missing true positive {} on {} {} ({})",
+                tp["id"], tp["package"], tp["installed"], tp["reason"]
+            ));
+            continue;
+        };
+        explained[i] = true;
+        let f = &found[i];
+        let kind = tp["kind"].as_str().unwrap_or("");
+        let mut wrong = Vec::new();
+        if f.installed_version != tp["installed"].as_str().unwrap_or("") {
+            wrong.push(format!(
+                "installed {} (want {})",
+                f.installed_version, tp["installed"]
+            ));
+        }
+        if f.fixed_version.as_deref() != tp["fixed"].as_str() {
+            wrong.push(format!(
+                "fixed {:?} (want {})",
+                f.fixed_version, tp["fixed"]
+            ));
+        }
+        if f.matched_by.ecosystem != tp["ecosystem"].as_str().unwrap_or("") {
+            wrong.push(format!(
+                "ecosystem {} (want {})",
+                f.matched_by.ecosystem, tp["ecosystem"]
+            ));
+        }
+        if !same_name(
+            kind,
+            &f.matched_by.package,
+            tp["advisory_package"].as_str().unwrap_or(""),
+        ) {
+            wrong.push(format!(
+                "matched by package {} (want {})",
+                f.matched_by.package, tp["advisory_package"]
+            ));
+        }
+        if !wrong.is_empty() {
+            problems.push(format!("{name}: {}: {}", describe(f), wrong.join(", ")));
+        }
+    }
+    for trap in c["traps"].as_array().unwrap() {
+        let avoid = ids(trap);
+        for f in found
+            .iter()
+            .filter(|f| !finding_ids(f).is_disjoint(&avoid) && on_component(f, trap))
+        {
+            problems.push(format!(
+                "{name}: trap hit ({}): {} — {}",
+                trap["trap"],
+                describe(f),
+                trap["reason"]
+            ));
+        }
+    }
+    for also in c["also_expected"].as_array().unwrap() {
+        let want = ids(also);
+        for (i, f) in found.iter().enumerate() {
+            if !finding_ids(f).is_disjoint(&want) && on_component(f, also) {
+                explained[i] = true;
+            }
+        }
+    }
+    for (f, ok) in found.iter().zip(&explained) {
+        if !ok {
+            problems.push(format!("{name}: unexpected finding {}", describe(f)));
+        }
+    }
+    // Each true positive once: a duplicate is noise.
+    let mut seen = BTreeSet::new();
+    for f in found {
+        let key = (
+            f.id.clone(),
+            f.component.kind,
+            f.component.name.clone(),
+            f.component.version.clone(),
+        );
+        if !seen.insert(key) {
+            problems.push(format!("{name}: duplicate finding {}", describe(f)));
+        }
+    }
+    problems
+}
+
 #[test]
 fn labeled_findings() {
     let expected = expected();
@@ -448,95 +545,7 @@ fn labeled_findings() {
                 continue;
             }
         };
-        let mut explained = vec![false; found.len()];
-        for tp in c["true_positives"].as_array().unwrap() {
-            let want = ids(tp);
-            let hit = found
-                .iter()
-                .position(|f| !finding_ids(f).is_disjoint(&want) && on_component(f, tp));
-            let Some(i) = hit else {
-                problems.push(format!(
-                    "{name}: missing true positive {} on {} {} ({})",
-                    tp["id"], tp["package"], tp["installed"], tp["reason"]
-                ));
-                continue;
-            };
-            explained[i] = true;
-            let f = &found[i];
-            let kind = tp["kind"].as_str().unwrap_or("");
-            let mut wrong = Vec::new();
-            if f.installed_version != tp["installed"].as_str().unwrap_or("") {
-                wrong.push(format!(
-                    "installed {} (want {})",
-                    f.installed_version, tp["installed"]
-                ));
-            }
-            if f.fixed_version.as_deref() != tp["fixed"].as_str() {
-                wrong.push(format!(
-                    "fixed {:?} (want {})",
-                    f.fixed_version, tp["fixed"]
-                ));
-            }
-            if f.matched_by.ecosystem != tp["ecosystem"].as_str().unwrap_or("") {
-                wrong.push(format!(
-                    "ecosystem {} (want {})",
-                    f.matched_by.ecosystem, tp["ecosystem"]
-                ));
-            }
-            if !same_name(
-                kind,
-                &f.matched_by.package,
-                tp["advisory_package"].as_str().unwrap_or(""),
-            ) {
-                wrong.push(format!(
-                    "matched by package {} (want {})",
-                    f.matched_by.package, tp["advisory_package"]
-                ));
-            }
-            if !wrong.is_empty() {
-                problems.push(format!("{name}: {}: {}", describe(f), wrong.join(", ")));
-            }
-        }
-        for trap in c["traps"].as_array().unwrap() {
-            let avoid = ids(trap);
-            for f in found
-                .iter()
-                .filter(|f| !finding_ids(f).is_disjoint(&avoid) && on_component(f, trap))
-            {
-                problems.push(format!(
-                    "{name}: trap hit ({}): {} — {}",
-                    trap["trap"],
-                    describe(f),
-                    trap["reason"]
-                ));
-            }
-        }
-        for also in c["also_expected"].as_array().unwrap() {
-            let want = ids(also);
-            for (i, f) in found.iter().enumerate() {
-                if !finding_ids(f).is_disjoint(&want) && on_component(f, also) {
-                    explained[i] = true;
-                }
-            }
-        }
-        for (f, ok) in found.iter().zip(&explained) {
-            if !ok {
-                problems.push(format!("{name}: unexpected finding {}", describe(f)));
-            }
-        }
-        // Each true positive once: a duplicate is noise.
-        let mut seen = BTreeSet::new();
-        for f in &found {
-            let key = (
-                f.id.clone(),
-                f.component.kind,
-                f.component.name.clone(),
-                f.component.version.clone(),
-            );
-            if !seen.insert(key) {
-                problems.push(format!("{name}: duplicate finding {}", describe(f)));
-            }
-        }
+        problems.extend(compare(name, c, &found));
     }
     assert!(
         problems.is_empty(),
@@ -544,4 +553,75 @@ fn labeled_findings() {
         problems.len(),
         problems.join("\n")
     );
+}
+
+/// A finding as the contract writes it, for an expected.yaml entry.
+fn finding_for(entry: &Value) -> Finding {
+    serde_json::from_value(serde_json::json!({
+        "id": entry["id"],
+        "aliases": entry["aliases"].as_array().cloned().unwrap_or_default(),
+        "component": {
+            "kind": entry["kind"],
+            "name": entry["package"],
+            "version": entry["installed"],
+        },
+        "installedVersion": entry["installed"],
+        "fixedVersion": entry["fixed"],
+        "status": "affected",
+        "matchedBy": {
+            "ecosystem": entry["ecosystem"].as_str().unwrap_or("(trap)"),
+            "package": entry["advisory_package"].as_str().or(entry["package"].as_str()),
+            "key": "package",
+            "scheme": "test",
+            "rule": "test",
+        },
+    }))
+    .unwrap()
+}
+
+/// The comparison itself can fail: the expected findings pass, and each kind
+/// of mistake (a missing true positive, a wrong fixed version, a trap hit,
+/// an extra finding, a duplicate) is reported.
+#[test]
+fn labeled_comparison_catches_mistakes() {
+    let expected = expected();
+    for name in CASES {
+        let c = case(&expected, name);
+        let tps = c["true_positives"].as_array().unwrap();
+        let right: Vec<Finding> = tps.iter().map(finding_for).collect();
+        assert_eq!(compare(name, c, &right), Vec::<String>::new(), "{name}");
+
+        let missing = &right[1..];
+        assert!(compare(name, c, missing)[0].contains("missing true positive"));
+
+        let mut wrong_fix = right.clone();
+        wrong_fix[0].fixed_version = Some("0".into());
+        assert!(compare(name, c, &wrong_fix)[0].contains("fixed"));
+
+        let trap = &c["traps"].as_array().unwrap()[0];
+        let mut with_trap = right.clone();
+        with_trap.push(finding_for(trap));
+        let problems = compare(name, c, &with_trap);
+        assert!(
+            problems.iter().any(|p| p.contains("trap hit")),
+            "{problems:?}"
+        );
+
+        let mut duplicated = right.clone();
+        duplicated.push(right[0].clone());
+        let problems = compare(name, c, &duplicated);
+        assert!(
+            problems.iter().any(|p| p.contains("duplicate")),
+            "{problems:?}"
+        );
+
+        let mut extra = right.clone();
+        extra[0].id = "CVE-0000-0000".into();
+        extra[0].aliases.clear();
+        let problems = compare(name, c, &extra);
+        assert!(
+            problems.iter().any(|p| p.contains("unexpected finding")),
+            "{problems:?}"
+        );
+    }
 }

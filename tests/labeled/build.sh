@@ -75,8 +75,8 @@ fi
 # is offline from the cache.
 for f in "$cache"/pypi/*.tar.gz; do
   stem=$(basename "$f" .tar.gz)
-  ls "$wheels"/*.whl 2>/dev/null | grep -qi "/${stem%%-*}-${stem#*-}-" \
-    || python3 -m pip wheel --quiet --no-deps -w "$wheels" "$f"
+  built_wheel=$(find "$wheels" -maxdepth 1 -iname "${stem%%-*}-${stem#*-}-*.whl")
+  [ -n "$built_wheel" ] || python3 -m pip wheel --quiet --no-deps -w "$wheels" "$f"
 done
 cp "$cache"/pypi/*.whl "$wheels"/
 site=$root/usr/local/lib/python3.11/site-packages
@@ -97,7 +97,9 @@ rm -rf "$root/usr/share/doc/golang-petname" "$root/usr/share/man"
 # Ground truth: the toolchain's own `go version -m`, else the package's
 # Built-Using field (golang-1.19 (= 1.19.8-2): Debian's golang-1.19 1.19.8).
 if command -v go >/dev/null; then
-  go version -m "$root/usr/bin/golang-petname" | head -n 1 | sed 's/^.*: //' > "$out/ground-truth/go-version.txt"
+  # (the whole output first: `| head` would SIGPIPE go under pipefail)
+  info=$(go version -m "$root/usr/bin/golang-petname")
+  printf '%s\n' "${info%%$'\n'*}" | sed 's/^.*: //' > "$out/ground-truth/go-version.txt"
 else
   dpkg-deb -f "$(deb golang-petname)" Built-Using \
     | sed -n 's/.*golang-[0-9.]* (= \([0-9.]*\)-.*/go\1/p' > "$out/ground-truth/go-version.txt"
