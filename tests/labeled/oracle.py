@@ -275,6 +275,13 @@ def check_trap(case, trap, out, by_id, errors):
     elif kind == "no-fixed-version-range":
         if not any(osv_hit(e, installed, semver_cmp, naive_no_fix=True)[0] for e in record["affected"]):
             errors.append(f"{where}: 'no fix = all versions' would not hit: not a trap")
+    elif kind == "other-release":
+        tracker = json.load(open(os.path.join(ADVISORIES, "debian-tracker", "bookworm.json")))
+        others = [rel["fixed_version"] for pkg in tracker.values() for cve, entry in pkg.items()
+                  if cve == trap["id"] for codename, rel in entry["releases"].items()
+                  if codename != "bookworm" and rel.get("fixed_version")]
+        if not any(deb_cmp(installed, f) < 0 for f in others):
+            errors.append(f"{where}: no other release's fix is newer than {installed}: not a trap")
     elif kind == "epoch":
         if trap["kind"] == "rpm":
             fixed = [next(iter(ev.values())) for e in record["affected"] if e["package"]["name"] == trap["package"]
