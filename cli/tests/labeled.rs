@@ -14,7 +14,7 @@
 //! - `labeled_findings`: `stella scan dir:ROOT --feeds oci-dir:DB -o
 //!   findings-json=FILE` reports every true positive (id or alias, package,
 //!   installed and fixed version, the advisory's ecosystem and package), no
-//!   trap, and nothing else.
+//!   trap, and nothing else; the same bytes on a second run.
 //!
 //! build.sh downloads the pinned packages once (deb.debian.org, PyPI) into
 //! target/tmp/labeled-cache and checks their sha256. It needs python3 (with
@@ -386,25 +386,37 @@ fn describe(f: &Finding) -> String {
 }
 
 /// Scans one root filesystem with the feeds DB; the findings, or why not.
+/// The contract writes the same bytes on every run: the scan runs twice.
 fn findings(name: &str, db: &str) -> Result<Vec<Finding>, String> {
-    let file = built().join("findings").join(format!("{name}.json"));
-    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-    let out = stella(&[
-        "scan",
-        &rootfs(name),
-        "-q",
-        "--feeds",
-        db,
-        "-o",
-        &format!("findings-json={}", file.display()),
-    ]);
-    if !out.status.success() {
+    let dir = built().join("findings");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("{name}.json"));
+    let again = dir.join(format!("{name}.again.json"));
+    for target in [&file, &again] {
+        let out = stella(&[
+            "scan",
+            &rootfs(name),
+            "-q",
+            "--feeds",
+            db,
+            "-o",
+            &format!("findings-json={}", target.display()),
+        ]);
+        if !out.status.success() {
+            return Err(format!(
+                "`stella scan {} --feeds {db} -o findings-json=…` exited with {} (the issue-7 \
+                 contract: /work/notes/issue7.md, `--feeds` and `findings-json`):\n{}",
+                rootfs(name),
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+    }
+    if std::fs::read(&file).ok() != std::fs::read(&again).ok() {
         return Err(format!(
-            "`stella scan {} --feeds {db} -o findings-json=…` exited with {} (the issue-7 \
-             contract: /work/notes/issue7.md, `--feeds` and `findings-json`):\n{}",
-            rootfs(name),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
+            "{} and {} differ: findings-json must be byte-identical across runs",
+            file.display(),
+            again.display()
         ));
     }
     let doc: Value = serde_json::from_slice(
