@@ -206,6 +206,30 @@ fn labeled_inventory_matches_package_managers() {
                 truth.insert((kind.clone(), pkg, version.clone()));
             }
         }
+        // Debian packages name their source package (binary ≠ source is how
+        // distro advisories find them): as dpkg-query's ${source:Package} and
+        // ${source:Version} say.
+        for row in ground_truth(&format!("{name}-dpkg.tsv")) {
+            let [_, pkg, _, source, source_version] = row.as_slice() else {
+                panic!("{name}-dpkg.tsv: row {row:?}")
+            };
+            let component = inventory["components"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["kind"] == "deb" && c["name"] == pkg.as_str());
+            let got =
+                component.map(|c| (c["source"]["name"].clone(), c["source"]["version"].clone()));
+            let want = (
+                Value::from(source.as_str()),
+                Value::from(source_version.as_str()),
+            );
+            if got.as_ref() != Some(&want) {
+                problems.push(format!(
+                    "{name}: {pkg}: source {got:?}, dpkg-query says {want:?}"
+                ));
+            }
+        }
         if let Ok(go) =
             std::fs::read_to_string(built().join(format!("ground-truth/{name}-version.txt")))
         {
