@@ -18,6 +18,9 @@ step "installing test dependencies"
 # rpm (rpm.vercmp) and libdpkg-perl (Dpkg::Version): the rpm and dpkg version-ordering oracles (stella-version).
 # default-jdk-headless: java (with its single-file source launcher) runs Maven's ComparableVersion,
 # the maven version oracle; ruby and php-cli are the RubyGems and Packagist version oracles.
+# The labeled set (tests/labeled/build.sh, cli/tests/labeled.rs) needs nothing new: rpm (rpmbuild,
+# rpm --justdb, rpm's Lua rpm.vercmp), binutils (objcopy), golang-go (go version -m), python3-yaml,
+# packaging and pip (it downloads pinned packages from deb.debian.org and PyPI into target/tmp).
 apt_packages=(debootstrap umoci skopeo docker-registry rpm libdpkg-perl python3-yaml ruby composer php-cli zip unzip golang-go git binutils protobuf-compiler openssl default-jdk-headless zstd)
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -1,0 +1,663 @@
+//! The labeled set (tests/labeled/): root filesystems built from real
+//! packages with known-vulnerable versions, real advisory records, and
+//! expected.yaml — the true positives every scan must report and the
+//! false-positive traps it must not, each with its reason.
+//!
+//! - `labeled_oracle_agrees`: tests/labeled/oracle.py recomputes every true
+//!   positive from the package managers' own listings and other programs'
+//!   version orderings; it must agree with expected.yaml.
+//! - `labeled_inventory_matches_package_managers`: `stella scan dir:ROOT -o
+//!   json` finds exactly what dpkg-query, pip, rpm -qa, go version -m and the
+//!   binary's .dep-v0 section list.
+//! - `labeled_feeds_build_accepts_advisories`: `stella feeds build` reads
+//!   every advisory file, none quarantined.
+//! - `labeled_findings`: `stella scan dir:ROOT --feeds oci-dir:DB -o
+//!   findings-json=FILE` reports every true positive (id or alias, package,
+//!   installed and fixed version, the advisory's ecosystem and package), no
+//!   trap, and nothing else; the same bytes on a second run.
+//!
+//! build.sh downloads the pinned packages once (deb.debian.org, PyPI) into
+//! target/tmp/labeled-cache and checks their sha256. It needs python3 (with
+//! pip, PyYAML, packaging), dpkg-deb, rpmbuild/rpm and objcopy: tests/run.sh
+//! installs them; a missing one fails with its name.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+use stella_model::Finding;
+
+const CASES: [&str; 5] = ["pypi", "debian", "go", "rust", "almalinux"];
+
+fn labeled_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/labeled")
+}
+
+fn work_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("labeled")
+}
+
+fn run(cmd: &mut Command, what: &str) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Builds the root filesystems once per test process (the tests share them),
+/// then runs the oracle, which also writes expected.yaml as JSON.
+fn built() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let out = work_dir();
+        let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("labeled-cache");
+        run(
+            Command::new("bash")
+                .arg(labeled_dir().join("build.sh"))
+                .arg(&out)
+                .arg(&cache),
+            "tests/labeled/build.sh",
+        );
+        run(
+            Command::new("python3")
+                .arg(labeled_dir().join("oracle.py"))
+                .arg(&out)
+                .arg("--json")
+                .arg(out.join("expected.json")),
+            "tests/labeled/oracle.py (the oracle disagrees with expected.yaml)",
+        );
+        out
+    })
+}
+
+fn expected() -> Value {
+    let path = built().join("expected.json");
+    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
+}
+
+fn case<'a>(expected: &'a Value, name: &str) -> &'a Value {
+    expected["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("expected.yaml has no case {name}"))
+}
+
+fn stella(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stella"))
+        .args(args)
+        .output()
+        .expect("run stella")
+}
+
+fn rootfs(name: &str) -> String {
+    format!("dir:{}", built().join("rootfs").join(name).display())
+}
+
+/// Ground-truth TSV rows (`kind name version …`) of one listing.
+fn ground_truth(file: &str) -> Vec<Vec<String>> {
+    let path = built().join("ground-truth").join(file);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => text
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| l.split('\t').map(str::to_string).collect())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// PEP 503 name normalization (the spelling-independent Python name).
+fn pep503(name: &str) -> String {
+    let mut out = String::new();
+    let mut dash = false;
+    for ch in name.chars() {
+        if matches!(ch, '-' | '_' | '.') {
+            dash = true;
+        } else {
+            if dash && !out.is_empty() {
+                out.push('-');
+            }
+            dash = false;
+            out.push(ch.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
+fn same_name(kind: &str, a: &str, b: &str) -> bool {
+    if kind == "pypi" {
+        pep503(a) == pep503(b)
+    } else {
+        a == b
+    }
+}
+
+#[test]
+fn labeled_oracle_agrees() {
+    // built() runs the oracle and fails when it disagrees.
+    let expected = expected();
+    for name in CASES {
+        let c = case(&expected, name);
+        assert!(
+            !c["true_positives"].as_array().unwrap().is_empty(),
+            "{name}: no true positives"
+        );
+    }
+}
+
+#[test]
+fn labeled_inventory_matches_package_managers() {
+    let scans = built().join("inventories");
+    std::fs::create_dir_all(&scans).unwrap();
+    let mut problems = Vec::new();
+    for name in CASES {
+        let file = scans.join(format!("{name}.json"));
+        let out = stella(&[
+            "scan",
+            &rootfs(name),
+            "-q",
+            "-o",
+            &format!("json={}", file.display()),
+        ]);
+        assert!(
+            out.status.success(),
+            "stella scan {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let inventory: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        let found: BTreeSet<(String, String, String)> = inventory["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let kind = c["kind"].as_str().unwrap_or("").to_string();
+                let name = c["name"].as_str().unwrap_or("");
+                let name = if kind == "pypi" {
+                    pep503(name)
+                } else {
+                    name.to_string()
+                };
+                (kind, name, c["version"].as_str().unwrap_or("").to_string())
+            })
+            .collect();
+
+        let mut truth: BTreeSet<(String, String, String)> = BTreeSet::new();
+        for listing in ["dpkg", "pip", "cargo", "rpm"] {
+            for row in ground_truth(&format!("{name}-{listing}.tsv")) {
+                let [kind, pkg, version, ..] = row.as_slice() else {
+                    panic!("{name}-{listing}.tsv: short row {row:?}")
+                };
+                let pkg = if kind == "pypi" {
+                    pep503(pkg)
+                } else {
+                    pkg.clone()
+                };
+                truth.insert((kind.clone(), pkg, version.clone()));
+            }
+        }
+        // Debian packages name their source package (binary ≠ source is how
+        // distro advisories find them): as dpkg-query's ${source:Package} and
+        // ${source:Version} say.
+        for row in ground_truth(&format!("{name}-dpkg.tsv")) {
+            let [_, pkg, _, source, source_version] = row.as_slice() else {
+                panic!("{name}-dpkg.tsv: row {row:?}")
+            };
+            let component = inventory["components"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["kind"] == "deb" && c["name"] == pkg.as_str());
+            let got =
+                component.map(|c| (c["source"]["name"].clone(), c["source"]["version"].clone()));
+            let want = (
+                Value::from(source.as_str()),
+                Value::from(source_version.as_str()),
+            );
+            if got.as_ref() != Some(&want) {
+                problems.push(format!(
+                    "{name}: {pkg}: source {got:?}, dpkg-query says {want:?}"
+                ));
+            }
+        }
+        if let Ok(go) =
+            std::fs::read_to_string(built().join(format!("ground-truth/{name}-version.txt")))
+        {
+            let version = go.trim().trim_start_matches("go").to_string();
+            truth.insert(("golang".into(), "stdlib".into(), version));
+        }
+        // What the scan adds beyond the package managers' listings: the
+        // binaries' own main module / root crate.
+        let own = |c: &(String, String, String)| {
+            (c.0 == "cargo" && c.1 == "stella-labeled-crates")
+                || (c.0 == "golang" && c.1.starts_with("github.com/dustinkirkland/golang-petname"))
+        };
+        for missing in truth.difference(&found) {
+            problems.push(format!("{name}: the scan misses {missing:?}"));
+        }
+        for extra in found.difference(&truth).filter(|c| !own(c)) {
+            problems.push(format!("{name}: the scan adds {extra:?}"));
+        }
+        // The OS-owned python package is reported once, as its dpkg package.
+        if name == "pypi" {
+            let owner = inventory["components"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["name"] == "python3-urllib3");
+            let purls = owner
+                .and_then(|c| c["properties"]["stella:language:purls"].as_str())
+                .unwrap_or("");
+            if !purls
+                .split_whitespace()
+                .any(|p| p == "pkg:pypi/urllib3@1.26.12")
+            {
+                problems.push(format!(
+                    "pypi: python3-urllib3 does not carry its egg-info (purls {purls:?})"
+                ));
+            }
+        }
+        let expected = expected();
+        let distro = &case(&expected, name)["distro"];
+        if inventory["distro"]["id"] != distro["id"]
+            || inventory["distro"]["versionId"] != distro["version"]
+        {
+            problems.push(format!(
+                "{name}: distro {} {}, expected {distro}",
+                inventory["distro"]["id"], inventory["distro"]["versionId"]
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Builds the feeds DB of every advisory source; returns its `oci-dir:` ref.
+fn feeds_db() -> String {
+    static DB: OnceLock<String> = OnceLock::new();
+    DB.get_or_init(|| {
+        let advisories = labeled_dir().join("advisories");
+        let layout = built().join("feeds-db");
+        let _ = std::fs::remove_dir_all(&layout);
+        let target = format!("oci-dir:{}", layout.display());
+        let sources: Vec<String> = [
+            "osv:osv-pypi",
+            "osv:osv-go",
+            "osv:osv-crates",
+            "osv:osv-almalinux9",
+            "debian-tracker:debian-tracker/bookworm.json",
+        ]
+        .iter()
+        .map(|s| {
+            let (kind, path) = s.split_once(':').unwrap();
+            format!("{kind}:{}", advisories.join(path).display())
+        })
+        .collect();
+        let mut args = vec!["feeds", "build"];
+        args.extend(sources.iter().map(String::as_str));
+        args.extend(["-o", &target, "--json"]);
+        let out = stella(&args);
+        assert!(
+            out.status.success(),
+            "stella feeds build: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        target
+    })
+    .clone()
+}
+
+#[test]
+fn labeled_feeds_build_accepts_advisories() {
+    let target = feeds_db();
+    let layout = PathBuf::from(target.strip_prefix("oci-dir:").unwrap());
+    let blob = |digest: &str| -> Value {
+        let hex = digest.strip_prefix("sha256:").unwrap();
+        serde_json::from_slice(&std::fs::read(layout.join("blobs/sha256").join(hex)).unwrap())
+            .unwrap()
+    };
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let manifest = blob(index["manifests"][0]["digest"].as_str().unwrap());
+    let config = blob(manifest["config"]["digest"].as_str().unwrap());
+    let count = |dir: &str, ext: &str| {
+        fn walk(p: &Path, ext: &str) -> u64 {
+            std::fs::read_dir(p)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .map(|p| {
+                    if p.is_dir() {
+                        walk(&p, ext)
+                    } else {
+                        u64::from(p.extension().is_some_and(|e| e == ext))
+                    }
+                })
+                .sum()
+        }
+        walk(&labeled_dir().join("advisories").join(dir), ext)
+    };
+    // One advisory per record file; the tracker fixture holds 13 CVEs.
+    let want = [
+        ("osv/osv-pypi", count("osv-pypi", "yaml")),
+        ("osv/osv-go", count("osv-go", "json")),
+        ("osv/osv-crates", count("osv-crates", "json")),
+        ("osv/osv-almalinux9", count("osv-almalinux9", "json")),
+        ("debian-tracker/bookworm.json", 13),
+    ];
+    for (name, advisories) in want {
+        let source = config["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no source {name} in {config}"));
+        assert_eq!(source["advisories"], advisories, "{name}: {source}");
+        assert_eq!(source["quarantined"], 0, "{name}: {source}");
+    }
+}
+
+/// The ids a finding or an expected entry goes by.
+fn ids(entry: &Value) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    if let Some(id) = entry["id"].as_str() {
+        out.insert(id.to_string());
+    }
+    for a in entry["aliases"].as_array().into_iter().flatten() {
+        if let Some(a) = a.as_str() {
+            out.insert(a.to_string());
+        }
+    }
+    out
+}
+
+fn finding_ids(f: &Finding) -> BTreeSet<String> {
+    std::iter::once(&f.id).chain(&f.aliases).cloned().collect()
+}
+
+fn on_component(f: &Finding, entry: &Value) -> bool {
+    let kind = entry["kind"].as_str().unwrap_or("");
+    f.component.kind.as_str() == kind
+        && same_name(
+            kind,
+            &f.component.name,
+            entry["package"].as_str().unwrap_or(""),
+        )
+}
+
+fn describe(f: &Finding) -> String {
+    format!(
+        "{} {:?} on {}/{} {} (installed {}, fixed {:?}, by {}/{} {})",
+        f.id,
+        f.aliases,
+        f.component.kind.as_str(),
+        f.component.name,
+        f.component.version,
+        f.installed_version,
+        f.fixed_version,
+        f.matched_by.ecosystem,
+        f.matched_by.package,
+        f.matched_by.rule
+    )
+}
+
+/// Scans one root filesystem with the feeds DB; the findings, or why not.
+/// The contract writes the same bytes on every run: the scan runs twice.
+fn findings(name: &str, db: &str) -> Result<Vec<Finding>, String> {
+    let dir = built().join("findings");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("{name}.json"));
+    let again = dir.join(format!("{name}.again.json"));
+    for target in [&file, &again] {
+        let out = stella(&[
+            "scan",
+            &rootfs(name),
+            "-q",
+            "--feeds",
+            db,
+            "-o",
+            &format!("findings-json={}", target.display()),
+        ]);
+        if !out.status.success() {
+            return Err(format!(
+                "`stella scan {} --feeds {db} -o findings-json=…` exited with {} (the issue-7 \
+                 contract: /work/notes/issue7.md, `--feeds` and `findings-json`):\n{}",
+                rootfs(name),
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+    }
+    if std::fs::read(&file).ok() != std::fs::read(&again).ok() {
+        return Err(format!(
+            "{} and {} differ: findings-json must be byte-identical across runs",
+            file.display(),
+            again.display()
+        ));
+    }
+    let doc: Value = serde_json::from_slice(
+        &std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?,
+    )
+    .map_err(|e| format!("{}: not JSON: {e}", file.display()))?;
+    if doc["schema"] != "stella-findings@1" {
+        return Err(format!(
+            "{}: schema {} (want stella-findings@1)",
+            file.display(),
+            doc["schema"]
+        ));
+    }
+    serde_json::from_value(doc["findings"].clone()).map_err(|e| {
+        format!(
+            "{}: findings are not stella_model::Finding: {e}",
+            file.display()
+        )
+    })
+}
+
+/// Every difference between one case's findings and expected.yaml: missing
+/// true positives, wrong versions or ecosystem, trap hits, findings nobody
+/// expected, duplicates.
+fn compare(name: &str, c: &Value, found: &[Finding]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut explained = vec![false; found.len()];
+    for tp in c["true_positives"].as_array().unwrap() {
+        let want = ids(tp);
+        let hit = found
+            .iter()
+            .position(|f| !finding_ids(f).is_disjoint(&want) && on_component(f, tp));
+        let Some(i) = hit else {
+            problems.push(format!(
+                "{name}: missing true positive {} on {} {} ({})",
+                tp["id"], tp["package"], tp["installed"], tp["reason"]
+            ));
+            continue;
+        };
+        explained[i] = true;
+        let f = &found[i];
+        let kind = tp["kind"].as_str().unwrap_or("");
+        let mut wrong = Vec::new();
+        if f.installed_version != tp["installed"].as_str().unwrap_or("") {
+            wrong.push(format!(
+                "installed {} (want {})",
+                f.installed_version, tp["installed"]
+            ));
+        }
+        if f.fixed_version.as_deref() != tp["fixed"].as_str() {
+            wrong.push(format!(
+                "fixed {:?} (want {})",
+                f.fixed_version, tp["fixed"]
+            ));
+        }
+        if f.matched_by.ecosystem != tp["ecosystem"].as_str().unwrap_or("") {
+            wrong.push(format!(
+                "ecosystem {} (want {})",
+                f.matched_by.ecosystem, tp["ecosystem"]
+            ));
+        }
+        if !same_name(
+            kind,
+            &f.matched_by.package,
+            tp["advisory_package"].as_str().unwrap_or(""),
+        ) {
+            wrong.push(format!(
+                "matched by package {} (want {})",
+                f.matched_by.package, tp["advisory_package"]
+            ));
+        }
+        if !wrong.is_empty() {
+            problems.push(format!("{name}: {}: {}", describe(f), wrong.join(", ")));
+        }
+    }
+    for trap in c["traps"].as_array().unwrap() {
+        let avoid = ids(trap);
+        for f in found
+            .iter()
+            .filter(|f| !finding_ids(f).is_disjoint(&avoid) && on_component(f, trap))
+        {
+            problems.push(format!(
+                "{name}: trap hit ({}): {} — {}",
+                trap["trap"],
+                describe(f),
+                trap["reason"]
+            ));
+        }
+    }
+    for also in c["also_expected"].as_array().unwrap() {
+        let want = ids(also);
+        for (i, f) in found.iter().enumerate() {
+            if !finding_ids(f).is_disjoint(&want) && on_component(f, also) {
+                explained[i] = true;
+            }
+        }
+    }
+    for (f, ok) in found.iter().zip(&explained) {
+        if !ok {
+            problems.push(format!("{name}: unexpected finding {}", describe(f)));
+        }
+    }
+    // Each true positive once: a duplicate is noise.
+    let mut seen = BTreeSet::new();
+    for f in found {
+        let key = (
+            f.id.clone(),
+            f.component.kind,
+            f.component.name.clone(),
+            f.component.version.clone(),
+        );
+        if !seen.insert(key) {
+            problems.push(format!("{name}: duplicate finding {}", describe(f)));
+        }
+    }
+    problems
+}
+
+#[test]
+fn labeled_findings() {
+    let expected = expected();
+    let db = feeds_db();
+    let mut problems = Vec::new();
+    for name in CASES {
+        let c = case(&expected, name);
+        let found = match findings(name, &db) {
+            Ok(found) => found,
+            Err(why) if why.contains("unexpected argument '--feeds'") => {
+                panic!(
+                    "labeled set: `stella scan` has no `--feeds` yet (issue 7's integrator adds \
+                     it with `-o findings-json`); the set itself is ready: {} cases in \
+                     tests/labeled/expected.yaml.\n{why}",
+                    CASES.len()
+                )
+            }
+            Err(why) => {
+                problems.push(format!("{name}: {why}"));
+                continue;
+            }
+        };
+        problems.extend(compare(name, c, &found));
+    }
+    assert!(
+        problems.is_empty(),
+        "labeled set: {} problem(s)\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+/// A finding as the contract writes it, for an expected.yaml entry.
+fn finding_for(entry: &Value) -> Finding {
+    serde_json::from_value(serde_json::json!({
+        "id": entry["id"],
+        "aliases": entry["aliases"].as_array().cloned().unwrap_or_default(),
+        "component": {
+            "kind": entry["kind"],
+            "name": entry["package"],
+            "version": entry["installed"],
+        },
+        "installedVersion": entry["installed"],
+        "fixedVersion": entry["fixed"],
+        "status": "affected",
+        "matchedBy": {
+            "ecosystem": entry["ecosystem"].as_str().unwrap_or("(trap)"),
+            "package": entry["advisory_package"].as_str().or(entry["package"].as_str()),
+            "key": "package",
+            "scheme": "test",
+            "rule": "test",
+        },
+    }))
+    .unwrap()
+}
+
+/// The comparison itself can fail: the expected findings pass, and each kind
+/// of mistake (a missing true positive, a wrong fixed version, a trap hit,
+/// an extra finding, a duplicate) is reported.
+#[test]
+fn labeled_comparison_catches_mistakes() {
+    let expected = expected();
+    for name in CASES {
+        let c = case(&expected, name);
+        let tps = c["true_positives"].as_array().unwrap();
+        let right: Vec<Finding> = tps.iter().map(finding_for).collect();
+        assert_eq!(compare(name, c, &right), Vec::<String>::new(), "{name}");
+
+        let missing = &right[1..];
+        assert!(compare(name, c, missing)[0].contains("missing true positive"));
+
+        let mut wrong_fix = right.clone();
+        wrong_fix[0].fixed_version = Some("0".into());
+        assert!(compare(name, c, &wrong_fix)[0].contains("fixed"));
+
+        let trap = &c["traps"].as_array().unwrap()[0];
+        let mut with_trap = right.clone();
+        with_trap.push(finding_for(trap));
+        let problems = compare(name, c, &with_trap);
+        assert!(
+            problems.iter().any(|p| p.contains("trap hit")),
+            "{problems:?}"
+        );
+
+        let mut duplicated = right.clone();
+        duplicated.push(right[0].clone());
+        let problems = compare(name, c, &duplicated);
+        assert!(
+            problems.iter().any(|p| p.contains("duplicate")),
+            "{problems:?}"
+        );
+
+        let mut extra = right.clone();
+        extra[0].id = "CVE-0000-0000".into();
+        extra[0].aliases.clear();
+        let problems = compare(name, c, &extra);
+        assert!(
+            problems.iter().any(|p| p.contains("unexpected finding")),
+            "{problems:?}"
+        );
+    }
+}
