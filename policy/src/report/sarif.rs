@@ -1,8 +1,11 @@
 //! SARIF 2.1.0 for GitHub code scanning.
 //!
 //! * One `run`; `tool.driver` is stella with one rule per advisory id:
-//!   `shortDescription` = the summary (else the id), `helpUri` = the first
-//!   http(s) reference, `properties.security-severity` = the highest CVSS
+//!   `shortDescription` = the summary's first line (≤ 120 characters;
+//!   else the id), `fullDescription` = the summary, `help` = summary,
+//!   aliases and references, `helpUri` = the first http(s) reference that
+//!   names the advisory or an alias, else the first one,
+//!   `properties.security-severity` = the highest CVSS
 //!   base score of the advisory's findings as a string (`"7.5"`; what
 //!   GitHub ranks security alerts by; omitted when no source gave a
 //!   score), `tags` = `security`, `vulnerability` and the rating.
@@ -137,12 +140,27 @@ fn rule(findings: &[Finding]) -> Rule {
     let rating = findings.iter().map(rating_of).max().unwrap_or_default();
     let summary = findings
         .iter()
-        .find_map(|f| f.summary.clone())
-        .unwrap_or_else(|| first.id.clone());
-    let references: Vec<&String> = findings.iter().flat_map(|f| &f.references).collect();
-    let help_uri = references
+        .find_map(|f| f.summary.as_deref())
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(&first.id)
+        .to_string();
+    // Sorted and deduplicated: the same advisory's findings repeat them.
+    let references: std::collections::BTreeSet<&String> =
+        findings.iter().flat_map(|f| &f.references).collect();
+    // The first web reference, preferring one that names the advisory or
+    // an alias (the advisory page rather than a commit).
+    let web: Vec<&str> = references
         .iter()
-        .find(|u| u.starts_with("https://") || u.starts_with("http://"))
+        .map(|u| u.as_str())
+        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+        .collect();
+    let names_it =
+        |u: &str| u.contains(first.id.as_str()) || first.aliases.iter().any(|a| u.contains(a.as_str()));
+    let help_uri = web
+        .iter()
+        .find(|u| names_it(u))
+        .or(web.first())
         .map(|u| u.to_string());
     let mut help = summary.clone();
     if !first.aliases.is_empty() {
@@ -159,7 +177,7 @@ fn rule(findings: &[Finding]) -> Rule {
         id: first.id.clone(),
         name: first.id.clone(),
         short_description: Text {
-            text: one_line(&summary),
+            text: title(&summary),
         },
         full_description: Text {
             text: summary.clone(),
@@ -295,9 +313,19 @@ fn fingerprint(id: &str, component: &str) -> String {
     hex
 }
 
-fn one_line(s: &str) -> String {
-    s.lines().next().unwrap_or("").trim().to_string()
+/// GitHub shows `shortDescription` as the alert's title: the summary's
+/// first line, cut to [`TITLE_CHARS`] characters.
+fn title(s: &str) -> String {
+    let line = s.lines().next().unwrap_or("").trim();
+    if line.chars().count() <= TITLE_CHARS {
+        return line.to_string();
+    }
+    let mut t: String = line.chars().take(TITLE_CHARS - 1).collect();
+    t.push('…');
+    t
 }
+
+const TITLE_CHARS: usize = 120;
 
 /// A path as a relative URI reference: without a leading `/`, every byte
 /// outside RFC 3986 `pchar` (and `/`) percent-encoded, so spaces, `%`,
@@ -502,6 +530,15 @@ mod tests {
         );
         assert_eq!(uri_path("pkg:pypi/urllib3@1.26.4"), "pkg%3Apypi/urllib3@1.26.4");
         assert_eq!(uri_path("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn titles_are_one_short_line() {
+        assert_eq!(title("  Short.\nMore."), "Short.");
+        let long = "x".repeat(300);
+        let t = title(&long);
+        assert_eq!(t.chars().count(), TITLE_CHARS);
+        assert!(t.ends_with('…'));
     }
 
     #[test]
