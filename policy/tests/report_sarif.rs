@@ -62,7 +62,11 @@ fn schema_validator_is_live() {
     // schema must reject copies of our log with a required part removed.
     let dir = tempfile::tempdir().expect("tempdir");
     let doc = support::document(support::findings(), true);
-    let log_path = write(dir.path(), "stella.sarif", &sarif(&doc, &opts()).expect("sarif"));
+    let log_path = write(
+        dir.path(),
+        "stella.sarif",
+        &sarif(&doc, &opts()).expect("sarif"),
+    );
     for s in SCHEMAS {
         support::oracle(&[
             OsStr::new("mutations"),
@@ -80,7 +84,11 @@ fn empty_and_verdictless_logs_validate() {
         tool_version: "0.1.0".into(),
         information_uri: None,
     };
-    let log_path = write(dir.path(), "empty.sarif", &sarif(&doc, &opts).expect("sarif"));
+    let log_path = write(
+        dir.path(),
+        "empty.sarif",
+        &sarif(&doc, &opts).expect("sarif"),
+    );
     for s in SCHEMAS {
         support::oracle(&[
             OsStr::new("validate"),
@@ -91,7 +99,10 @@ fn empty_and_verdictless_logs_validate() {
     let v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&log_path).expect("read")).expect("json");
     assert_eq!(v["runs"][0]["results"], serde_json::json!([]));
-    assert_eq!(v["runs"][0]["tool"]["driver"]["rules"], serde_json::json!([]));
+    assert_eq!(
+        v["runs"][0]["tool"]["driver"]["rules"],
+        serde_json::json!([])
+    );
 }
 
 #[test]
@@ -116,7 +127,10 @@ fn verdict_is_in_run_properties() {
     assert_eq!(props["verdict"]["outcome"], "fail");
     assert_eq!(props["verdict"]["reasons"][0]["rule"], "deny-licenses");
     assert_eq!(props["verdict"]["reasons"][1]["rule"], "no-critical");
-    assert_eq!(props["feeds"]["digest"], support::digest("feeds").to_string());
+    assert_eq!(
+        props["feeds"]["digest"],
+        support::digest("feeds").to_string()
+    );
     assert_eq!(props["source"], "oci-dir:/tmp/image:latest");
 }
 

@@ -34,7 +34,16 @@ fn rows_are_sorted_by_severity_then_id() {
     let rows = rows(&out);
     assert_eq!(
         rows[0],
-        ["ID", "SEVERITY", "PACKAGE", "INSTALLED", "FIXED", "STATUS", "LAYER", "VEX"]
+        [
+            "ID",
+            "SEVERITY",
+            "PACKAGE",
+            "INSTALLED",
+            "FIXED",
+            "STATUS",
+            "LAYER",
+            "VEX"
+        ]
     );
     assert_eq!(rows.len(), findings.len() + 1);
     // Ranks written down from the fixtures' CVSS vectors (smallvec 9.8,
@@ -116,7 +125,10 @@ fn width_limit_cuts_wide_columns() {
             .max()
             .unwrap_or(0)
     };
-    assert!(longest(&wide) > 100, "fixture rows should be wider than 100");
+    assert!(
+        longest(&wide) > 100,
+        "fixture rows should be wider than 100"
+    );
     assert!(longest(&narrow) <= 100, "{narrow}");
     assert!(narrow.contains('…'));
 }
@@ -139,7 +151,10 @@ fn colour_only_when_asked() {
 #[test]
 fn verdict_lists_every_reason() {
     let out = table(&support::document(support::findings(), true), &plain());
-    assert!(out.contains("Verdict: fail (policy policy.yaml sha256:"), "{out}");
+    assert!(
+        out.contains("Verdict: fail (policy policy.yaml sha256:"),
+        "{out}"
+    );
     assert!(out.contains(
         "  fail   no-critical → RUSTSEC-2019-0009 (pkg:cargo/smallvec@0.6.9): severity critical (9.8) ≥ critical"
     ));

@@ -85,11 +85,7 @@ pub fn sarif(doc: &FindingsDocument, opts: &SarifOptions) -> Result<Vec<u8>, Rep
     let mut start = 0;
     while start < findings.len() {
         let id = &findings[start].id;
-        let end = start
-            + findings[start..]
-                .iter()
-                .take_while(|f| &f.id == id)
-                .count();
+        let end = start + findings[start..].iter().take_while(|f| &f.id == id).count();
         rules.push(rule(&findings[start..end]));
         rule_of.extend(std::iter::repeat_n(rules.len() - 1, end - start));
         start = end;
@@ -155,8 +151,9 @@ fn rule(findings: &[Finding]) -> Rule {
         .map(|u| u.as_str())
         .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
         .collect();
-    let names_it =
-        |u: &str| u.contains(first.id.as_str()) || first.aliases.iter().any(|a| u.contains(a.as_str()));
+    let names_it = |u: &str| {
+        u.contains(first.id.as_str()) || first.aliases.iter().any(|a| u.contains(a.as_str()))
+    };
     let help_uri = web
         .iter()
         .find(|u| names_it(u))
@@ -528,7 +525,10 @@ mod tests {
             uri_path("/usr/lib/python3/dist-packages/a b#c?d%e:f/METADATA"),
             "usr/lib/python3/dist-packages/a%20b%23c%3Fd%25e%3Af/METADATA"
         );
-        assert_eq!(uri_path("pkg:pypi/urllib3@1.26.4"), "pkg%3Apypi/urllib3@1.26.4");
+        assert_eq!(
+            uri_path("pkg:pypi/urllib3@1.26.4"),
+            "pkg%3Apypi/urllib3@1.26.4"
+        );
         assert_eq!(uri_path("é"), "%C3%A9");
     }
 

@@ -15,8 +15,8 @@ use std::process::Command;
 use stella_feeds::connector::osv::{self, Encoding};
 use stella_model::{
     Advisory, AffectedStatus, ArtifactRef, ComponentKind, Digest, Finding, FindingComponent,
-    FindingSeverity, MatchRule, Outcome, Rating, RangeEvent, SeverityKind, Verdict,
-    VerdictReason, VexDecision, VexState, VERDICT_SCHEMA,
+    FindingSeverity, MatchRule, Outcome, RangeEvent, Rating, SeverityKind, Verdict, VerdictReason,
+    VexDecision, VexState, VERDICT_SCHEMA,
 };
 use stella_policy::report::FindingsDocument;
 
@@ -96,7 +96,9 @@ pub fn cases() -> Vec<Case> {
             version: "1.26.4",
             purl: Some("pkg:pypi/urllib3@1.26.4"),
             fixed: "1.26.5",
-            evidence: Some("opt/venv/lib/python3.11/site-packages/urllib3-1.26.4.dist-info/METADATA"),
+            evidence: Some(
+                "opt/venv/lib/python3.11/site-packages/urllib3-1.26.4.dist-info/METADATA",
+            ),
             layer: Some(3),
             ..base
         },
@@ -108,7 +110,9 @@ pub fn cases() -> Vec<Case> {
             version: "2.25.0",
             purl: Some("pkg:pypi/requests@2.25.0"),
             fixed: "2.31.0",
-            evidence: Some("opt/venv/lib/python3.11/site-packages/requests-2.25.0.dist-info/METADATA"),
+            evidence: Some(
+                "opt/venv/lib/python3.11/site-packages/requests-2.25.0.dist-info/METADATA",
+            ),
             layer: Some(3),
             vex: Some(VexState::NotAffected),
             ..base
@@ -268,7 +272,11 @@ pub fn finding(c: &Case) -> Finding {
     let severity = severities
         .iter()
         .filter(|s| s.kind != SeverityKind::Other)
-        .max_by(|a, b| a.base_score.partial_cmp(&b.base_score).unwrap_or(std::cmp::Ordering::Equal))
+        .max_by(|a, b| {
+            a.base_score
+                .partial_cmp(&b.base_score)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })
         .cloned();
     let installed = c.source_package.map(|(_, v)| v).unwrap_or(c.version);
     Finding {
@@ -431,7 +439,12 @@ pub fn expected_json(findings: &[Finding]) -> String {
             let vectors: Vec<(serde_json::Value, String)> = f
                 .severities
                 .iter()
-                .map(|s| (serde_json::to_value(s.kind).unwrap_or_default(), s.vector.clone()))
+                .map(|s| {
+                    (
+                        serde_json::to_value(s.kind).unwrap_or_default(),
+                        s.vector.clone(),
+                    )
+                })
                 .collect();
             serde_json::json!({
                 "id": f.id,
