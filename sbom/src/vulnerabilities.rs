@@ -37,7 +37,7 @@ pub struct Vulnerability {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     references: Vec<Reference>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    ratings: Vec<Rating_>,
+    ratings: Vec<CdxRating>,
     #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,7 +69,7 @@ struct Reference {
 }
 
 #[derive(Serialize)]
-struct Rating_ {
+struct CdxRating {
     source: Source,
     #[serde(skip_serializing_if = "Option::is_none")]
     score: Option<f64>,
@@ -317,7 +317,7 @@ fn status_word(f: &Finding) -> &'static str {
     }
 }
 
-fn rating(s: &stella_model::FindingSeverity) -> Rating_ {
+fn rating(s: &stella_model::FindingSeverity) -> CdxRating {
     let method = match s.kind {
         SeverityKind::CvssV2 => "CVSSv2",
         SeverityKind::CvssV3 if s.vector.starts_with("CVSS:3.1/") => "CVSSv31",
@@ -325,7 +325,7 @@ fn rating(s: &stella_model::FindingSeverity) -> Rating_ {
         SeverityKind::CvssV4 => "CVSSv4",
         SeverityKind::Other => "other",
     };
-    Rating_ {
+    CdxRating {
         source: Source {
             name: s.source.clone(),
             url: None,
