@@ -5,11 +5,11 @@
 use std::collections::BTreeSet;
 
 use serde::Serialize;
-use stella_model::{Component, Distro, Inventory};
+use stella_model::{Component, Distro, Finding, Inventory};
 
 use crate::ids;
 use crate::license::{self, LicenseClass};
-use crate::SbomOptions;
+use crate::{SbomError, SbomOptions};
 
 const SCHEMA: &str = "http://cyclonedx.org/schema/bom-1.6.schema.json";
 
@@ -27,6 +27,10 @@ pub struct Bom {
     metadata: Metadata,
     components: Vec<CdxComponent>,
     dependencies: Vec<Dependency>,
+    /// Findings (only with `--feeds`): absent otherwise, so an SBOM without
+    /// findings keeps its bytes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    vulnerabilities: Vec<crate::vulnerabilities::Vulnerability>,
     /// The scan's warnings, each about the image (a partial SBOM says so).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     annotations: Vec<Annotation>,
@@ -120,7 +124,7 @@ struct License {
 }
 
 #[derive(Serialize, PartialEq, Eq, PartialOrd, Ord)]
-struct Property {
+pub(crate) struct Property {
     name: String,
     value: String,
 }
@@ -144,17 +148,45 @@ struct Dependency {
 }
 
 pub fn build(inv: &Inventory, opts: &SbomOptions) -> Bom {
+    let mut used = BTreeSet::new();
+    let (bom, _) = build_components(inv, opts, &mut used);
+    bom
+}
+
+/// [`build`] plus a `vulnerabilities` entry per finding.
+pub fn build_with_findings(
+    inv: &Inventory,
+    opts: &SbomOptions,
+    findings: &[Finding],
+) -> Result<Bom, SbomError> {
+    let mut used = BTreeSet::new();
+    let (mut bom, refs) = build_components(inv, opts, &mut used);
+    bom.vulnerabilities =
+        crate::vulnerabilities::build(findings, &inv.components, &refs, &mut used)?;
+    Ok(bom)
+}
+
+/// The document without vulnerabilities, and the bom-ref of each
+/// inventory component (same order as `inv.components`).
+fn build_components(
+    inv: &Inventory,
+    opts: &SbomOptions,
+    used: &mut BTreeSet<String>,
+) -> (Bom, Vec<String>) {
     let image = image_component(inv);
     let image_ref = image.bom_ref.clone().unwrap_or_default();
     // Every bom-ref handed out so far, so later ones can be made unique.
-    let mut used: BTreeSet<String> = BTreeSet::from([image_ref.clone()]);
+    used.insert(image_ref.clone());
 
     let mut components = Vec::with_capacity(inv.components.len() + 1);
     if let Some(distro) = &inv.distro {
-        components.push(os_component(distro, &mut used));
+        components.push(os_component(distro, used));
     }
+    let mut refs = Vec::with_capacity(inv.components.len());
     for c in &inv.components {
-        components.push(package_component(c, &mut used));
+        let component = package_component(c, used);
+        refs.push(component.bom_ref.clone().unwrap_or_default());
+        components.push(component);
     }
 
     let mut depends_on: Vec<String> = components
@@ -179,7 +211,7 @@ pub fn build(inv: &Inventory, opts: &SbomOptions) -> Bom {
         })
         .collect();
 
-    Bom {
+    let bom = Bom {
         schema: SCHEMA,
         bom_format: "CycloneDX",
         spec_version: "1.6",
@@ -200,8 +232,10 @@ pub fn build(inv: &Inventory, opts: &SbomOptions) -> Bom {
             reference: image_ref,
             depends_on,
         }],
+        vulnerabilities: Vec::new(),
         annotations,
-    }
+    };
+    (bom, refs)
 }
 
 fn image_component(inv: &Inventory) -> CdxComponent {
@@ -343,7 +377,7 @@ fn licenses(raw: &[String]) -> Vec<LicenseChoice> {
 
 /// `base`, or `base#2`, `base#3`, … — the first one not yet used. Inputs
 /// arrive in canonical order, so the suffixes are stable.
-fn unique_ref(base: String, used: &mut BTreeSet<String>) -> String {
+pub(crate) fn unique_ref(base: String, used: &mut BTreeSet<String>) -> String {
     let mut candidate = base.clone();
     let mut n = 2u32;
     while used.contains(&candidate) {
@@ -365,7 +399,7 @@ fn evidence(paths: &[String]) -> Option<Evidence> {
     (!occurrences.is_empty()).then_some(Evidence { occurrences })
 }
 
-fn prop(name: &str, value: &str) -> Property {
+pub(crate) fn prop(name: &str, value: &str) -> Property {
     Property {
         name: name.to_string(),
         value: value.to_string(),

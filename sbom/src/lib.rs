@@ -4,7 +4,8 @@
 //! directory) into a Software Bill of Materials in one of two standard JSON
 //! formats:
 //!
-//! * [`cyclonedx_json`]: CycloneDX **1.6** JSON;
+//! * [`cyclonedx_json`]: CycloneDX **1.6** JSON
+//!   ([`cyclonedx_json_with_findings`]: with a `vulnerabilities` section);
 //! * [`spdx_json`]: SPDX **2.3** JSON.
 //!
 //! and into the binary **BOM-Index** ([`bom_index`], `bom-index@1`): the
@@ -43,6 +44,7 @@ mod cyclonedx;
 mod ids;
 mod license;
 mod spdx_doc;
+mod vulnerabilities;
 
 use serde::Serialize;
 use stella_model::Inventory;
@@ -50,6 +52,7 @@ use stella_model::Inventory;
 pub use bom_index::{BomIndex, BomIndexError, Fleet, PurlQuery, BOM_INDEX_MEDIA_TYPE};
 pub use ids::STELLA_UUID_NAMESPACE;
 pub use license::{classify_license, LicenseClass};
+pub use vulnerabilities::{analysis_justification, analysis_state};
 
 /// Caller-decided inputs that are not part of the inventory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +71,8 @@ pub enum SbomError {
     BadTimestamp(String),
     #[error("tool version must not be empty")]
     EmptyToolVersion,
+    #[error("finding {finding} is about {component}, which is not in the inventory")]
+    UnknownComponent { finding: String, component: String },
     #[error("cannot serialize the SBOM")]
     Json(#[from] serde_json::Error),
 }
@@ -92,6 +97,20 @@ pub(crate) fn warning_text(w: &stella_model::Warning) -> String {
 pub fn cyclonedx_json(inv: &Inventory, opts: &SbomOptions) -> Result<Vec<u8>, SbomError> {
     check_options(opts)?;
     to_pretty_json(&cyclonedx::build(inv, opts))
+}
+
+/// [`cyclonedx_json`] with a `vulnerabilities` section: one entry per
+/// finding, tied to its component's bom-ref (see the `vulnerabilities`
+/// module docs for the mapping). With no findings the bytes equal
+/// [`cyclonedx_json`]'s. A finding whose component is not in `inv` is an
+/// error ([`SbomError::UnknownComponent`]).
+pub fn cyclonedx_json_with_findings(
+    inv: &Inventory,
+    opts: &SbomOptions,
+    findings: &[stella_model::Finding],
+) -> Result<Vec<u8>, SbomError> {
+    check_options(opts)?;
+    to_pretty_json(&cyclonedx::build_with_findings(inv, opts, findings)?)
 }
 
 /// Renders `inv` as an SPDX 2.3 JSON document.
