@@ -3,18 +3,18 @@
 //! VEX referrers of the image), the policy evaluated into a verdict, and
 //! the findings written as tables, JSON, SARIF or CycloneDX.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
 use clap::Args;
-use stella_feeds::db::{default_cache_dir, pull, FeedDb, DEFAULT_TAG};
+use stella_feeds::db::FeedDb;
 use stella_model::{ArtifactRef, Digest, Finding, Inventory, Outcome, Verdict};
 use stella_policy::matcher::{match_inventory, AdvisorySource, MatchOptions, SourceError};
 use stella_policy::report::FindingsDocument;
 use stella_policy::rules::{evaluate, EvalInput};
 use stella_policy::vex::{self, VexDocument};
-use stella_registry_store::{open_target, ManifestRef, OpenOptions, StoreOptions};
+use stella_registry_store::OpenOptions;
 
 use crate::artifacts::{attach_all, Attachment, Subject};
 
@@ -86,47 +86,6 @@ impl AdvisorySource for FeedSource<'_> {
     }
 }
 
-/// Opens the feeds DB `spec` names: a cache directory as is, anything else
-/// pulled into the cache first (only missing blobs).
-fn open_feeds(
-    spec: &str,
-    cache: Option<&Path>,
-    open: &OpenOptions,
-) -> anyhow::Result<(FeedDb, ArtifactRef)> {
-    let as_dir = Path::new(spec);
-    if as_dir.is_dir() && as_dir.join("current").is_file() {
-        let db = FeedDb::open(as_dir).with_context(|| format!("opening feeds cache {spec}"))?;
-        let digest = current_digest(as_dir)?;
-        return Ok((db, artifact_ref(spec, digest)));
-    }
-    let cache = match cache.map(Path::to_path_buf).or_else(default_cache_dir) {
-        Some(dir) => dir,
-        None => bail!("no feeds cache directory: set --feeds-cache, XDG_CACHE_HOME or HOME"),
-    };
-    let target = open_target(spec, &StoreOptions::from(open))
-        .with_context(|| format!("opening feeds {spec}"))?;
-    let reference = target
-        .reference
-        .clone()
-        .unwrap_or_else(|| ManifestRef::Tag(DEFAULT_TAG.to_string()));
-    let report = pull(target.store.as_ref(), &reference, &cache)
-        .with_context(|| format!("pulling feeds {spec}"))?;
-    let db = FeedDb::open(&cache).with_context(|| format!("opening feeds cache {}", cache.display()))?;
-    let digest: Digest = report
-        .manifest_digest
-        .parse()
-        .with_context(|| format!("feeds manifest digest {}", report.manifest_digest))?;
-    Ok((db, artifact_ref(spec, digest)))
-}
-
-fn current_digest(cache: &Path) -> anyhow::Result<Digest> {
-    let path = cache.join("current");
-    let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
-    text.trim()
-        .parse()
-        .with_context(|| format!("{}: not a digest", path.display()))
-}
-
 fn artifact_ref(name: &str, digest: Digest) -> ArtifactRef {
     ArtifactRef {
         name: name.to_string(),
@@ -177,7 +136,7 @@ pub fn run(
     let Some(feeds_spec) = args.feeds.as_deref() else {
         bail!("no --feeds");
     };
-    let (db, feeds_ref) = open_feeds(feeds_spec, args.feeds_cache.as_deref(), open)?;
+    let (db, feeds_ref) = crate::feeds::open_db(feeds_spec, args.feeds_cache.as_deref(), open)?;
     let report = match_inventory(inventory, &FeedSource(&db), &MatchOptions::default())
         .context("matching the inventory against the feeds")?;
     if !quiet {
@@ -225,17 +184,11 @@ pub fn run(
             )?)
         }
     };
-    Ok(FindingsResult {
-        document: FindingsDocument {
-            source: source.to_string(),
-            subject: inventory.image.manifest_digest.clone(),
-            distro: inventory.distro.clone(),
-            feeds: feeds_ref,
-            findings,
-            verdict,
-            ..Default::default()
-        },
-    })
+    let mut document = FindingsDocument::new(source, feeds_ref, findings);
+    document.subject = inventory.image.manifest_digest.clone();
+    document.distro = inventory.distro.clone();
+    document.verdict = verdict;
+    Ok(FindingsResult { document })
 }
 
 /// Pushes the verdict as a referrer of the scanned manifest.

@@ -95,7 +95,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Scan(args) => scan::run(args).map(|()| 0),
+        Command::Scan(args) => scan::run(args),
         Command::Index(args) => index::run(args),
         Command::Referrers(args) => artifacts::referrers(args),
         Command::Sbom(args) => artifacts::sbom(args),

@@ -1,11 +1,12 @@
 //! Output formats (`-o FORMAT[=FILE]`) and their writers.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::str::FromStr;
 
 use anyhow::{bail, Context};
 use stella_model::Inventory;
+use stella_policy::report::{self, FindingsDocument, SarifOptions, TableOptions};
 use stella_sbom::SbomOptions;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +17,19 @@ pub enum Format {
     Table,
     /// `bom-index@1` (binary): needs a file.
     BomIndex,
+    /// `stella-findings@1`: findings (and the verdict); needs `--feeds`.
+    FindingsJson,
+    /// SARIF 2.1.0 of the findings; needs `--feeds`.
+    Sarif,
+    /// The verdict alone; needs `--policy`.
+    VerdictJson,
+}
+
+impl Format {
+    /// Formats that are about findings, not the inventory.
+    pub fn needs_findings(self) -> bool {
+        matches!(self, Format::FindingsJson | Format::Sarif | Format::VerdictJson)
+    }
 }
 
 /// One requested output: a format and where it goes (stdout when no file).
@@ -40,9 +54,12 @@ impl FromStr for OutputSpec {
             "json" => Format::Json,
             "table" => Format::Table,
             "bom-index" | "bomidx" => Format::BomIndex,
+            "findings-json" | "findings" => Format::FindingsJson,
+            "sarif" => Format::Sarif,
+            "verdict-json" | "verdict" => Format::VerdictJson,
             other => {
                 return Err(format!(
-                    "unknown output format {other:?} (expected cyclonedx-json, spdx-json, json, table or bom-index)"
+                    "unknown output format {other:?} (expected cyclonedx-json, spdx-json, json, table, bom-index, findings-json, sarif or verdict-json)"
                 ))
             }
         };
@@ -61,12 +78,51 @@ pub struct RenderOptions {
     pub generated_at_us: i64,
 }
 
-/// Renders one format.
+/// Renders one inventory format.
 pub fn render(format: Format, inv: &Inventory, opts: &RenderOptions) -> anyhow::Result<Vec<u8>> {
+    render_with(format, inv, opts, None)
+}
+
+/// Renders one format; with findings, `table` shows them, `cyclonedx-json`
+/// carries a `vulnerabilities` section, and the findings formats exist.
+pub fn render_with(
+    format: Format,
+    inv: &Inventory,
+    opts: &RenderOptions,
+    findings: Option<&FindingsDocument>,
+) -> anyhow::Result<Vec<u8>> {
     let sbom = &opts.sbom;
+    let needs = |what: &str| anyhow::anyhow!("{what} needs findings: add --feeds REF");
     Ok(match format {
-        Format::CycloneDxJson => {
-            stella_sbom::cyclonedx_json(inv, sbom).context("writing CycloneDX")?
+        Format::CycloneDxJson => match findings {
+            Some(doc) => stella_sbom::cyclonedx_json_with_findings(inv, sbom, &doc.findings)
+                .context("writing CycloneDX with vulnerabilities")?,
+            None => stella_sbom::cyclonedx_json(inv, sbom).context("writing CycloneDX")?,
+        },
+        Format::FindingsJson => {
+            report::findings_json(findings.ok_or_else(|| needs("findings-json"))?)
+                .context("writing findings JSON")?
+        }
+        Format::Sarif => report::sarif(
+            findings.ok_or_else(|| needs("sarif"))?,
+            &SarifOptions {
+                tool_version: inv.tool.version.clone(),
+                information_uri: None,
+            },
+        )
+        .context("writing SARIF")?,
+        Format::VerdictJson => {
+            let verdict = findings
+                .and_then(|d| d.verdict.as_ref())
+                .ok_or_else(|| anyhow::anyhow!("verdict-json needs a policy: add --policy REF"))?;
+            let mut v = serde_json::to_vec_pretty(verdict).context("writing the verdict")?;
+            v.push(b'\n');
+            v
+        }
+        Format::Table if findings.is_some() => {
+            let doc = findings.ok_or_else(|| needs("table"))?;
+            let colour = std::io::stdout().is_terminal();
+            report::table(doc, &TableOptions { width: None, colour }).into_bytes()
         }
         Format::SpdxJson => stella_sbom::spdx_json(inv, sbom).context("writing SPDX")?,
         Format::Json => {
@@ -87,11 +143,21 @@ pub fn write_all(
     inv: &Inventory,
     opts: &RenderOptions,
 ) -> anyhow::Result<()> {
+    write_all_with(specs, inv, opts, None)
+}
+
+/// [`write_all`] with the findings of `--feeds`.
+pub fn write_all_with(
+    specs: &[OutputSpec],
+    inv: &Inventory,
+    opts: &RenderOptions,
+    findings: Option<&FindingsDocument>,
+) -> anyhow::Result<()> {
     if specs.iter().filter(|s| s.file.is_none()).count() > 1 {
         bail!("only one output can go to stdout; give the others a file (-o FORMAT=FILE)");
     }
     for spec in specs {
-        let bytes = render(spec.format, inv, opts)?;
+        let bytes = render_with(spec.format, inv, opts, findings)?;
         match &spec.file {
             Some(path) => std::fs::write(path, &bytes)
                 .with_context(|| format!("writing {}", path.display()))?,

@@ -14,7 +14,8 @@ use stella_sbom::SbomOptions;
 
 use crate::artifacts;
 use crate::cache::{CacheArgs, ScanCache};
-use crate::output::{write_all, Format, OutputSpec, RenderOptions};
+use crate::findings::{self, FindingArgs};
+use crate::output::{write_all_with, Format, OutputSpec, RenderOptions};
 use crate::progress::Bar;
 
 #[derive(Args)]
@@ -53,6 +54,8 @@ pub struct ScanArgs {
     pub cache: CacheArgs,
     #[command(flatten)]
     pub containerd: ContainerdArgs,
+    #[command(flatten)]
+    pub findings: FindingArgs,
 }
 
 /// Where `containerd:REF` images are read from.
@@ -85,7 +88,8 @@ pub enum View {
     Usage,
 }
 
-pub fn run(args: ScanArgs) -> anyhow::Result<()> {
+/// Exit 0, or 2 when a policy's verdict is `fail` (errors are 1).
+pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     let spec = SourceSpec::parse(&args.source)?;
     let mut opts = ScanOptions::default();
     if let Some(t) = args.threads {
@@ -95,9 +99,12 @@ pub fn run(args: ScanArgs) -> anyhow::Result<()> {
         opts.threads = t;
     }
     opts.lenient = args.lenient;
+    args.findings.check()?;
     let outputs = if args.outputs.is_empty() {
         let format = if std::io::stdout().is_terminal() {
             Format::Table
+        } else if args.findings.wanted() {
+            Format::FindingsJson
         } else {
             Format::Json
         };
@@ -106,6 +113,14 @@ pub fn run(args: ScanArgs) -> anyhow::Result<()> {
         args.outputs.clone()
     };
     // Fail on bad arguments before spending time on the scan.
+    if let Some(spec) = outputs.iter().find(|o| o.format.needs_findings()) {
+        if !args.findings.wanted() {
+            bail!("-o {:?} needs findings: add --feeds REF", spec.format);
+        }
+        if spec.format == Format::VerdictJson && args.findings.policy.is_none() {
+            bail!("-o verdict-json needs a policy: add --policy REF");
+        }
+    }
     let epoch = source_date_epoch()?;
     if args.view == View::Usage && matches!(spec, SourceSpec::Dir { .. }) {
         bail!("--view usage needs an image: a dir: source has no config saying what runs");
@@ -152,16 +167,48 @@ pub fn run(args: ScanArgs) -> anyhow::Result<()> {
             .components
             .retain(|c| c.properties.get(PROP_USAGE).is_some_and(|v| v == "true"));
     }
+    let findings = if args.findings.wanted() {
+        let image_vex = matches!(
+            spec,
+            SourceSpec::OciDir { .. } | SourceSpec::Registry { .. }
+        );
+        Some(findings::run(
+            &args.findings,
+            &args.source,
+            &inventory,
+            &open,
+            image_vex,
+            epoch,
+            args.quiet,
+        )?)
+    } else {
+        None
+    };
     let render = render_options(&inventory, epoch, &opts.tool.version);
-    write_all(&outputs, &inventory, &render)?;
+    write_all_with(
+        &outputs,
+        &inventory,
+        &render,
+        findings.as_ref().map(|f| &f.document),
+    )?;
     if args.attach {
         let Some(manifest) = inventory.image.manifest_digest.as_ref() else {
             bail!("{}: no manifest digest to attach to", args.source);
         };
         let subject = artifacts::subject_in_store(&args.source, manifest, &open)?;
         artifacts::attach_sboms(&subject, &inventory, &render, args.quiet)?;
+        if let Some(verdict) = findings.as_ref().and_then(|f| f.verdict()) {
+            let tool = format!("stella {}", inventory.tool.version);
+            findings::attach_verdict(
+                &subject,
+                verdict,
+                &render.sbom.timestamp,
+                &tool,
+                args.quiet,
+            )?;
+        }
     }
-    Ok(())
+    Ok(findings.map_or(0, |f| f.exit_code()))
 }
 
 /// Timestamps for the outputs: `SOURCE_DATE_EPOCH` when given, else the
