@@ -175,8 +175,8 @@ fn invalid(path: impl Into<String>, message: impl Into<String>) -> PolicyError {
 
 fn check(doc: wire::Document) -> Result<Policy, PolicyError> {
     let mut ids = BTreeSet::new();
-    let mut rules = Vec::with_capacity(doc.rules.len());
-    for (i, raw) in doc.rules.into_iter().enumerate() {
+    let mut rules = Vec::with_capacity(doc.rules.0.len());
+    for (i, raw) in doc.rules.0.into_iter().enumerate() {
         let path = format!("rules[{i}]");
         if !ids.insert(raw.id.0.clone()) {
             return Err(invalid(
@@ -186,8 +186,8 @@ fn check(doc: wire::Document) -> Result<Policy, PolicyError> {
         }
         rules.push(check_rule(raw, &path)?);
     }
-    let mut exceptions = Vec::with_capacity(doc.exceptions.len());
-    for (i, raw) in doc.exceptions.into_iter().enumerate() {
+    let mut exceptions = Vec::with_capacity(doc.exceptions.0.len());
+    for (i, raw) in doc.exceptions.0.into_iter().enumerate() {
         let path = format!("exceptions[{i}]");
         if !ids.insert(raw.id.0.clone()) {
             return Err(invalid(
@@ -353,9 +353,9 @@ pub(crate) mod wire {
         pub name: Option<NonEmpty>,
         #[serde(default, deserialize_with = "present")]
         pub description: Option<Text>,
-        pub rules: Vec<Rule>,
+        pub rules: List<Rule>,
         #[serde(default)]
-        pub exceptions: Vec<Exception>,
+        pub exceptions: List<Exception>,
     }
 
     #[derive(Deserialize)]
@@ -608,6 +608,38 @@ pub(crate) mod wire {
         }
     }
 
+    /// A list; `null` is not one (serde_yaml_ng would read it as empty).
+    pub struct List<T>(pub Vec<T>);
+
+    impl<T> Default for List<T> {
+        fn default() -> Self {
+            List(Vec::new())
+        }
+    }
+
+    impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V<T>(std::marker::PhantomData<T>);
+            impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+                type Value = List<T>;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a list")
+                }
+                fn visit_seq<A: de::SeqAccess<'de>>(
+                    self,
+                    mut seq: A,
+                ) -> Result<Self::Value, A::Error> {
+                    let mut items = Vec::new();
+                    while let Some(item) = seq.next_element()? {
+                        items.push(item);
+                    }
+                    Ok(List(items))
+                }
+            }
+            d.deserialize_any(V(std::marker::PhantomData))
+        }
+    }
+
     /// A list with at least one item.
     pub struct NonEmptyList<T>(pub Vec<T>);
 
@@ -617,7 +649,7 @@ pub(crate) mod wire {
             impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
                 type Value = NonEmptyList<T>;
                 fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                    f.write_str("a list")
+                    f.write_str("a non-empty list")
                 }
                 fn visit_seq<A: de::SeqAccess<'de>>(
                     self,
@@ -635,7 +667,7 @@ pub(crate) mod wire {
                     Ok(NonEmptyList(items))
                 }
             }
-            d.deserialize_seq(V(std::marker::PhantomData))
+            d.deserialize_any(V(std::marker::PhantomData))
         }
     }
 }

@@ -40,13 +40,20 @@ impl PurlPattern {
         let Some(rest) = text.strip_prefix("pkg:") else {
             return Err(format!("purl pattern {text:?} does not start with pkg:"));
         };
+        let ty = rest.split('/').next().unwrap_or("");
+        if ty.is_empty()
+            || !ty
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'-'))
+        {
+            return Err(format!(
+                "purl pattern {text:?}: the type (pkg:TYPE/…) must be spelled out"
+            ));
+        }
+        if !rest[ty.len()..].starts_with('/') || rest.len() <= ty.len() + 1 {
+            return Err(format!("purl pattern {text:?} has no name"));
+        }
         if text.contains('*') {
-            let ty = rest.split('/').next().unwrap_or("");
-            if ty.is_empty() || ty.contains('*') {
-                return Err(format!(
-                    "purl pattern {text:?}: the type (pkg:TYPE/…) must be spelled out"
-                ));
-            }
             return Ok(PurlPattern {
                 text: text.to_string(),
                 kind: Kind::Glob {
