@@ -88,7 +88,11 @@ fn invalid_documents_fail_both() {
 fn parser_only_rules() {
     let files = yaml_files("invalid-parser-only");
     for (file, valid, _) in python_verdicts(&files) {
-        assert!(valid, "the schema was thought unable to see {}", file.display());
+        assert!(
+            valid,
+            "the schema was thought unable to see {}",
+            file.display()
+        );
         assert!(
             parse(&std::fs::read(&file).unwrap()).is_err(),
             "our parser accepts {}",
@@ -101,11 +105,12 @@ fn parser_only_rules() {
 /// checked by both validators above.
 #[test]
 fn documented_example_is_the_fixture() {
-    let doc = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/policy.md"),
-    )
-    .unwrap();
-    let start = doc.find("```yaml\nschema: stella-policy@1\nname: production").expect("the example in docs/policy.md");
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/policy.md"))
+            .unwrap();
+    let start = doc
+        .find("```yaml\nschema: stella-policy@1\nname: production")
+        .expect("the example in docs/policy.md");
     let body = &doc[start + "```yaml\n".len()..];
     let example = &body[..body.find("```").unwrap()];
     let fixture = std::fs::read_to_string(fixtures().join("valid/full.yaml")).unwrap();
@@ -117,23 +122,71 @@ fn documented_example_is_the_fixture() {
 #[test]
 fn errors_name_the_field() {
     let cases: &[(&str, &str)] = &[
-        ("invalid/bad-severity.yaml", "rules[0].severity: unknown severity \"hgh\""),
-        ("invalid/unknown-key.yaml", "rules[0]: unknown field `severty`"),
-        ("invalid/wrong-schema.yaml", "schema: expected \"stella-policy@1\""),
-        ("invalid/numeric-id.yaml", "rules[0].id: invalid type: integer `12`"),
-        ("invalid/fix-yes.yaml", "rules[0].fixAvailable: invalid type: string \"yes\""),
-        ("invalid/feb-30.yaml", "exceptions[0].expires: \"2026-02-30\""),
-        ("invalid/cvss-11.yaml", "rules[0].cvss.min: CVSS score 11 is outside 0 to 10"),
-        ("invalid/empty-deny.yaml", "rules[0].packages.deny: the list is empty"),
-        ("invalid/purl-no-pkg.yaml", "rules[0].packages.deny[0]: purl pattern \"pypi/requests\""),
-        ("invalid/two-kinds.yaml", "rules[0]: a rule is about findings, packages or licenses"),
-        ("invalid/no-condition.yaml", "rules[0]: the rule has no condition"),
-        ("invalid/vex-not-affected.yaml", "rules[0].vexState: vexState \"not_affected\" never matches"),
-        ("invalid/licenses-no-unknown.yaml", "rules[0].licenses: missing field `unknown`"),
+        (
+            "invalid/bad-severity.yaml",
+            "rules[0].severity: unknown severity \"hgh\"",
+        ),
+        (
+            "invalid/unknown-key.yaml",
+            "rules[0]: unknown field `severty`",
+        ),
+        (
+            "invalid/wrong-schema.yaml",
+            "schema: expected \"stella-policy@1\"",
+        ),
+        (
+            "invalid/numeric-id.yaml",
+            "rules[0].id: invalid type: integer `12`",
+        ),
+        (
+            "invalid/fix-yes.yaml",
+            "rules[0].fixAvailable: invalid type: string \"yes\"",
+        ),
+        (
+            "invalid/feb-30.yaml",
+            "exceptions[0].expires: \"2026-02-30\"",
+        ),
+        (
+            "invalid/cvss-11.yaml",
+            "rules[0].cvss.min: CVSS score 11 is outside 0 to 10",
+        ),
+        (
+            "invalid/empty-deny.yaml",
+            "rules[0].packages.deny: the list is empty",
+        ),
+        (
+            "invalid/purl-no-pkg.yaml",
+            "rules[0].packages.deny[0]: purl pattern \"pypi/requests\"",
+        ),
+        (
+            "invalid/two-kinds.yaml",
+            "rules[0]: a rule is about findings, packages or licenses",
+        ),
+        (
+            "invalid/no-condition.yaml",
+            "rules[0]: the rule has no condition",
+        ),
+        (
+            "invalid/vex-not-affected.yaml",
+            "rules[0].vexState: vexState \"not_affected\" never matches",
+        ),
+        (
+            "invalid/licenses-no-unknown.yaml",
+            "rules[0].licenses: missing field `unknown`",
+        ),
         ("invalid/top-level-typo.yaml", "unknown field `exception`"),
-        ("invalid-parser-only/duplicate-rule-id.yaml", "rules[1].id: duplicate id \"a\""),
-        ("invalid-parser-only/exception-id-clashes-rule.yaml", "exceptions[0].id: duplicate id \"a\""),
-        ("invalid-parser-only/duplicate-key.yaml", "duplicate field `severity`"),
+        (
+            "invalid-parser-only/duplicate-rule-id.yaml",
+            "rules[1].id: duplicate id \"a\"",
+        ),
+        (
+            "invalid-parser-only/exception-id-clashes-rule.yaml",
+            "exceptions[0].id: duplicate id \"a\"",
+        ),
+        (
+            "invalid-parser-only/duplicate-key.yaml",
+            "duplicate field `severity`",
+        ),
     ];
     for (file, want) in cases {
         let err = parse(&std::fs::read(fixtures().join(file)).unwrap())
@@ -142,7 +195,8 @@ fn errors_name_the_field() {
         assert!(err.contains(want), "{file}: {err:?} lacks {want:?}");
     }
     // Line numbers of YAML-level errors.
-    let err = parse(&std::fs::read(fixtures().join("invalid/bad-severity.yaml")).unwrap()).unwrap_err();
+    let err =
+        parse(&std::fs::read(fixtures().join("invalid/bad-severity.yaml")).unwrap()).unwrap_err();
     match err {
         stella_policy::rules::PolicyError::Yaml { line, .. } => assert_eq!(line, Some(3)),
         other => panic!("{other:?}"),
@@ -159,10 +213,20 @@ fn hostile_documents_are_refused_cleanly() {
     // Not UTF-8, empty, several documents, an alias bomb.
     assert!(parse(b"\xff\xfe").is_err());
     assert!(parse(b"").is_err());
-    assert!(parse(b"schema: stella-policy@1\nrules: []\n---\nschema: stella-policy@1\nrules: []\n").is_err());
+    assert!(parse(
+        b"schema: stella-policy@1\nrules: []\n---\nschema: stella-policy@1\nrules: []\n"
+    )
+    .is_err());
     let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
     for i in 0..12 {
-        bomb.push_str(&format!("b{i}: &b{i} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n", p = if i == 0 { "a".into() } else { format!("b{}", i - 1) }));
+        bomb.push_str(&format!(
+            "b{i}: &b{i} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n",
+            p = if i == 0 {
+                "a".into()
+            } else {
+                format!("b{}", i - 1)
+            }
+        ));
     }
     assert!(parse(bomb.as_bytes()).is_err());
 }
