@@ -13,9 +13,7 @@ use clap::{Args, Subcommand};
 use serde::Deserialize;
 use stella_model::{ArtifactRef, Digest};
 use stella_policy::rules::{parse, Policy, MAX_POLICY_BYTES};
-use stella_registry_store::oci::{
-    Descriptor, EMPTY_JSON, EMPTY_JSON_DIGEST, MEDIA_OCI_MANIFEST,
-};
+use stella_registry_store::oci::{Descriptor, EMPTY_JSON, EMPTY_JSON_DIGEST, MEDIA_OCI_MANIFEST};
 use stella_registry_store::{
     artifact_manifest, open_target, ArtifactBlob, LayoutSelector, ManifestRef, SourceSpec,
     StoreOptions,
@@ -111,9 +109,14 @@ fn validate(args: ValidateArgs) -> anyhow::Result<u8> {
 
 fn push(args: PushArgs) -> anyhow::Result<u8> {
     let bytes = read_policy_file(&args.file)?;
-    let policy = parse(&bytes)
-        .with_context(|| format!("{} is not a valid policy; nothing pushed", args.file.display()))?;
+    let policy = parse(&bytes).with_context(|| {
+        format!(
+            "{} is not a valid policy; nothing pushed",
+            args.file.display()
+        )
+    })?;
     let opts = store_options(&args.insecure_registries);
+    create_tagged_layout(&args.target)?;
     let target =
         open_target(&args.target, &opts).with_context(|| format!("opening {}", args.target))?;
     // A layout named without a tag gets `latest`, not its only image.
@@ -175,6 +178,29 @@ fn pull(args: PullArgs) -> anyhow::Result<u8> {
         }
     }
     Ok(0)
+}
+
+/// `oci-dir:PATH:TAG` with neither `PATH:TAG` nor `PATH` on disk: creates
+/// `PATH`. The store's parser only splits a tag off a path that exists
+/// (paths may contain colons), so a first push to a new layout would
+/// otherwise create a directory named `PATH:TAG`.
+fn create_tagged_layout(spec: &str) -> anyhow::Result<()> {
+    let Some(rest) = spec.strip_prefix("oci-dir:") else {
+        return Ok(());
+    };
+    let Some((path, tag)) = rest.rsplit_once(':') else {
+        return Ok(());
+    };
+    if path.is_empty()
+        || tag.contains('/')
+        || rest.contains('@')
+        || ManifestRef::tag(tag).is_err()
+        || Path::new(rest).exists()
+        || Path::new(path).exists()
+    {
+        return Ok(());
+    }
+    std::fs::create_dir_all(path).with_context(|| format!("creating the layout {path}"))
 }
 
 /// Reads a policy from a file path, `oci-dir:PATH[:TAG|@DIGEST]` or
