@@ -15,6 +15,7 @@ mod generator;
 mod generator_image;
 mod index;
 mod output;
+mod policy;
 mod progress;
 mod scan;
 mod version;
@@ -63,6 +64,9 @@ enum Command {
     /// Advisory feeds as OCI artifacts.
     #[command(subcommand)]
     Feeds(feeds::FeedsCommand),
+    /// stella-policy@1 documents as OCI artifacts (validate, push, pull).
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
 }
 
 #[global_allocator]
@@ -104,6 +108,7 @@ fn main() -> ExitCode {
         Command::DockerPlugin(command) => docker_plugin::run(command).map(|()| 0),
         Command::Version(command) => version::run(command),
         Command::Feeds(command) => feeds::run(command),
+        Command::Policy(command) => policy::run(command),
     };
     report(result)
 }
