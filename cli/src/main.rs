@@ -18,6 +18,7 @@ mod output;
 mod progress;
 mod scan;
 mod version;
+mod vex;
 
 use std::process::ExitCode;
 
@@ -63,6 +64,9 @@ enum Command {
     /// Advisory feeds as OCI artifacts.
     #[command(subcommand)]
     Feeds(feeds::FeedsCommand),
+    /// VEX documents (OpenVEX, CycloneDX) attached to images as referrers.
+    #[command(subcommand)]
+    Vex(vex::VexCommand),
 }
 
 fn main() -> ExitCode {
@@ -101,6 +105,7 @@ fn main() -> ExitCode {
         Command::DockerPlugin(command) => docker_plugin::run(command).map(|()| 0),
         Command::Version(command) => version::run(command),
         Command::Feeds(command) => feeds::run(command),
+        Command::Vex(command) => vex::run(command),
     };
     report(result)
 }
