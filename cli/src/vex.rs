@@ -24,7 +24,9 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use serde::Deserialize;
 use stella_model::{ArtifactRef, Digest};
-use stella_policy::vex::{self, VexDocument, VexFormat, CYCLONEDX_MEDIA_TYPE, OPENVEX_MEDIA_TYPE};
+use stella_policy::vex::{
+    self, VexDocument, VexFormat, WarningKind, CYCLONEDX_MEDIA_TYPE, OPENVEX_MEDIA_TYPE,
+};
 use stella_registry_store::oci::Descriptor;
 use stella_registry_store::{
     attach, open_target, ArtifactBlob, ArtifactStore, ManifestRef, OpenOptions, SourceSpec,
@@ -105,6 +107,7 @@ pub struct DiscoveredVex {
 
 impl DiscoveredVex {
     /// The documents with where they came from.
+    #[allow(dead_code)] // the entry point `stella scan` (integrator) uses
     pub fn into_pairs(self) -> Vec<(VexDocument, ArtifactRef)> {
         self.found
             .into_iter()
@@ -257,11 +260,11 @@ fn attach_file(args: AttachArgs) -> anyhow::Result<u8> {
     }
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let document = vex::parse(&bytes).with_context(|| path.display().to_string())?;
-    if document.has_rejected_statements() {
+    if document.has_invalid_statements() {
         let problems: Vec<String> = document
             .warnings
             .iter()
-            .filter(|w| w.rejected)
+            .filter(|w| w.kind == WarningKind::Invalid)
             .map(|w| format!("  {w}"))
             .collect();
         bail!(
@@ -339,6 +342,7 @@ fn list(args: ListArgs) -> anyhow::Result<u8> {
                 .map(|a| {
                     serde_json::json!({
                         "artifact": a.artifact,
+                        "source": a.source.name,
                         "format": a.document.format.as_str(),
                         "document": a.document.digest,
                         "id": a.document.id,

@@ -22,7 +22,7 @@ use stella_model::{Digest, VexState};
 use super::product::{identify, Identified, VexProduct};
 use super::{
     kind_of, short, short_str, Timestamp, VexDocument, VexError, VexFormat, VexStatement,
-    VexWarning, MAX_PRODUCTS, MAX_STATEMENTS,
+    VexWarning, WarningKind, MAX_PRODUCTS, MAX_STATEMENTS,
 };
 
 /// `analysis.justification` values (CycloneDX 1.4–1.6 `impactAnalysisJustification`).
@@ -152,24 +152,13 @@ pub(crate) fn parse(root: &Map<String, Value>, digest: Digest) -> Result<VexDocu
         if !has_analysis(value) {
             doc.warnings.push(VexWarning {
                 statement: Some(index),
-                rejected: false,
+                kind: WarningKind::Note,
                 message: "no analysis.state: not a VEX statement (ignored)".into(),
             });
             continue;
         }
-        match statement(index, value, &resolver, document_time.as_ref(), &mut notes) {
-            Ok(s) => doc.statements.push(s),
-            Err(why) => doc.warnings.push(VexWarning {
-                statement: Some(index),
-                rejected: true,
-                message: why,
-            }),
-        }
-        doc.warnings.extend(notes.into_iter().map(|message| VexWarning {
-            statement: Some(index),
-            rejected: false,
-            message,
-        }));
+        let result = statement(index, value, &resolver, document_time.as_ref(), &mut notes);
+        doc.keep(index, result, notes);
     }
     Ok(doc)
 }
@@ -322,8 +311,8 @@ fn statement(
                 list.len()
             )))
         }
-        Some(Value::Array(list)) => list,
-        None | Some(Value::Null) => return Err(at("affects is missing: names no product".into())),
+        Some(Value::Array(list)) => list.as_slice(),
+        None | Some(Value::Null) => &[],
         Some(other) => return Err(at(format!("affects is {}, not an array", kind_of(other)))),
     };
     let mut products = Vec::new();
@@ -347,11 +336,7 @@ fn statement(
             Identified::Unusable(why) => notes.push(at(format!("affects[{i}] ignored: {why}"))),
         }
     }
-    if products.is_empty() {
-        return Err(at(
-            "no affects[].ref resolves to a purl or an image digest".into()
-        ));
-    }
+    // Empty: nothing Stella can match (the caller notes it).
     products.dedup();
     Ok(VexStatement {
         index,

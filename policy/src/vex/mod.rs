@@ -101,9 +101,9 @@ pub struct VexDocument {
 }
 
 impl VexDocument {
-    /// True when some statement was skipped as invalid.
-    pub fn has_rejected_statements(&self) -> bool {
-        self.warnings.iter().any(|w| w.rejected)
+    /// True when some statement breaks the format's rules (and was skipped).
+    pub fn has_invalid_statements(&self) -> bool {
+        self.warnings.iter().any(|w| w.kind == WarningKind::Invalid)
     }
 }
 
@@ -136,9 +136,20 @@ pub struct VexStatement {
 pub struct VexWarning {
     /// The statement it is about (`None`: the document).
     pub statement: Option<usize>,
-    /// True when the whole statement was skipped.
-    pub rejected: bool,
+    pub kind: WarningKind,
     pub message: String,
+}
+
+/// What a [`VexWarning`] says of its statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum WarningKind {
+    /// The statement breaks the format's rules: skipped.
+    Invalid,
+    /// The statement is valid but names no product Stella can match (only
+    /// CPEs, a component without purl): skipped.
+    Unmatchable,
+    /// Part of a kept statement was ignored, or a remark.
+    Note,
 }
 
 impl fmt::Display for VexWarning {
@@ -146,8 +157,10 @@ impl fmt::Display for VexWarning {
         if let Some(i) = self.statement {
             write!(f, "statement {i}: ")?;
         }
-        if self.rejected {
-            f.write_str("skipped: ")?;
+        match self.kind {
+            WarningKind::Invalid => f.write_str("invalid, skipped: ")?,
+            WarningKind::Unmatchable => f.write_str("skipped: ")?,
+            WarningKind::Note => {}
         }
         f.write_str(&self.message)
     }
@@ -247,5 +260,35 @@ pub(crate) fn vulnerability_key(id: &str) -> String {
         id.to_ascii_uppercase()
     } else {
         id.to_string()
+    }
+}
+
+impl VexDocument {
+    /// Records the outcome of reading statement `index`: kept when valid
+    /// and matchable, else a warning saying why; then its notes.
+    pub(crate) fn keep(
+        &mut self,
+        index: usize,
+        result: Result<VexStatement, String>,
+        notes: Vec<String>,
+    ) {
+        let warn = |kind, message| VexWarning {
+            statement: Some(index),
+            kind,
+            message,
+        };
+        match result {
+            Ok(s) if s.products.is_empty() => self.warnings.push(warn(
+                WarningKind::Unmatchable,
+                format!(
+                    "{}: no product with a purl or an image digest",
+                    s.vulnerability
+                ),
+            )),
+            Ok(s) => self.statements.push(s),
+            Err(why) => self.warnings.push(warn(WarningKind::Invalid, why)),
+        }
+        self.warnings
+            .extend(notes.into_iter().map(|m| warn(WarningKind::Note, m)));
     }
 }

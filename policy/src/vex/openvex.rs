@@ -8,7 +8,7 @@ use stella_model::{Digest, VexState};
 use super::product::{identify, Identified, ProductId, PurlPattern, VexProduct};
 use super::{
     kind_of, short, short_str, Timestamp, VexDocument, VexError, VexFormat, VexStatement,
-    VexWarning, MAX_PRODUCTS, MAX_STATEMENTS,
+    MAX_PRODUCTS, MAX_STATEMENTS,
 };
 
 /// Every OpenVEX context (`https://openvex.dev/ns`, `…/ns/v0.2.0`) starts so.
@@ -113,19 +113,8 @@ pub(crate) fn parse(root: &Map<String, Value>, digest: Digest) -> Result<VexDocu
     };
     for (index, value) in statements.iter().enumerate() {
         let mut notes = Vec::new();
-        match statement(index, value, &timestamp, &mut notes) {
-            Ok(s) => doc.statements.push(s),
-            Err(why) => doc.warnings.push(VexWarning {
-                statement: Some(index),
-                rejected: true,
-                message: why,
-            }),
-        }
-        doc.warnings.extend(notes.into_iter().map(|message| VexWarning {
-            statement: Some(index),
-            rejected: false,
-            message,
-        }));
+        let result = statement(index, value, &timestamp, &mut notes);
+        doc.keep(index, result, notes);
     }
     Ok(doc)
 }
@@ -268,9 +257,7 @@ fn products(value: Option<&Value>, notes: &mut Vec<String>) -> Result<Vec<VexPro
             Err(why) => notes.push(format!("product {i} ignored: {why}")),
         }
     }
-    if out.is_empty() {
-        return Err("no product with a usable identifier (a purl or an image digest)".into());
-    }
+    // Empty: a valid statement Stella cannot match (the caller notes it).
     Ok(out)
 }
 
