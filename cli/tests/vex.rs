@@ -315,6 +315,63 @@ fn vex_attach_and_list_in_an_oci_layout() {
         2
     )));
     assert_eq!(v["skipped"].as_array().unwrap().len(), 0, "{v:#}");
+
+    // CycloneDX VEX another tool attached is found by its content; the
+    // same document under Stella's tool annotation without the VEX one is
+    // taken for an SBOM of `scan --attach` (its vulnerabilities would be
+    // our own findings) and left out.
+    std::fs::copy(fixture("vex-1.4.cdx.json"), third.join("vex.cdx.json")).unwrap();
+    run_oras(
+        &oras,
+        &["attach", "--oci-layout", "--artifact-type", CDX, &layout_ref, "vex.cdx.json"],
+        &third,
+    );
+    std::fs::write(third.join("findings.cdx.json"), {
+        let mut text = std::fs::read_to_string(fixture("vex-1.4.cdx.json")).unwrap();
+        text.push('\n'); // other bytes, same content
+        text
+    })
+    .unwrap();
+    run_oras(
+        &oras,
+        &[
+            "attach",
+            "--oci-layout",
+            "--artifact-type",
+            CDX,
+            "--annotation",
+            "dev.stellaops.tool=stella 0.1.0",
+            &layout_ref,
+            "findings.cdx.json",
+        ],
+        &third,
+    );
+    let found = listed(&list(&image));
+    assert_eq!(found.len(), 5, "{found:?}");
+    assert!(found.contains(&(
+        "cyclonedx".to_string(),
+        sha256_of_file(&fixture("vex-1.4.cdx.json")),
+        1
+    )));
+
+    // A VEX layer whose bytes do not match its digest: skipped and
+    // reported, the others still listed.
+    let manifest: Value = serde_json::from_slice(
+        &std::fs::read(dir.join("blobs/sha256").join(artifact.trim_start_matches("sha256:")))
+            .unwrap(),
+    )
+    .unwrap();
+    let layer = manifest["layers"][0]["digest"].as_str().unwrap();
+    let blob = dir.join("blobs/sha256").join(layer.trim_start_matches("sha256:"));
+    let mut bytes = std::fs::read(&blob).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x20;
+    std::fs::write(&blob, bytes).unwrap();
+    let v = list(&image);
+    assert_eq!(listed(&v).len(), 4, "{v:#}");
+    let skipped = v["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{v:#}");
+    assert!(skipped[0].as_str().unwrap().contains(&artifact), "{v:#}");
 }
 
 #[test]
