@@ -214,10 +214,7 @@ fn read_referrer(
         }
         let data = store.get_blob(&layer.digest, limit)?;
         if data.len() as u64 != layer.size || Digest::sha256_of(&data) != layer.digest {
-            bail!(
-                "layer {i} ({}) does not match its descriptor",
-                layer.digest
-            );
+            bail!("layer {i} ({}) does not match its descriptor", layer.digest);
         }
         match vex::parse(&data) {
             Ok(document) => {

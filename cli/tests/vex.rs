@@ -57,8 +57,11 @@ fn image_layout(dir: &Path) -> (oci::Layout, oci::Desc) {
     tar.file("etc/os-release", oci::DEBIAN_OS_RELEASE.as_bytes())
         .file(
             "var/lib/dpkg/status",
-            oci::dpkg_status(&[("libssl3", "3.0.11-1~deb12u2"), ("openssl", "3.0.11-1~deb12u2")])
-                .as_bytes(),
+            oci::dpkg_status(&[
+                ("libssl3", "3.0.11-1~deb12u2"),
+                ("openssl", "3.0.11-1~deb12u2"),
+            ])
+            .as_bytes(),
         );
     let (layout, manifest, _) = oci::Layout::simple(dir, &[tar.finish()]);
     (layout, manifest)
@@ -194,18 +197,22 @@ fn attach_and_list(image: &str, subject: &str, work: &Path) -> String {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains(r#"unknown status "unaffected""#), "{err}");
-    assert!(
-        err.contains("not_affected needs a justification"),
-        "{err}"
-    );
+    assert!(err.contains("not_affected needs a justification"), "{err}");
     // Not VEX at all.
     let sbom = work.join("not-vex.json");
-    std::fs::write(&sbom, br#"{"bomFormat":"CycloneDX","specVersion":"1.6","components":[]}"#)
-        .unwrap();
+    std::fs::write(
+        &sbom,
+        br#"{"bomFormat":"CycloneDX","specVersion":"1.6","components":[]}"#,
+    )
+    .unwrap();
     let out = stella(&["vex", "attach", sbom.to_str().unwrap(), "--to", image]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no vulnerabilities"));
-    assert_eq!(listed(&list(image)).len(), 3, "a refused document was attached");
+    assert_eq!(
+        listed(&list(image)).len(),
+        3,
+        "a refused document was attached"
+    );
     artifact
 }
 
@@ -215,7 +222,12 @@ fn vex_attach_and_list_in_an_oci_layout() {
     let dir = work.path().join("layout");
     let (_layout, manifest) = image_layout(&dir);
     // skopeo reads the layout and agrees on the subject digest.
-    skopeo(&["copy", "--quiet", &format!("oci:{}", dir.display()), &format!("oci:{}:app", dir.display())]);
+    skopeo(&[
+        "copy",
+        "--quiet",
+        &format!("oci:{}", dir.display()),
+        &format!("oci:{}:app", dir.display()),
+    ]);
     let raw = skopeo(&["inspect", "--raw", &format!("oci:{}:app", dir.display())]);
     let subject = {
         use sha2::Digest;
@@ -258,7 +270,11 @@ fn vex_attach_and_list_in_an_oci_layout() {
         work.path(),
     );
     let types: Vec<String> = oras_referrers(&out).into_iter().map(|(t, _)| t).collect();
-    assert_eq!(types.iter().filter(|t| *t == OPENVEX).count(), 2, "{types:?}");
+    assert_eq!(
+        types.iter().filter(|t| *t == OPENVEX).count(),
+        2,
+        "{types:?}"
+    );
     // CycloneDX VEX, and the SBOM of scan --attach.
     assert_eq!(types.iter().filter(|t| *t == CDX).count(), 2, "{types:?}");
     assert!(oras_referrers(&out).contains(&(OPENVEX.to_string(), artifact.clone())));
@@ -286,7 +302,11 @@ fn vex_attach_and_list_in_an_oci_layout() {
     // without VEX (not VEX).
     let third = work.path().join("third");
     std::fs::create_dir(&third).unwrap();
-    std::fs::copy(fixture("versionless.openvex.json"), third.join("other.openvex.json")).unwrap();
+    std::fs::copy(
+        fixture("versionless.openvex.json"),
+        third.join("other.openvex.json"),
+    )
+    .unwrap();
     std::fs::write(
         third.join("sbom.cdx.json"),
         br#"{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[]}"#,
@@ -323,7 +343,14 @@ fn vex_attach_and_list_in_an_oci_layout() {
     std::fs::copy(fixture("vex-1.4.cdx.json"), third.join("vex.cdx.json")).unwrap();
     run_oras(
         &oras,
-        &["attach", "--oci-layout", "--artifact-type", CDX, &layout_ref, "vex.cdx.json"],
+        &[
+            "attach",
+            "--oci-layout",
+            "--artifact-type",
+            CDX,
+            &layout_ref,
+            "vex.cdx.json",
+        ],
         &third,
     );
     std::fs::write(third.join("findings.cdx.json"), {
@@ -357,12 +384,17 @@ fn vex_attach_and_list_in_an_oci_layout() {
     // A VEX layer whose bytes do not match its digest: skipped and
     // reported, the others still listed.
     let manifest: Value = serde_json::from_slice(
-        &std::fs::read(dir.join("blobs/sha256").join(artifact.trim_start_matches("sha256:")))
-            .unwrap(),
+        &std::fs::read(
+            dir.join("blobs/sha256")
+                .join(artifact.trim_start_matches("sha256:")),
+        )
+        .unwrap(),
     )
     .unwrap();
     let layer = manifest["layers"][0]["digest"].as_str().unwrap();
-    let blob = dir.join("blobs/sha256").join(layer.trim_start_matches("sha256:"));
+    let blob = dir
+        .join("blobs/sha256")
+        .join(layer.trim_start_matches("sha256:"));
     let mut bytes = std::fs::read(&blob).unwrap();
     let at = bytes.len() / 2;
     bytes[at] ^= 0x20;
@@ -388,7 +420,12 @@ fn vex_attach_and_list_through_a_real_registry() {
         &format!("oci:{}", dir.display()),
         &format!("docker://{reference}"),
     ]);
-    let raw = skopeo(&["inspect", "--tls-verify=false", "--raw", &format!("docker://{reference}")]);
+    let raw = skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        "--raw",
+        &format!("docker://{reference}"),
+    ]);
     let subject = {
         use sha2::Digest;
         format!("sha256:{}", hex::encode(sha2::Sha256::digest(&raw)))
@@ -409,7 +446,10 @@ fn vex_attach_and_list_through_a_real_registry() {
         work.path(),
     );
     let referrers = oras_referrers(&out);
-    assert!(referrers.contains(&(OPENVEX.to_string(), artifact.clone())), "{referrers:?}");
+    assert!(
+        referrers.contains(&(OPENVEX.to_string(), artifact.clone())),
+        "{referrers:?}"
+    );
     assert_eq!(referrers.iter().filter(|(t, _)| t == CDX).count(), 1);
     let pulled = work.path().join("pulled");
     std::fs::create_dir(&pulled).unwrap();

@@ -55,6 +55,11 @@ def main():
     except ImportError as e:
         print(f"missing tooling ({e}): pip install 'cyclonedx-python-lib[validation]'", file=sys.stderr)
         return 2
+    # Without its optional helpers, jsonschema skips format checks silently.
+    checker = FormatChecker()
+    if checker.conforms("yesterday", "date-time") or checker.conforms("not a uri", "uri"):
+        print("jsonschema cannot check date-time/uri formats: pip install 'jsonschema[format]'", file=sys.stderr)
+        return 2
     with open(sys.argv[1], encoding="utf-8") as f:
         schema = json.load(f)
     Draft202012Validator.check_schema(schema)

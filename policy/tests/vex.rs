@@ -171,8 +171,8 @@ fn every_fixture_is_what_the_official_schemas_say() {
     for file in &files {
         let name = file.file_name().unwrap().to_string_lossy().to_string();
         let errors = &verdicts[&file.display().to_string()];
-        let parsed = vex::parse(&std::fs::read(file).unwrap())
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let parsed =
+            vex::parse(&std::fs::read(file).unwrap()).unwrap_or_else(|e| panic!("{name}: {e}"));
         if SCHEMA_INVALID.contains(&name.as_str()) {
             assert!(!errors.is_empty(), "{name}: the schema accepts it");
             if name != "draft-readme.openvex.json" {
@@ -203,9 +203,18 @@ fn schema_rejections_match_the_statements_we_skip() {
         .collect();
     assert_eq!(rejected, vec![1, 2, 3]);
     let text: Vec<String> = d.warnings.iter().map(|w| w.to_string()).collect();
-    assert!(text[0].contains("not_affected needs a justification or an impact_statement"), "{text:?}");
-    assert!(text[1].contains(r#"unknown status "unaffected""#), "{text:?}");
-    assert!(text[2].contains(r#"unknown justification "not_vulnerable""#), "{text:?}");
+    assert!(
+        text[0].contains("not_affected needs a justification or an impact_statement"),
+        "{text:?}"
+    );
+    assert!(
+        text[1].contains(r#"unknown status "unaffected""#),
+        "{text:?}"
+    );
+    assert!(
+        text[2].contains(r#"unknown justification "not_vulnerable""#),
+        "{text:?}"
+    );
     // The valid statement still applies; the skipped ones decide nothing.
     let mut findings = vec![
         jinja2(),
@@ -324,20 +333,37 @@ fn an_image_statement_applies_to_that_image_only() {
     let mut findings = fresh();
     let report = vex::apply(&mut findings, &[d.clone()], Some(&subject()));
     assert_eq!(report.decided, 3);
-    assert!(findings.iter().all(|f| state(f) == Some(VexState::NotAffected)));
+    assert!(findings
+        .iter()
+        .all(|f| state(f) == Some(VexState::NotAffected)));
     // The second statement names the image by its hashes.sha-256.
     assert_eq!(
-        findings[2].vex.as_ref().unwrap().impact_statement.as_deref(),
+        findings[2]
+            .vex
+            .as_ref()
+            .unwrap()
+            .impact_statement
+            .as_deref(),
         Some("The image never parses URLs from untrusted input.")
     );
     let other: Digest = OTHER_IMAGE.parse().unwrap();
     let mut findings = fresh();
-    assert_eq!(vex::apply(&mut findings, &[d.clone()], Some(&other)).decided, 0);
+    assert_eq!(
+        vex::apply(&mut findings, &[d.clone()], Some(&other)).decided,
+        0
+    );
+    // The image picked from an index: statements may name either digest.
+    let mut findings = fresh();
+    let both = [other.clone(), subject()];
+    assert_eq!(vex::apply_to_image(&mut findings, &[d.clone()], &both).decided, 3);
     // No scanned image (a directory scan): nothing, and a note says why.
     let mut findings = fresh();
     let report = vex::apply(&mut findings, &[d], None);
     assert_eq!(report.decided, 0);
-    assert!(report.notes[0].contains("name an image by digest"), "{report:?}");
+    assert!(
+        report.notes[0].contains("name an image by digest"),
+        "{report:?}"
+    );
 }
 
 // ------------------------------------------------------------ ordering
@@ -386,7 +412,11 @@ fn at_equal_times_the_more_specific_product_wins() {
     let mut without_versioned = d.clone();
     without_versioned.statements.remove(0);
     let mut findings = vec![jinja2()];
-    vex::apply(&mut findings, &[without_versioned.clone()], Some(&subject()));
+    vex::apply(
+        &mut findings,
+        &[without_versioned.clone()],
+        Some(&subject()),
+    );
     assert_eq!(state(&findings[0]), Some(VexState::UnderInvestigation));
 
     let mut image_only = without_versioned;
@@ -464,7 +494,12 @@ fn cyclonedx_states_map_to_vex_states() {
         ]
     );
     assert_eq!(
-        findings[5].vex.as_ref().unwrap().impact_statement.as_deref(),
+        findings[5]
+            .vex
+            .as_ref()
+            .unwrap()
+            .impact_statement
+            .as_deref(),
         Some("The policy checking code is not used.")
     );
     let v = findings[6].vex.as_ref().unwrap();
@@ -483,8 +518,16 @@ fn cyclonedx_states_map_to_vex_states() {
     // the plain finding: noted.
     let skipped: Vec<(Option<usize>, WarningKind)> =
         d.warnings.iter().map(|w| (w.statement, w.kind)).collect();
-    assert!(skipped.contains(&(Some(7), WarningKind::Unmatchable)), "{:?}", d.warnings);
-    assert!(skipped.contains(&(Some(8), WarningKind::Note)), "{:?}", d.warnings);
+    assert!(
+        skipped.contains(&(Some(7), WarningKind::Unmatchable)),
+        "{:?}",
+        d.warnings
+    );
+    assert!(
+        skipped.contains(&(Some(8), WarningKind::Note)),
+        "{:?}",
+        d.warnings
+    );
     assert!(!d.has_invalid_statements());
     assert_eq!(d.statements.len(), 7);
 }
@@ -565,7 +608,8 @@ fn openvex_with(fields: &str) -> Vec<u8> {
 #[test]
 fn documents_that_are_not_vex_are_errors_naming_why() {
     let statement = r#""statements":[{"vulnerability":{"name":"CVE-1"},"products":[{"@id":"pkg:pypi/a"}],"status":"fixed"}]"#;
-    let cases: Vec<(Vec<u8>, &str)> = vec![
+    let cases: Vec<(Vec<u8>, &str)> =
+        vec![
         (b"not json".to_vec(), "not JSON"),
         (b"[]".to_vec(), "an array, not an object"),
         (br#"{"@context":"https://schema.org"}"#.to_vec(), "not an OpenVEX context"),
@@ -609,10 +653,7 @@ fn documents_that_are_not_vex_are_errors_naming_why() {
         assert!(err.contains(needle), "{needle:?} not in {err:?}");
     }
     let huge = vec![b' '; vex::MAX_DOCUMENT_BYTES + 1];
-    assert!(matches!(
-        vex::parse(&huge),
-        Err(VexError::TooLarge { .. })
-    ));
+    assert!(matches!(vex::parse(&huge), Err(VexError::TooLarge { .. })));
 }
 
 #[test]
@@ -627,11 +668,26 @@ fn a_statement_without_a_usable_product_is_skipped() {
     let d = vex::parse(&bytes).unwrap();
     assert!(d.statements.is_empty(), "{:?}", d.statements);
     let text: Vec<String> = d.warnings.iter().map(|w| w.to_string()).collect();
-    assert!(text.iter().any(|w| w.contains("CVE-1: names no product")), "{text:?}");
-    assert!(text.iter().any(|w| w.contains("skipped: CVE-2: no product with a purl or an image digest")), "{text:?}");
-    assert!(text.iter().any(|w| w.contains("without its manifest digest")), "{text:?}");
+    assert!(
+        text.iter().any(|w| w.contains("CVE-1: names no product")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|w| w.contains("skipped: CVE-2: no product with a purl or an image digest")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|w| w.contains("without its manifest digest")),
+        "{text:?}"
+    );
     // Subcomponents none of which can be matched never widen to the image.
-    assert!(text.iter().any(|w| w.contains("none of its subcomponents has a purl")), "{text:?}");
+    assert!(
+        text.iter()
+            .any(|w| w.contains("none of its subcomponents has a purl")),
+        "{text:?}"
+    );
 }
 
 #[test]

@@ -49,6 +49,17 @@ pub fn apply(
     docs: &[VexDocument],
     subject: Option<&Digest>,
 ) -> ApplyReport {
+    apply_to_image(findings, docs, subject.as_slice())
+}
+
+/// [`apply`] where the scanned image has several digests that VEX authors
+/// may name: the platform manifest and the multi-platform index it was
+/// picked from (`pkg:oci/app@sha256:INDEX` names every platform).
+pub fn apply_to_image(
+    findings: &mut [Finding],
+    docs: &[VexDocument],
+    image: &[Digest],
+) -> ApplyReport {
     let mut by_vulnerability: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
     for (d, doc) in docs.iter().enumerate() {
         for (s, statement) in doc.statements.iter().enumerate() {
@@ -62,7 +73,7 @@ pub fn apply(
         }
     }
     let mut report = ApplyReport::default();
-    if subject.is_none() {
+    if image.is_empty() {
         let image_statements = docs
             .iter()
             .flat_map(|d| &d.statements)
@@ -101,7 +112,7 @@ pub fn apply(
                 let specificity = statement
                     .products
                     .iter()
-                    .filter_map(|p| p.matches(purl.as_ref(), subject))
+                    .filter_map(|p| p.matches(purl.as_ref(), image))
                     .max()?;
                 Some(Candidate {
                     document,

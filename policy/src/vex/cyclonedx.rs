@@ -211,7 +211,10 @@ impl Resolver<'_> {
             if same_bom {
                 if let Some(found) = self.refs.get(&fragment) {
                     return found.clone().ok_or_else(|| {
-                        format!("ref {} names a component without a purl", short_str(reference))
+                        format!(
+                            "ref {} names a component without a purl",
+                            short_str(reference)
+                        )
                     });
                 }
             }

@@ -32,7 +32,7 @@ use std::fmt;
 use serde_json::Value;
 use stella_model::{Digest, VexState};
 
-pub use apply::{apply, ApplyReport};
+pub use apply::{apply, apply_to_image, ApplyReport};
 pub use product::{ProductId, PurlPattern, Specificity, VexProduct};
 pub use time::Timestamp;
 

@@ -163,12 +163,14 @@ fn statement(
     let action_statement = optional_string(s, "action_statement").map_err(at)?;
     if state == VexState::NotAffected && justification.is_none() && impact_statement.is_none() {
         return Err(at(
-            "not_affected needs a justification or an impact_statement".into()
+            "not_affected needs a justification or an impact_statement".into(),
         ));
     }
     if state == VexState::Affected && action_statement.is_none() {
         // Kept: dropping it could let an older not_affected stand.
-        notes.push(at("affected without the action_statement the spec requires".into()));
+        notes.push(at(
+            "affected without the action_statement the spec requires".into(),
+        ));
     }
     // Inheritance: the statement's own time, else the document's.
     let timestamp = optional_time(s, "last_updated")
@@ -335,8 +337,9 @@ fn product(value: &Value, notes: &mut Vec<String>) -> Result<Option<VexProduct>,
     for (i, sub) in subcomponents.iter().enumerate() {
         let texts = match sub {
             Value::String(s) => vec![s.clone()],
-            Value::Object(c) => component_ids(c, false)
-                .map_err(|why| format!("subcomponent {i}: {why}"))?,
+            Value::Object(c) => {
+                component_ids(c, false).map_err(|why| format!("subcomponent {i}: {why}"))?
+            }
             other => return Err(format!("subcomponent {i} is {}", kind_of(other))),
         };
         let found: Vec<PurlPattern> = texts.iter().filter_map(|t| PurlPattern::parse(t)).collect();

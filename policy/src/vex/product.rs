@@ -187,14 +187,15 @@ pub(crate) fn identify(text: &str) -> Identified {
 impl VexProduct {
     /// How specifically this product names a finding's component (by its
     /// purl), or
-    /// `None` when it does not. `subject` is the scanned image's manifest
-    /// digest; without one, image products match nothing.
+    /// `None` when it does not. `image` are the scanned image's digests
+    /// (its platform manifest, and the index it was picked from); with
+    /// none, image products match nothing.
     pub fn matches(
         &self,
         component_purl: Option<&Purl>,
-        subject: Option<&Digest>,
+        image: &[Digest],
     ) -> Option<Specificity> {
-        let is_subject = |id: &ProductId| matches!(id, ProductId::Image(d) if Some(d) == subject);
+        let is_subject = |id: &ProductId| matches!(id, ProductId::Image(d) if image.contains(d));
         let in_subcomponents = || {
             self.subcomponents
                 .iter()
@@ -250,7 +251,8 @@ mod tests {
     #[test]
     fn qualifiers_only_when_the_pattern_has_them() {
         let bare = PurlPattern::parse("pkg:deb/debian/openssl@3.0.11-1~deb12u2").unwrap();
-        let arch = PurlPattern::parse("pkg:deb/debian/openssl@3.0.11-1~deb12u2?arch=arm64").unwrap();
+        let arch =
+            PurlPattern::parse("pkg:deb/debian/openssl@3.0.11-1~deb12u2?arch=arm64").unwrap();
         let found = purl("pkg:deb/debian/openssl@3.0.11-1~deb12u2?arch=amd64&distro=debian-12");
         assert!(bare.matches(&found));
         assert!(!arch.matches(&found));
@@ -267,11 +269,16 @@ mod tests {
     fn identifiers() {
         let hex = "a".repeat(64);
         assert!(matches!(
-            identify(&format!("pkg:oci/app@sha256%3A{hex}?repository_url=r.example/app")),
+            identify(&format!(
+                "pkg:oci/app@sha256%3A{hex}?repository_url=r.example/app"
+            )),
             Identified::Id(ProductId::Image(_))
         ));
         assert!(matches!(
-            identify(&format!("registry.example:5000/app@sha256:{}", hex.to_uppercase())),
+            identify(&format!(
+                "registry.example:5000/app@sha256:{}",
+                hex.to_uppercase()
+            )),
             Identified::Id(ProductId::Image(_))
         ));
         assert!(matches!(identify("pkg:oci/app"), Identified::Unusable(_)));
