@@ -103,6 +103,9 @@ pub struct DiscoveredVex {
     /// Referrers that claimed to be VEX and were not usable, with why
     /// (never fatal: an unreadable VEX document only leaves findings active).
     pub skipped: Vec<String>,
+    /// The digests the image goes by: its platform manifest, then the
+    /// index it was picked from (image statements may name either).
+    pub image: Vec<Digest>,
 }
 
 impl DiscoveredVex {
@@ -129,28 +132,48 @@ fn open_existing(image: &str, open: &OpenOptions) -> anyhow::Result<Target> {
     open_target(image, &StoreOptions::from(open)).with_context(|| format!("opening {image}"))
 }
 
-/// The platform manifest of IMAGE, resolved the way `stella scan` does,
-/// and the store it lives in.
-pub fn resolve_image(
-    image: &str,
-    open: &OpenOptions,
-) -> anyhow::Result<(Box<dyn ArtifactStore>, Descriptor)> {
+/// IMAGE resolved the way `stella scan` does.
+pub struct ResolvedImage {
+    pub store: Box<dyn ArtifactStore>,
+    /// The platform manifest: what `vex attach` attaches to.
+    pub manifest: Descriptor,
+    /// The multi-platform index IMAGE names, when it names one.
+    pub index: Option<Digest>,
+}
+
+/// The platform manifest of IMAGE (and the index it was picked from), and
+/// the store it lives in.
+pub fn resolve_image(image: &str, open: &OpenOptions) -> anyhow::Result<ResolvedImage> {
     let target = open_existing(image, open)?;
     let resolved = target
         .image(&open.platform, image)
         .with_context(|| format!("opening {image}"))?;
-    Ok((target.store, resolved.manifest))
+    let index = (resolved.top.digest != resolved.manifest.digest).then_some(resolved.top.digest);
+    Ok(ResolvedImage {
+        store: target.store,
+        manifest: resolved.manifest,
+        index,
+    })
 }
 
-/// The VEX documents attached to IMAGE (see the module doc for what counts
-/// as VEX), each artifact manifest and blob digest-verified.
+/// The VEX documents attached to IMAGE — to its platform manifest and, for
+/// an image picked from a multi-platform index, to that index (see the
+/// module doc for what counts as VEX), each artifact manifest and blob
+/// digest-verified. Also returns the platform manifest's descriptor; pass
+/// [`DiscoveredVex::image`] to `stella_policy::vex::apply_to_image`.
 pub fn discover_vex_of(
     image: &str,
     open: &OpenOptions,
 ) -> anyhow::Result<(Descriptor, DiscoveredVex)> {
-    let (store, subject) = resolve_image(image, open)?;
-    let found = discover_vex(store.as_ref(), &subject.digest)?;
-    Ok((subject, found))
+    let resolved = resolve_image(image, open)?;
+    let mut found = discover_vex(resolved.store.as_ref(), &resolved.manifest.digest)?;
+    if let Some(index) = &resolved.index {
+        let more = discover_vex(resolved.store.as_ref(), index)?;
+        found.found.extend(more.found);
+        found.skipped.extend(more.skipped);
+        found.image.push(index.clone());
+    }
+    Ok((resolved.manifest, found))
 }
 
 /// The VEX documents attached to the manifest `subject` in `store`.
@@ -158,7 +181,10 @@ pub fn discover_vex(store: &dyn ArtifactStore, subject: &Digest) -> anyhow::Resu
     let referrers = store
         .referrers(subject, None)
         .with_context(|| format!("referrers of {subject} in {}", store.location()))?;
-    let mut out = DiscoveredVex::default();
+    let mut out = DiscoveredVex {
+        image: vec![subject.clone()],
+        ..DiscoveredVex::default()
+    };
     for referrer in referrers {
         let artifact_type = referrer.artifact_type.as_deref().unwrap_or_default();
         if artifact_type != OPENVEX_MEDIA_TYPE && artifact_type != CYCLONEDX_MEDIA_TYPE {
@@ -275,7 +301,11 @@ fn attach_file(args: AttachArgs) -> anyhow::Result<u8> {
         eprintln!("stella: {}: {w}", path.display());
     }
     let open = open_options(&args.insecure_registries, args.platform.as_deref())?;
-    let (store, subject) = resolve_image(&args.to, &open)?;
+    let ResolvedImage {
+        store,
+        manifest: subject,
+        ..
+    } = resolve_image(&args.to, &open)?;
     let format = document.format;
     let title = match format {
         VexFormat::OpenVex => "vex.openvex.json",
@@ -351,6 +381,7 @@ fn list(args: ListArgs) -> anyhow::Result<u8> {
                 .collect();
             let doc = serde_json::json!({
                 "subject": subject,
+                "image": discovered.image,
                 "vex": vex,
                 "skipped": discovered.skipped,
             });
