@@ -469,3 +469,97 @@ fn vex_attach_and_list_through_a_real_registry() {
         std::fs::read(fixture("alias.openvex.json")).unwrap()
     );
 }
+
+#[test]
+fn vex_of_a_multi_platform_image_covers_manifest_and_index() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("layout");
+    let layout = oci::Layout::create(&dir);
+    let mut tar = oci::Tar::new();
+    tar.file("etc/os-release", oci::DEBIAN_OS_RELEASE.as_bytes());
+    let layer = layout.layer_gz(&tar.finish());
+    let manifest = layout.image("amd64", std::slice::from_ref(&layer));
+    let mut entry = manifest.json();
+    entry["platform"] = serde_json::json!({ "architecture": "amd64", "os": "linux" });
+    let index_bytes = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": oci::MEDIA_INDEX,
+        "manifests": [entry],
+    }))
+    .unwrap();
+    let index = layout.blob(oci::MEDIA_INDEX, &index_bytes);
+    layout.index(std::slice::from_ref(&index));
+    let image = format!("oci-dir:{}", dir.display());
+    let platform = ["--platform", "linux/amd64"];
+
+    // Stella attaches to the platform manifest.
+    let alias = fixture("alias.openvex.json");
+    let mut args = vec!["vex", "attach", alias.to_str().unwrap(), "--to", &image];
+    args.extend(platform);
+    ok_stdout(&stella(&args));
+    let raw = skopeo(&[
+        "inspect",
+        "--raw",
+        "--override-arch",
+        "amd64",
+        "--override-os",
+        "linux",
+        &format!("oci:{}", dir.display()),
+    ]);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&raw).unwrap()["mediaType"],
+        oci::MEDIA_INDEX,
+        "skopeo reads the layout's index"
+    );
+
+    let Some(oras) = stella_testkit::oras::find() else {
+        return;
+    };
+    let discovered = run_oras(
+        &oras,
+        &[
+            "discover",
+            "--oci-layout",
+            "-o",
+            "json",
+            &format!("{}@{}", dir.display(), manifest.digest),
+        ],
+        work.path(),
+    );
+    assert_eq!(oras_referrers(&discovered).len(), 1, "attached to the platform manifest");
+    // Another tool attaches to the index.
+    let third = work.path().join("third");
+    std::fs::create_dir(&third).unwrap();
+    std::fs::copy(fixture("versionless.openvex.json"), third.join("v.json")).unwrap();
+    run_oras(
+        &oras,
+        &[
+            "attach",
+            "--oci-layout",
+            "--artifact-type",
+            OPENVEX,
+            &format!("{}@{}", dir.display(), index.digest),
+            "v.json",
+        ],
+        &third,
+    );
+    let mut args = vec!["vex", "list", &image, "-o", "json"];
+    args.extend(platform);
+    let v: Value = serde_json::from_str(&ok_stdout(&stella(&args))).unwrap();
+    assert_eq!(v["subject"]["digest"], manifest.digest.as_str());
+    assert_eq!(
+        v["image"],
+        serde_json::json!([manifest.digest, index.digest]),
+        "{v:#}"
+    );
+    let mut expected = vec![
+        ("openvex".to_string(), sha256_of_file(&alias), 3),
+        (
+            "openvex".to_string(),
+            sha256_of_file(&fixture("versionless.openvex.json")),
+            2,
+        ),
+    ];
+    expected.sort();
+    assert_eq!(listed(&v), expected, "{v:#}");
+}

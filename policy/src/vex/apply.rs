@@ -49,7 +49,8 @@ pub fn apply(
     docs: &[VexDocument],
     subject: Option<&Digest>,
 ) -> ApplyReport {
-    apply_to_image(findings, docs, subject.as_slice())
+    let image: Vec<Digest> = subject.into_iter().cloned().collect();
+    apply_to_image(findings, docs, &image)
 }
 
 /// [`apply`] where the scanned image has several digests that VEX authors
