@@ -492,11 +492,6 @@ fn vex_of_a_multi_platform_image_covers_manifest_and_index() {
     let image = format!("oci-dir:{}", dir.display());
     let platform = ["--platform", "linux/amd64"];
 
-    // Stella attaches to the platform manifest.
-    let alias = fixture("alias.openvex.json");
-    let mut args = vec!["vex", "attach", alias.to_str().unwrap(), "--to", &image];
-    args.extend(platform);
-    ok_stdout(&stella(&args));
     let raw = skopeo(&[
         "inspect",
         "--raw",
@@ -512,21 +507,15 @@ fn vex_of_a_multi_platform_image_covers_manifest_and_index() {
         "skopeo reads the layout's index"
     );
 
+    // Stella attaches to the platform manifest.
+    let alias = fixture("alias.openvex.json");
+    let mut args = vec!["vex", "attach", alias.to_str().unwrap(), "--to", &image];
+    args.extend(platform);
+    ok_stdout(&stella(&args));
+
     let Some(oras) = stella_testkit::oras::find() else {
         return;
     };
-    let discovered = run_oras(
-        &oras,
-        &[
-            "discover",
-            "--oci-layout",
-            "-o",
-            "json",
-            &format!("{}@{}", dir.display(), manifest.digest),
-        ],
-        work.path(),
-    );
-    assert_eq!(oras_referrers(&discovered).len(), 1, "attached to the platform manifest");
     // Another tool attaches to the index.
     let third = work.path().join("third");
     std::fs::create_dir(&third).unwrap();

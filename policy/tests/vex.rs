@@ -355,7 +355,10 @@ fn an_image_statement_applies_to_that_image_only() {
     // The image picked from an index: statements may name either digest.
     let mut findings = fresh();
     let both = [other.clone(), subject()];
-    assert_eq!(vex::apply_to_image(&mut findings, &[d.clone()], &both).decided, 3);
+    assert_eq!(
+        vex::apply_to_image(&mut findings, &[d.clone()], &both).decided,
+        3
+    );
     // No scanned image (a directory scan): nothing, and a note says why.
     let mut findings = fresh();
     let report = vex::apply(&mut findings, &[d], None);

@@ -190,11 +190,7 @@ impl VexProduct {
     /// `None` when it does not. `image` are the scanned image's digests
     /// (its platform manifest, and the index it was picked from); with
     /// none, image products match nothing.
-    pub fn matches(
-        &self,
-        component_purl: Option<&Purl>,
-        image: &[Digest],
-    ) -> Option<Specificity> {
+    pub fn matches(&self, component_purl: Option<&Purl>, image: &[Digest]) -> Option<Specificity> {
         let is_subject = |id: &ProductId| matches!(id, ProductId::Image(d) if image.contains(d));
         let in_subcomponents = || {
             self.subcomponents
