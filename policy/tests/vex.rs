@@ -247,7 +247,7 @@ fn a_statement_naming_an_alias_decides_the_finding() {
         ),
         deb("CVE-2023-0286", "openssl"),
     ];
-    let report = vex::apply(&mut findings, &[d.clone()], None);
+    let report = vex::apply(&mut findings, std::slice::from_ref(&d), None);
     assert_eq!(report.decided, 3);
     let v = findings[0].vex.as_ref().unwrap();
     assert_eq!(v.state, VexState::NotAffected);
@@ -311,7 +311,7 @@ fn subcomponents_scope_an_image_statement() {
         ]
     };
     let mut findings = fresh();
-    vex::apply(&mut findings, &[d.clone()], Some(&subject()));
+    vex::apply(&mut findings, std::slice::from_ref(&d), Some(&subject()));
     assert_eq!(state(&findings[0]), None, "openssl is not a subcomponent");
     assert_eq!(state(&findings[1]), Some(VexState::NotAffected));
     // Another image: the statement is not about it.
@@ -331,7 +331,7 @@ fn an_image_statement_applies_to_that_image_only() {
         ]
     };
     let mut findings = fresh();
-    let report = vex::apply(&mut findings, &[d.clone()], Some(&subject()));
+    let report = vex::apply(&mut findings, std::slice::from_ref(&d), Some(&subject()));
     assert_eq!(report.decided, 3);
     assert!(findings
         .iter()
@@ -349,14 +349,14 @@ fn an_image_statement_applies_to_that_image_only() {
     let other: Digest = OTHER_IMAGE.parse().unwrap();
     let mut findings = fresh();
     assert_eq!(
-        vex::apply(&mut findings, &[d.clone()], Some(&other)).decided,
+        vex::apply(&mut findings, std::slice::from_ref(&d), Some(&other)).decided,
         0
     );
     // The image picked from an index: statements may name either digest.
     let mut findings = fresh();
     let both = [other.clone(), subject()];
     assert_eq!(
-        vex::apply_to_image(&mut findings, &[d.clone()], &both).decided,
+        vex::apply_to_image(&mut findings, std::slice::from_ref(&d), &both).decided,
         3
     );
     // No scanned image (a directory scan): nothing, and a note says why.
@@ -409,7 +409,7 @@ fn at_equal_times_the_more_specific_product_wins() {
     // version) under_investigation, the whole image affected.
     let d = doc("specificity.openvex.json");
     let mut findings = vec![jinja2()];
-    vex::apply(&mut findings, &[d.clone()], Some(&subject()));
+    vex::apply(&mut findings, std::slice::from_ref(&d), Some(&subject()));
     assert_eq!(state(&findings[0]), Some(VexState::NotAffected));
 
     let mut without_versioned = d.clone();
@@ -480,7 +480,7 @@ fn cyclonedx_states_map_to_vex_states() {
         // A vulnerability without analysis is no statement.
         finding("CVE-2024-1111", &[], "pkg:pypi/urllib3@1.26.4"),
     ];
-    vex::apply(&mut findings, &[d.clone()], Some(&subject()));
+    vex::apply(&mut findings, std::slice::from_ref(&d), Some(&subject()));
     let states: Vec<Option<VexState>> = findings.iter().map(state).collect();
     assert_eq!(
         states,
