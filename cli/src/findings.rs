@@ -4,7 +4,7 @@
 //! the findings written as tables, JSON, SARIF or CycloneDX.
 
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
 use clap::Args;
@@ -12,9 +12,9 @@ use stella_feeds::db::FeedDb;
 use stella_model::{ArtifactRef, Digest, Finding, Inventory, Outcome, Verdict};
 use stella_policy::matcher::{match_inventory, AdvisorySource, MatchOptions, SourceError};
 use stella_policy::report::FindingsDocument;
-use stella_policy::rules::{evaluate, EvalInput};
+use stella_policy::rules::{evaluate, EvalInput, Timestamp};
 use stella_policy::vex::{self, VexDocument};
-use stella_registry_store::OpenOptions;
+use stella_registry_store::{OpenOptions, StoreOptions};
 
 use crate::artifacts::{attach_all, Attachment, Subject};
 
@@ -60,8 +60,7 @@ impl FindingArgs {
             bail!("--policy and --vex need --feeds (the findings come from the feeds DB)");
         }
         if let Some(at) = &self.at {
-            humantime::parse_rfc3339_weak(at)
-                .with_context(|| format!("--at {at:?} is not an RFC 3339 time"))?;
+            Timestamp::parse(at).with_context(|| format!("--at {at:?} is not an RFC 3339 time"))?;
         }
         Ok(())
     }
@@ -93,15 +92,20 @@ fn artifact_ref(name: &str, digest: Digest) -> ArtifactRef {
     }
 }
 
-/// "Now" for the policy, as RFC 3339 UTC seconds.
-fn evaluation_time(at: Option<&str>, epoch: Option<u64>) -> anyhow::Result<String> {
-    let time = match (at, epoch) {
-        (Some(at), _) => humantime::parse_rfc3339_weak(at)
-            .with_context(|| format!("--at {at:?} is not an RFC 3339 time"))?,
-        (None, Some(secs)) => UNIX_EPOCH + Duration::from_secs(secs),
-        (None, None) => SystemTime::now(),
-    };
-    Ok(humantime::format_rfc3339_seconds(time).to_string())
+/// "Now" for the policy: `--at`, else `SOURCE_DATE_EPOCH`, else the clock.
+fn evaluation_time(at: Option<&str>, epoch: Option<u64>) -> anyhow::Result<Timestamp> {
+    Ok(match (at, epoch) {
+        (Some(at), _) => {
+            Timestamp::parse(at).with_context(|| format!("--at {at:?} is not an RFC 3339 time"))?
+        }
+        (None, Some(secs)) => Timestamp::from_unix(i64::try_from(secs).unwrap_or(i64::MAX)),
+        (None, None) => {
+            let secs = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            Timestamp::from_unix(i64::try_from(secs).unwrap_or(i64::MAX))
+        }
+    })
 }
 
 /// What the findings pipeline produced.
@@ -153,13 +157,26 @@ pub fn run(
         let digest = doc.digest.clone();
         documents.push((doc, artifact_ref(&path.display().to_string(), digest)));
     }
+    // The digests image-level statements may name: the scanned manifest,
+    // and the index it was picked from when the referrers say so.
+    let mut image: Vec<Digest> = inventory.image.manifest_digest.iter().cloned().collect();
     if image_vex && !args.no_vex_referrers {
-        if let Some(manifest) = inventory.image.manifest_digest.as_ref() {
-            documents.extend(crate::vex::discover_vex(source, manifest, open)?);
+        let (_, discovered) = crate::vex::discover_vex_of(source, open)
+            .with_context(|| format!("looking for VEX referrers of {source}"))?;
+        if !quiet {
+            for skipped in &discovered.skipped {
+                eprintln!("warning: VEX referrer skipped: {skipped}");
+            }
         }
+        for digest in &discovered.image {
+            if !image.contains(digest) {
+                image.push(digest.clone());
+            }
+        }
+        documents.extend(discovered.into_pairs());
     }
     let docs: Vec<VexDocument> = documents.iter().map(|(d, _)| d.clone()).collect();
-    vex::apply(&mut findings, &docs, inventory.image.manifest_digest.as_ref());
+    vex::apply_to_image(&mut findings, &docs, &image);
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
 
     let mut vex_refs: Vec<ArtifactRef> = documents.into_iter().map(|(_, r)| r).collect();
@@ -168,20 +185,20 @@ pub fn run(
     let verdict = match &args.policy {
         None => None,
         Some(spec) => {
-            let (policy, policy_ref) = crate::policy::load_policy(spec, open)?;
+            let (policy, policy_ref) = crate::policy::load_policy(spec, &StoreOptions::from(open))?;
             let now = evaluation_time(args.at.as_deref(), epoch)?;
             Some(evaluate(
                 &policy,
                 &EvalInput {
                     inventory,
                     findings: &findings,
-                    now: &now,
+                    now,
                     policy_ref,
                     feeds_ref: feeds_ref.clone(),
                     vex_refs,
                     subject: inventory.image.manifest_digest.clone(),
                 },
-            )?)
+            ))
         }
     };
     let mut document = FindingsDocument::new(source, feeds_ref, findings);

@@ -11,6 +11,7 @@ mod attach;
 mod cache;
 mod docker_plugin;
 mod feeds;
+mod findings;
 mod generator;
 mod generator_image;
 mod index;
@@ -19,6 +20,7 @@ mod policy;
 mod progress;
 mod scan;
 mod version;
+mod vex;
 
 use std::process::ExitCode;
 
@@ -67,6 +69,9 @@ enum Command {
     /// stella-policy@1 documents as OCI artifacts (validate, push, pull).
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// VEX documents (OpenVEX, CycloneDX) attached to images as referrers.
+    #[command(subcommand)]
+    Vex(vex::VexCommand),
 }
 
 #[global_allocator]
@@ -109,6 +114,7 @@ fn main() -> ExitCode {
         Command::Version(command) => version::run(command),
         Command::Feeds(command) => feeds::run(command),
         Command::Policy(command) => policy::run(command),
+        Command::Vex(command) => vex::run(command),
     };
     report(result)
 }

@@ -28,7 +28,10 @@ pub enum Format {
 impl Format {
     /// Formats that are about findings, not the inventory.
     pub fn needs_findings(self) -> bool {
-        matches!(self, Format::FindingsJson | Format::Sarif | Format::VerdictJson)
+        matches!(
+            self,
+            Format::FindingsJson | Format::Sarif | Format::VerdictJson
+        )
     }
 }
 
@@ -122,7 +125,14 @@ pub fn render_with(
         Format::Table if findings.is_some() => {
             let doc = findings.ok_or_else(|| needs("table"))?;
             let colour = std::io::stdout().is_terminal();
-            report::table(doc, &TableOptions { width: None, colour }).into_bytes()
+            report::table(
+                doc,
+                &TableOptions {
+                    width: None,
+                    colour,
+                },
+            )
+            .into_bytes()
         }
         Format::SpdxJson => stella_sbom::spdx_json(inv, sbom).context("writing SPDX")?,
         Format::Json => {

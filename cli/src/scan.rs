@@ -199,13 +199,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         artifacts::attach_sboms(&subject, &inventory, &render, args.quiet)?;
         if let Some(verdict) = findings.as_ref().and_then(|f| f.verdict()) {
             let tool = format!("stella {}", inventory.tool.version);
-            findings::attach_verdict(
-                &subject,
-                verdict,
-                &render.sbom.timestamp,
-                &tool,
-                args.quiet,
-            )?;
+            findings::attach_verdict(&subject, verdict, &render.sbom.timestamp, &tool, args.quiet)?;
         }
     }
     Ok(findings.map_or(0, |f| f.exit_code()))
