@@ -207,12 +207,21 @@ fn os_probes(
         None,
     )];
     if source.name != component.name {
-        probes.push(probe(
+        let binary = probe(
             &component.name,
             KeyKind::Package,
             component.version.clone(),
             Some(source.name.clone()),
-        ));
+        );
+        // rpm distros' advisories (AlmaLinux OSV, Red Hat) name binary rpms:
+        // the binary name is the precise key, the source name (whose
+        // same-named binary shares the build's EVR) the fallback. Debian's
+        // and Alpine's are keyed by source package.
+        if family == DistroFamily::Rpm {
+            probes.insert(0, binary);
+        } else {
+            probes.push(binary);
+        }
     }
     Ok(probes)
 }

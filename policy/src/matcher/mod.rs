@@ -14,7 +14,7 @@
 //! |---|---|---|---|
 //! | deb | the image's Debian/Ubuntu release (`Debian:12`) | the source package, then the binary name | the source version for the source name, the binary version for the binary name |
 //! | apk | the image's release (`Alpine:v3.19`) | the origin, then the binary name | the package version |
-//! | rpm | the image's release (`AlmaLinux:9`) | the SOURCERPM name, then the binary name | `[epoch:]version-release`; the source version takes the binary's epoch (SOURCERPM names none) |
+//! | rpm | the image's release (`AlmaLinux:9`) | the binary name (what rpm distros' advisories name), then the SOURCERPM name | `[epoch:]version-release`; the source version takes the binary's epoch (SOURCERPM names none) |
 //! | pypi | `PyPI` | the PEP 503 name (`PyYAML` → `pyyaml`) | as installed |
 //! | npm | `npm` | as installed (`@scope/name`) | as installed |
 //! | maven | `Maven` | `groupId:artifactId` from the purl (no purl, no match: a groupId is never guessed) | as installed |
