@@ -313,8 +313,10 @@ fn walk_verified(
 }
 
 /// Turns a raw tar path into a clean relative path; `None` for the root itself.
+/// The root may be written `/` (umoci's layers start with it); any other
+/// absolute path is refused.
 pub fn normalize_entry_path(raw: &str) -> Result<Option<String>, String> {
-    if raw.starts_with('/') {
+    if raw.starts_with('/') && !raw.split('/').all(|s| s.is_empty() || s == ".") {
         return Err("absolute path in layer tar".to_string());
     }
     let mut parts = Vec::new();
@@ -548,5 +550,9 @@ mod tests {
         assert!(normalize_entry_path("../etc/passwd").is_err());
         assert!(normalize_entry_path("a/../../b").is_err());
         assert!(normalize_entry_path("/etc/passwd").is_err());
+        // The root itself, as umoci writes it.
+        assert_eq!(normalize_entry_path("/").unwrap(), None);
+        assert_eq!(normalize_entry_path("/./").unwrap(), None);
+        assert!(normalize_entry_path("/..").is_err());
     }
 }

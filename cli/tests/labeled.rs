@@ -15,6 +15,13 @@
 //!   findings-json=FILE` reports every true positive (id or alias, package,
 //!   installed and fixed version, the advisory's ecosystem and package), no
 //!   trap, and nothing else; the same bytes on a second run.
+//! - `labeled_gate`: the Debian case packed as an OCI image (umoci) and
+//!   gated as CI gates it — `--policy` (exit 2, every reason tied to a rule
+//!   and a finding, an exception waiving one until it expires), a VEX
+//!   document attached as a referrer (`stella vex attach`) that suppresses
+//!   the findings (exit 0), `--attach` pushing the verdict as a referrer.
+//!   Digests in the verdict are checked against sha256 of the files and
+//!   the layouts' own index.json.
 //!
 //! build.sh downloads the pinned packages once (deb.debian.org, PyPI) into
 //! target/tmp/labeled-cache and checks their sha256. It needs python3 (with
@@ -428,8 +435,8 @@ fn findings(name: &str, db: &str) -> Result<Vec<Finding>, String> {
         ]);
         if !out.status.success() {
             return Err(format!(
-                "`stella scan {} --feeds {db} -o findings-json=…` exited with {} (the issue-7 \
-                 contract: /work/notes/issue7.md, `--feeds` and `findings-json`):\n{}",
+                "`stella scan {} --feeds {db} -o findings-json=…` exited with {} (docs/cli.md: \
+                 `--feeds`, `findings-json`):\n{}",
                 rootfs(name),
                 out.status,
                 String::from_utf8_lossy(&out.stderr).trim()
@@ -659,5 +666,300 @@ fn labeled_comparison_catches_mistakes() {
             problems.iter().any(|p| p.contains("unexpected finding")),
             "{problems:?}"
         );
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
+}
+
+/// The digest a layout's index.json gives its only (or tagged) manifest.
+fn layout_manifest_digest(layout: &Path, tag: Option<&str>) -> String {
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let manifests = index["manifests"].as_array().unwrap();
+    let m = match tag {
+        Some(t) => manifests
+            .iter()
+            .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == t)
+            .unwrap(),
+        None => &manifests[0],
+    };
+    m["digest"].as_str().unwrap().to_string()
+}
+
+fn json_file(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// `stella scan` exit code and stderr, the outputs in `dir`.
+fn gate(image: &str, db: &str, cache: &Path, dir: &Path, extra: &[&str]) -> (i32, String) {
+    let f = format!("findings-json={}", dir.join("findings.json").display());
+    let v = format!("verdict-json={}", dir.join("verdict.json").display());
+    let s = format!("sarif={}", dir.join("sarif.json").display());
+    let cache = cache.display().to_string();
+    let mut args = vec![
+        "scan",
+        image,
+        "-q",
+        "--feeds",
+        db,
+        "--feeds-cache",
+        &cache,
+        "-o",
+        &f,
+        "-o",
+        &v,
+        "-o",
+        &s,
+    ];
+    args.extend_from_slice(extra);
+    let out = stella(&args);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn labeled_gate() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    // The Debian case as an OCI image, packed by umoci.
+    let layout = w.join("image");
+    let l = layout.display().to_string();
+    run(
+        Command::new("umoci").args(["init", "--layout", &l]),
+        "umoci init",
+    );
+    run(
+        Command::new("umoci").args(["new", "--image", &format!("{l}:img")]),
+        "umoci new",
+    );
+    let root = built().join("rootfs/debian");
+    run(
+        Command::new("umoci")
+            .args(["insert", "--rootless", "--image", &format!("{l}:img")])
+            .arg(&root)
+            .arg("/"),
+        "umoci insert",
+    );
+    let image = format!("oci-dir:{l}:img");
+    let subject = layout_manifest_digest(&layout, Some("img"));
+    let db = feeds_db();
+    let feeds_digest =
+        layout_manifest_digest(Path::new(db.strip_prefix("oci-dir:").unwrap()), None);
+    let cache = w.join("feeds-cache");
+
+    let policy = w.join("policy.yaml");
+    let policy_text = "schema: stella-policy@1\nname: labeled\nrules:\n  - id: fixable\n    action: fail\n    fixAvailable: true\nexceptions:\n  - id: EX-1\n    vulnerability: CVE-2026-61627\n    expires: 2026-12-31\n    reason: libass is not reachable from the entrypoint\n";
+    std::fs::write(&policy, policy_text).unwrap();
+    let p = policy.display().to_string();
+
+    // 1. Before the exception expires: fail on every fixable finding but the waived one.
+    let out1 = w.join("run1");
+    std::fs::create_dir_all(&out1).unwrap();
+    let (code, err) = gate(
+        &image,
+        &db,
+        &cache,
+        &out1,
+        &["--policy", &p, "--at", "2026-11-24T00:00:00Z"],
+    );
+    assert_eq!(code, 2, "a failing verdict exits 2: {err}");
+    let findings = json_file(&out1.join("findings.json"));
+    let list = findings["findings"].as_array().unwrap();
+    let expected = expected();
+    let debian = case(&expected, "debian");
+    let tp: BTreeSet<String> = debian["true_positives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    let ids: BTreeSet<String> = list
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        ids, tp,
+        "the image's findings are the Debian case's true positives"
+    );
+    assert!(list.iter().all(|f| f["fixedVersion"].is_string()));
+    let verdict = json_file(&out1.join("verdict.json"));
+    assert_eq!(
+        verdict, findings["verdict"],
+        "verdict-json = the findings document's verdict"
+    );
+    assert_eq!(verdict["outcome"], "fail");
+    assert_eq!(verdict["subject"], subject.as_str());
+    assert_eq!(
+        verdict["policy"]["digest"],
+        sha256_hex(policy_text.as_bytes()).as_str()
+    );
+    assert_eq!(verdict["feeds"]["digest"], feeds_digest.as_str());
+    assert_eq!(verdict["evaluatedAt"], "2026-11-24T00:00:00Z");
+    let reasons: BTreeSet<String> = verdict["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .inspect(|r| assert_eq!(r["rule"], "fixable"))
+        .map(|r| r["finding"].as_str().unwrap().to_string())
+        .collect();
+    let mut unwaived = tp.clone();
+    unwaived.remove("CVE-2026-61627");
+    assert_eq!(reasons, unwaived);
+    let waived = verdict["waived"].as_array().unwrap();
+    assert_eq!(waived.len(), 1);
+    assert_eq!(waived[0]["finding"], "CVE-2026-61627");
+    assert!(waived[0]["exception"].as_str().unwrap().starts_with("EX-1"));
+    let sarif = json_file(&out1.join("sarif.json"));
+    assert_eq!(sarif["version"], "2.1.0");
+    assert_eq!(
+        sarif["runs"][0]["results"].as_array().unwrap().len(),
+        tp.len()
+    );
+    // Replayable: the same inputs and --at give the same bytes.
+    let out1b = w.join("run1b");
+    std::fs::create_dir_all(&out1b).unwrap();
+    gate(
+        &image,
+        &db,
+        &cache,
+        &out1b,
+        &["--policy", &p, "--at", "2026-11-24T00:00:00Z"],
+    );
+    for f in ["findings.json", "verdict.json", "sarif.json"] {
+        assert_eq!(
+            std::fs::read(out1.join(f)).unwrap(),
+            std::fs::read(out1b.join(f)).unwrap(),
+            "{f} differs between two runs"
+        );
+    }
+
+    // 2. After expiry: the waived finding fails too, and the stale exception warns.
+    let out2 = w.join("run2");
+    std::fs::create_dir_all(&out2).unwrap();
+    let (code, _) = gate(
+        &image,
+        &db,
+        &cache,
+        &out2,
+        &["--policy", &p, "--at", "2027-01-01T00:00:00Z"],
+    );
+    assert_eq!(code, 2);
+    let verdict = json_file(&out2.join("verdict.json"));
+    let fixable: BTreeSet<String> = verdict["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["rule"] == "fixable")
+        .map(|r| r["finding"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(fixable, tp);
+    assert!(verdict["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["rule"] == "EX-1" && r["action"] == "warn"));
+
+    // 3. VEX attached to the image: every finding not_affected, the gate passes.
+    let statements: Vec<Value> = list
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "vulnerability": {"name": f["id"]},
+                "products": [{"@id": f["component"]["purl"]}],
+                "status": "not_affected",
+                "justification": "vulnerable_code_not_in_execute_path"
+            })
+        })
+        .collect();
+    let vex = serde_json::json!({
+        "@context": "https://openvex.dev/ns/v0.2.0",
+        "@id": "https://stella.example/vex/labeled-1",
+        "author": "stella tests",
+        "timestamp": "2026-11-20T00:00:00Z",
+        "version": 1,
+        "statements": statements
+    });
+    let vex_bytes = serde_json::to_vec_pretty(&vex).unwrap();
+    let vex_file = w.join("labeled.openvex.json");
+    std::fs::write(&vex_file, &vex_bytes).unwrap();
+    let attached = stella(&["vex", "attach", vex_file.to_str().unwrap(), "--to", &image]);
+    assert!(
+        attached.status.success(),
+        "{}",
+        String::from_utf8_lossy(&attached.stderr)
+    );
+    let out3 = w.join("run3");
+    std::fs::create_dir_all(&out3).unwrap();
+    let (code, err) = gate(
+        &image,
+        &db,
+        &cache,
+        &out3,
+        &["--policy", &p, "--at", "2026-11-24T00:00:00Z"],
+    );
+    assert_eq!(code, 0, "VEX'd findings do not fail the gate: {err}");
+    let findings = json_file(&out3.join("findings.json"));
+    for f in findings["findings"].as_array().unwrap() {
+        assert_eq!(f["vex"]["state"], "not_affected", "{f}");
+        assert_eq!(f["vex"]["document"], sha256_hex(&vex_bytes).as_str());
+    }
+    let verdict = &findings["verdict"];
+    assert_eq!(verdict["outcome"], "pass");
+    assert_eq!(verdict["vex"].as_array().unwrap().len(), 1);
+    let sarif = json_file(&out3.join("sarif.json"));
+    assert!(sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["suppressions"].as_array().is_some_and(|s| !s.is_empty())));
+    // Without the referrers the findings are active again.
+    let out4 = w.join("run4");
+    std::fs::create_dir_all(&out4).unwrap();
+    let (code, _) = gate(
+        &image,
+        &db,
+        &cache,
+        &out4,
+        &[
+            "--policy",
+            &p,
+            "--at",
+            "2026-11-24T00:00:00Z",
+            "--no-vex-referrers",
+        ],
+    );
+    assert_eq!(code, 2);
+
+    // 4. --attach pushes the verdict next to the SBOMs.
+    let out5 = w.join("run5");
+    std::fs::create_dir_all(&out5).unwrap();
+    let (code, err) = gate(
+        &image,
+        &db,
+        &cache,
+        &out5,
+        &["--policy", &p, "--at", "2026-11-24T00:00:00Z", "--attach"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let referrers = stella(&["referrers", &image, "-o", "json"]);
+    let referrers: Value = serde_json::from_slice(&referrers.stdout).unwrap();
+    let types: BTreeSet<&str> = referrers["referrers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["artifactType"].as_str())
+        .collect();
+    for t in [
+        "application/vnd.stellaops.verdict.v1+json",
+        "application/vnd.openvex+json",
+        "application/vnd.cyclonedx+json",
+        "application/spdx+json",
+    ] {
+        assert!(types.contains(t), "{t} not among {types:?}");
     }
 }
