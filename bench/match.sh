@@ -1,29 +1,23 @@
 #!/usr/bin/env bash
-# Matcher benchmark (issue 7), SKELETON: the matcher (policy/src/matcher) is
-# being written concurrently; this prepares its inputs and says what is left.
-#
-# Target (issue 7): match the multi-layer bench image and a synthetic
-# 10k-component inventory against the whole advisory corpus in < 200 ms
-# once the feeds DB is loaded. Results go to bench/RESULTS.md.
+# Matcher benchmark (issue 7): the multi-layer bench image's inventory and a
+# synthetic 10k-component inventory matched against the whole advisory
+# corpus, timed once the feeds DB is loaded (target < 200 ms). Results go to
+# bench/work/results/match-*.jsonl; the summary is printed as Markdown.
 #
 # Usage: bench/match.sh [CORPUS_DIR]   (default /work/shared/data/advisories)
-#   env: N=10000 components, SEED=1, STELLA=prebuilt stella binary
+#   env: N=10000 components, SEED=1, ROUNDS=7, STELLA=prebuilt stella,
+#        MATCH_BENCH=prebuilt match_bench example,
+#        IMAGE=oci-dir:… the multi-layer image (default bench/work/images/…)
 #
-# Done here:
 #   1. bench/match_inventory.py writes a deterministic synthetic
 #      stella-inventory@1 (AlmaLinux 9 rpms, PyPI, crates, Go modules and
 #      stdlib; ~half affected versions, the rest exact fixed versions) drawn
-#      from the corpus' own package names -> bench/work/match/inventory-N.json
-#   2. the feeds DB of the same corpus is built with `stella feeds build`
-#      into an OCI layout (the same sources bench/feeds.sh uses).
-# TODO when the matcher lands (integrator / matcher helper):
-#   3. a `policy` example (e.g. `cargo run --release -p stella-policy
-#      --example match_bench -- DB INVENTORY ROUNDS`) that loads the DB once,
-#      then times ROUNDS matches of the inventory (median, p95, findings
-#      count) — timed in the example, not in a unit test;
-#   4. the same for the multi-layer bench image's inventory
-#      (`stella scan … -o json` of bench/work/images/multi);
-#   5. append the numbers to bench/RESULTS.md.
+#      from the corpus' own package names;
+#   2. the feeds DB of the same corpus: `stella feeds build` into an OCI
+#      layout, `stella feeds pull` into a cache;
+#   3. policy/examples/match_bench.rs opens the DB, then times ROUNDS
+#      matches of each inventory (a fresh DB handle per round, so no
+#      warm head cache) — timed in the example, never in a unit test.
 set -euo pipefail
 
 bench=$(cd "$(dirname "$0")" && pwd)
@@ -62,5 +56,44 @@ rm -rf "$layout"
 log "building the feeds DB from ${#sources[@]} sources"
 "$STELLA" feeds build "${sources[@]}" -o "oci-dir:$layout" >&2
 
-log "inputs ready: inventory $inventory, feeds oci-dir:$layout"
-log "matcher timing not implemented yet (see TODO at the top of bench/match.sh)"
+cache="$work/feeds-cache"
+rm -rf "$cache"
+"$STELLA" feeds pull "oci-dir:$layout" --cache-dir "$cache" >&2
+
+if [ -z "${MATCH_BENCH:-}" ]; then
+  target=${CARGO_TARGET_DIR:-$bench/work/target}
+  (cd "$root" && CARGO_TARGET_DIR="$target" cargo build --release -q -p stella-policy --example match_bench)
+  MATCH_BENCH=$target/release/examples/match_bench
+fi
+results="$bench/work/results"
+mkdir -p "$results"
+ROUNDS=${ROUNDS:-7}
+"$MATCH_BENCH" "$cache" "$inventory" "$ROUNDS" > "$results/match-synthetic.jsonl"
+
+image=${IMAGE:-}
+if [ -z "$image" ]; then
+  for candidate in "$bench/work/images/multi/oci"; do
+    [ -d "$candidate" ] && image="oci-dir:$candidate" && break
+  done
+fi
+image_line="no multi-layer image found (set IMAGE=oci-dir:…)"
+if [ -n "$image" ]; then
+  "$STELLA" scan "$image" -q -o json="$work/image-inventory.json"
+  "$MATCH_BENCH" "$cache" "$work/image-inventory.json" "$ROUNDS" > "$results/match-image.jsonl"
+fi
+
+python3 - "$results" "$image" <<'PY'
+import json, os, sys
+r, image = sys.argv[1:]
+def summary(name):
+    rows = [json.loads(l) for l in open(f"{r}/{name}")]
+    return rows[0], rows[-1]
+print("| inventory | components | findings | keys looked up | advisories read | median wall | median on-CPU | max |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+for label, name in [("synthetic", "match-synthetic.jsonl"), (f"bench image ({image})", "match-image.jsonl")]:
+    if not os.path.exists(f"{r}/{name}") or (name == "match-image.jsonl" and not image):
+        continue
+    first, s = summary(name)
+    print(f"| {label} | {first['components']} | {first['findings']} | {first['keys']} | {first['advisories']} | {s['medianMs']} ms | {s['medianCpuMs']} ms | {s['maxMs']} ms |")
+    print(f"<!-- load {s['loadMs']} ms, {s['rounds']} rounds -->")
+PY

@@ -44,7 +44,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Scan an image (or a root filesystem) and write SBOMs.
-    Scan(scan::ScanArgs),
+    Scan(Box<scan::ScanArgs>),
     /// Query BOM-Indexes: which images and layers contain a package.
     Index(index::IndexArgs),
     /// List the artifacts (SBOMs, BOM-Index, attestations) attached to an image.
@@ -104,7 +104,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Scan(args) => scan::run(args),
+        Command::Scan(args) => scan::run(*args),
         Command::Index(args) => index::run(args),
         Command::Referrers(args) => artifacts::referrers(args),
         Command::Sbom(args) => artifacts::sbom(args),

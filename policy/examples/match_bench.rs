@@ -1,0 +1,88 @@
+//! Benchmark helper for bench/match.sh (not a test): opens a pulled feeds
+//! DB once, then times ROUNDS matches of an inventory against it — the
+//! matcher as `stella scan --feeds` runs it, over merged lookups.
+//!
+//!     cargo run --release -p stella-policy --example match_bench -- CACHE INVENTORY [ROUNDS]
+//!
+//! Prints one JSON line per round and a summary line (median wall and
+//! on-CPU milliseconds; the machine may be shared).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use stella_feeds::db::FeedDb;
+use stella_model::{Advisory, Inventory};
+use stella_policy::matcher::{match_inventory, AdvisorySource, MatchOptions, SourceError};
+
+// The allocator the stella binary uses.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The CLI's adapter, the same two calls.
+struct Db(FeedDb);
+
+impl AdvisorySource for Db {
+    fn advisories(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, SourceError> {
+        self.0
+            .lookup_merged(ecosystem, name)
+            .map_err(|e| SourceError(e.to_string()))
+    }
+
+    fn ecosystems(&self) -> Result<Vec<String>, SourceError> {
+        Ok(self.0.ecosystems())
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let usage = "usage: match_bench CACHE INVENTORY [ROUNDS]";
+    let cache = PathBuf::from(args.next().ok_or(usage)?);
+    let inventory: Inventory = serde_json::from_slice(&std::fs::read(args.next().ok_or(usage)?)?)?;
+    let rounds: usize = args.next().map_or(Ok(7), |a| a.parse())?;
+    let load_start = Instant::now();
+    let db = Db(FeedDb::open(&cache)?);
+    let load_ms = load_start.elapsed().as_secs_f64() * 1000.0;
+    let mut walls = Vec::new();
+    let mut cpus = Vec::new();
+    for round in 0..rounds {
+        // A fresh DB handle per round: its head cache would otherwise make
+        // later rounds cheaper than a real scan.
+        let db = Db(FeedDb::open(&cache)?);
+        let cpu_start = cpu_ns();
+        let start = Instant::now();
+        let report = match_inventory(&inventory, &db, &MatchOptions::default())?;
+        let wall = start.elapsed().as_secs_f64() * 1000.0;
+        let cpu = cpu_ns()
+            .zip(cpu_start)
+            .map_or(f64::NAN, |(b, a)| (b - a) as f64 / 1e6);
+        println!(
+            "{{\"round\":{round},\"components\":{},\"findings\":{},\"keys\":{},\"advisories\":{},\"wallMs\":{wall:.2},\"cpuMs\":{cpu:.2}}}",
+            inventory.components.len(),
+            report.findings.len(),
+            report.stats.keys_looked_up,
+            report.stats.advisories_read,
+        );
+        walls.push(wall);
+        cpus.push(cpu);
+    }
+    drop(db);
+    walls.sort_by(f64::total_cmp);
+    cpus.sort_by(f64::total_cmp);
+    println!(
+        "{{\"summary\":true,\"rounds\":{rounds},\"loadMs\":{load_ms:.2},\"medianMs\":{:.2},\"medianCpuMs\":{:.2},\"maxMs\":{:.2}}}",
+        walls[walls.len() / 2],
+        cpus[cpus.len() / 2],
+        walls[walls.len() - 1]
+    );
+    Ok(())
+}
+
+/// On-CPU time of this thread (Linux schedstat, nanoseconds).
+fn cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
