@@ -100,7 +100,15 @@ pub(super) fn entry_outcome(entry: &AffectedPackage, version: &str) -> Outcome {
             }
         }
     }
-    if let Some(listed) = listed_version(entry, version) {
+    // The version list only matters when no rule holds the version: a
+    // listed hit has no fix, and a rule's hit (with or without one) already
+    // decides the outcome. PyPA lists hundreds of versions per entry.
+    let listed = if hits.is_empty() {
+        listed_version(entry, version)
+    } else {
+        None
+    };
+    if let Some(listed) = listed {
         hits.push(RuleHit {
             text: format!("= {listed} (listed)"),
             fix: None,
