@@ -21,4 +21,5 @@
 pub mod matcher;
 pub mod report;
 pub mod rules;
+pub mod time;
 pub mod vex;

@@ -10,8 +10,8 @@ use std::collections::BTreeSet;
 use stella_model::{ComponentKind, Outcome, Rating, VexState};
 
 use super::purl_pattern::PurlPattern;
-use super::time::{Age, Date, Timestamp};
 use super::PolicyError;
+use crate::time::{Age, Date, Timestamp};
 
 /// Schema tag a policy document must carry.
 pub const POLICY_SCHEMA: &str = "stella-policy@1";

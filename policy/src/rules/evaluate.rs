@@ -16,7 +16,7 @@ use super::document::{
     UnknownLicense,
 };
 use super::license;
-use super::time::Timestamp;
+use crate::time::Timestamp;
 
 /// What a policy is evaluated against, and the digests the verdict records.
 #[derive(Debug, Clone)]

@@ -11,15 +11,14 @@ mod document;
 mod evaluate;
 pub mod license;
 mod purl_pattern;
-pub mod time;
 
+pub use crate::time::{Age, Date, TimeError, Timestamp};
 pub use document::{
     parse, Action, Exception, Expiry, FindingConditions, LicenseLists, PackageLists, Policy, Rule,
     RuleKind, Scope, UnknownLicense, MAX_POLICY_BYTES, POLICY_SCHEMA,
 };
 pub use evaluate::{component_label, evaluate, EvalInput};
 pub use purl_pattern::PurlPattern;
-pub use time::{Age, Date, TimeError, Timestamp};
 
 use thiserror::Error;
 

@@ -1,7 +1,7 @@
-//! Just enough calendar for policies: RFC 3339 timestamps and `YYYY-MM-DD`
-//! dates to seconds since the epoch (UTC), and ages like `30d`. Written
-//! here rather than pulled in: the policy needs parsing and subtraction,
-//! not time zones or formatting options.
+//! Just enough calendar for policies and VEX: RFC 3339 timestamps and
+//! `YYYY-MM-DD` dates to seconds since the epoch (UTC), and ages like `30d`.
+//! Written here rather than pulled in: both need parsing, ordering and
+//! subtraction, not time zones or formatting options.
 
 use std::fmt;
 
@@ -34,63 +34,10 @@ impl Timestamp {
     /// An RFC 3339 timestamp (`2024-05-01T12:00:00Z`, `…+02:00`, fractions
     /// ignored) or a bare date (midnight UTC).
     pub fn parse(text: &str) -> Result<Timestamp, TimeError> {
-        let err = |reason| TimeError {
-            input: text.to_string(),
-            expected: "an RFC 3339 timestamp or a YYYY-MM-DD date",
-            reason,
-        };
-        if !text.is_ascii() {
-            return Err(err("not ASCII"));
-        }
-        if text.len() == 10 {
+        if text.len() == 10 && text.is_ascii() {
             return Date::parse(text).map(Date::start);
         }
-        let b = text.as_bytes();
-        if b.len() < 20 {
-            return Err(err("too short"));
-        }
-        let date = Date::parse(&text[..10]).map_err(|e| err(e.reason))?;
-        if !matches!(b[10], b'T' | b't' | b' ') {
-            return Err(err("no 'T' between date and time"));
-        }
-        if b[13] != b':' || b[16] != b':' {
-            return Err(err("time is not HH:MM:SS"));
-        }
-        let hour = digits(&b[11..13]).ok_or_else(|| err("bad hour"))?;
-        let minute = digits(&b[14..16]).ok_or_else(|| err("bad minute"))?;
-        let second = digits(&b[17..19]).ok_or_else(|| err("bad second"))?;
-        // 60: a leap second, which RFC 3339 allows.
-        if hour > 23 || minute > 59 || second > 60 {
-            return Err(err("time out of range"));
-        }
-        let mut rest = &b[19..];
-        if rest.first() == Some(&b'.') {
-            let n = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
-            if n == 0 {
-                return Err(err("empty fraction of a second"));
-            }
-            rest = &rest[1 + n..];
-        }
-        let offset = match rest {
-            [b'Z' | b'z'] => 0,
-            [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-                let h = digits(&[*h1, *h2]).ok_or_else(|| err("bad offset hours"))?;
-                let m = digits(&[*m1, *m2]).ok_or_else(|| err("bad offset minutes"))?;
-                if h > 23 || m > 59 {
-                    return Err(err("offset out of range"));
-                }
-                let o = h * 3600 + m * 60;
-                if *sign == b'-' {
-                    -o
-                } else {
-                    o
-                }
-            }
-            _ => return Err(err("no time zone (Z or ±HH:MM)")),
-        };
-        Ok(Timestamp(
-            date.start().0 + hour * 3600 + minute * 60 + second - offset,
-        ))
+        parse_instant(text).map(|(seconds, _)| Timestamp(seconds))
     }
 
     /// The calendar date (UTC) this instant falls on.
@@ -196,6 +143,76 @@ impl Age {
             seconds: n * per,
         })
     }
+}
+
+/// An RFC 3339 date-time (`YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`; `t`,
+/// `z` and a space for `T` accepted) as seconds since the epoch and the
+/// fraction in nanoseconds (digits beyond 9 dropped).
+pub fn parse_instant(text: &str) -> Result<(i64, u32), TimeError> {
+    let err = |reason| TimeError {
+        input: text.to_string(),
+        expected: "an RFC 3339 timestamp",
+        reason,
+    };
+    if !text.is_ascii() {
+        return Err(err("not ASCII"));
+    }
+    let b = text.as_bytes();
+    if b.len() < 20 {
+        return Err(err("too short"));
+    }
+    let date = Date::parse(&text[..10]).map_err(|e| err(e.reason))?;
+    if !matches!(b[10], b'T' | b't' | b' ') {
+        return Err(err("no 'T' between date and time"));
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return Err(err("time is not HH:MM:SS"));
+    }
+    let hour = digits(&b[11..13]).ok_or_else(|| err("bad hour"))?;
+    let minute = digits(&b[14..16]).ok_or_else(|| err("bad minute"))?;
+    let second = digits(&b[17..19]).ok_or_else(|| err("bad second"))?;
+    // 60: a leap second, which RFC 3339 allows.
+    if hour > 23 || minute > 59 || second > 60 {
+        return Err(err("time out of range"));
+    }
+    let mut rest = &b[19..];
+    let mut nanos: u32 = 0;
+    if rest.first() == Some(&b'.') {
+        let n = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 {
+            return Err(err("empty fraction of a second"));
+        }
+        for i in 0..9 {
+            let d = if i < n {
+                u32::from(rest[1 + i] - b'0')
+            } else {
+                0
+            };
+            nanos = nanos * 10 + d;
+        }
+        rest = &rest[1 + n..];
+    }
+    let offset = match rest {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let h = digits(&[*h1, *h2]).ok_or_else(|| err("bad offset hours"))?;
+            let m = digits(&[*m1, *m2]).ok_or_else(|| err("bad offset minutes"))?;
+            if h > 23 || m > 59 {
+                return Err(err("offset out of range"));
+            }
+            let o = h * 3600 + m * 60;
+            if *sign == b'-' {
+                -o
+            } else {
+                o
+            }
+        }
+        _ => return Err(err("no time zone (Z or ±HH:MM)")),
+    };
+    Ok((
+        date.start().0 + hour * 3600 + minute * 60 + second - offset,
+        nanos,
+    ))
 }
 
 fn digits(b: &[u8]) -> Option<i64> {
