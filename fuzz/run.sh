@@ -297,7 +297,20 @@ for i, q in enumerate(["pkg:npm/@angular/core", "pkg:deb/debian/libc6@2.36-9?arc
 PY
 }
 
+# policy_docs: the repository's policy and VEX fixtures (valid and invalid).
+seed_policy_docs() {
+    local d="$corpus/policy_docs"
+    mkdir -p "$d"
+    local i=0
+    for f in "$repo"/policy/tests/fixtures/rules/*/*.yaml "$repo"/policy/tests/fixtures/vex/*.json; do
+        [ -f "$f" ] || continue
+        cp "$f" "$d/seed-$i"
+        i=$((i + 1))
+    done
+}
+
 seed_dpkg
+seed_policy_docs
 seed_bom_index
 seed_elf
 seed_entry_script

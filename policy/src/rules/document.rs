@@ -640,7 +640,9 @@ pub(crate) mod wire {
         }
     }
 
-    /// A list with at least one item.
+    /// A list with at least one item. Its own visitor rather than `List`
+    /// plus a check: an error raised inside the visitor keeps the field's
+    /// path (`rules[0].packages.deny: …`), one raised after it does not.
     pub struct NonEmptyList<T>(pub Vec<T>);
 
     impl<'de, T: Deserialize<'de>> Deserialize<'de> for NonEmptyList<T> {
