@@ -26,6 +26,20 @@ pub enum Format {
 }
 
 impl Format {
+    /// The name `-o` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::CycloneDxJson => "cyclonedx-json",
+            Format::SpdxJson => "spdx-json",
+            Format::Json => "json",
+            Format::Table => "table",
+            Format::BomIndex => "bom-index",
+            Format::FindingsJson => "findings-json",
+            Format::Sarif => "sarif",
+            Format::VerdictJson => "verdict-json",
+        }
+    }
+
     /// Formats that are about findings, not the inventory.
     pub fn needs_findings(self) -> bool {
         matches!(

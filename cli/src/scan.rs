@@ -115,7 +115,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     // Fail on bad arguments before spending time on the scan.
     if let Some(spec) = outputs.iter().find(|o| o.format.needs_findings()) {
         if !args.findings.wanted() {
-            bail!("-o {:?} needs findings: add --feeds REF", spec.format);
+            bail!("-o {} needs findings: add --feeds REF", spec.format.name());
         }
         if spec.format == Format::VerdictJson && args.findings.policy.is_none() {
             bail!("-o verdict-json needs a policy: add --policy REF");

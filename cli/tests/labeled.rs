@@ -934,6 +934,66 @@ fn labeled_gate() {
         ],
     );
     assert_eq!(code, 2);
+    // The same document given as a file instead of a referrer.
+    let out4b = w.join("run4b");
+    std::fs::create_dir_all(&out4b).unwrap();
+    let vex_arg = vex_file.display().to_string();
+    let (code, err) = gate(
+        &image,
+        &db,
+        &cache,
+        &out4b,
+        &[
+            "--policy",
+            &p,
+            "--at",
+            "2026-11-24T00:00:00Z",
+            "--no-vex-referrers",
+            "--vex",
+            &vex_arg,
+        ],
+    );
+    assert_eq!(code, 0, "--vex FILE suppresses as the referrer did: {err}");
+    assert_eq!(
+        json_file(&out4b.join("verdict.json"))["vex"][0]["digest"],
+        sha256_hex(&vex_bytes).as_str()
+    );
+
+    // Argument errors before any scanning: exit 1, naming what is missing.
+    for (args, says) in [
+        (
+            vec!["scan", image.as_str(), "--policy", p.as_str()],
+            "--feeds",
+        ),
+        (vec!["scan", image.as_str(), "-o", "sarif"], "--feeds"),
+        (
+            vec![
+                "scan",
+                image.as_str(),
+                "--feeds",
+                db.as_str(),
+                "-o",
+                "verdict-json",
+            ],
+            "--policy",
+        ),
+        (
+            vec![
+                "scan",
+                image.as_str(),
+                "--feeds",
+                db.as_str(),
+                "--at",
+                "yesterday",
+            ],
+            "RFC 3339",
+        ),
+    ] {
+        let out = stella(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
 
     // 4. --attach pushes the verdict next to the SBOMs.
     let out5 = w.join("run5");
