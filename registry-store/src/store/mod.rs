@@ -223,11 +223,22 @@ pub trait ArtifactStore: Send + Sync {
     /// before anything is written. Existing blobs are not sent again.
     fn put_blob(&self, expected: &Digest, data: &[u8]) -> Result<(), StoreError>;
 
-    /// [`ArtifactStore::put_blob`] for several blobs; a registry sends them
-    /// concurrently (each upload is three round trips: the small blobs of
-    /// an attach are latency, not bandwidth). Nothing is sent when any
-    /// digest is wrong.
+    /// [`ArtifactStore::put_blob`] for several blobs, one after the other.
+    /// Every digest is checked first: nothing is sent when any is wrong.
+    /// (Sending them concurrently to a registry was measured: the first
+    /// attach of a new image got slower, 157 ms against 110 ms median, so
+    /// it is sequential.)
     fn put_blobs(&self, blobs: &[(&Digest, &[u8])]) -> Result<(), StoreError> {
+        for (expected, data) in blobs {
+            let actual = crate::registry::digest_of(data, expected.algorithm());
+            if actual != **expected {
+                return Err(StoreError::DigestMismatch {
+                    what: format!("blob to store in {}", self.location()),
+                    expected: (*expected).clone(),
+                    actual,
+                });
+            }
+        }
         blobs
             .iter()
             .try_for_each(|(digest, data)| self.put_blob(digest, data))

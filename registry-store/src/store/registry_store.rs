@@ -194,36 +194,6 @@ impl ArtifactStore for RegistryStore {
         })
     }
 
-    fn put_blobs(&self, blobs: &[(&Digest, &[u8])]) -> Result<(), StoreError> {
-        let mut jobs = Vec::with_capacity(blobs.len());
-        for (expected, data) in blobs {
-            let actual = digest_of(data, expected.algorithm());
-            if &actual != *expected {
-                return Err(StoreError::DigestMismatch {
-                    what: format!("blob to store in {}", self.location()),
-                    expected: (*expected).clone(),
-                    actual,
-                });
-            }
-            jobs.push(((*expected).clone(), Bytes::copy_from_slice(data)));
-        }
-        self.run(|inner| async move {
-            let uploads = jobs.into_iter().map(|(digest, data)| {
-                let inner = inner.clone();
-                async move {
-                    if upload::exists(&inner.http, &digest).await? {
-                        return Ok(());
-                    }
-                    upload::upload(&inner.http, &digest, data, inner.chunk_size, &inner.policy)
-                        .await
-                }
-            });
-            futures_util::future::try_join_all(uploads)
-                .await
-                .map(|_| ())
-        })
-    }
-
     fn get_manifest(&self, reference: &ManifestRef) -> Result<ManifestBytes, StoreError> {
         let reference = reference.clone();
         self.run(|inner| async move { inner.get_manifest(&reference).await })
