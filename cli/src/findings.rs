@@ -85,13 +85,6 @@ impl AdvisorySource for FeedSource<'_> {
     }
 }
 
-fn artifact_ref(name: &str, digest: Digest) -> ArtifactRef {
-    ArtifactRef {
-        name: name.to_string(),
-        digest,
-    }
-}
-
 /// "Now" for the policy: `--at`, else `SOURCE_DATE_EPOCH`, else the clock.
 fn evaluation_time(at: Option<&str>, epoch: Option<u64>) -> anyhow::Result<Timestamp> {
     Ok(match (at, epoch) {
@@ -154,15 +147,28 @@ pub fn run(
     for path in &args.vex {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let doc = vex::parse(&bytes).with_context(|| format!("VEX {}", path.display()))?;
-        let digest = doc.digest.clone();
-        documents.push((doc, artifact_ref(&path.display().to_string(), digest)));
+        let source = ArtifactRef {
+            name: path.display().to_string(),
+            digest: doc.digest.clone(),
+        };
+        documents.push((doc, source));
     }
     // The digests image-level statements may name: the scanned manifest,
     // and the index it was picked from when the referrers say so.
     let mut image: Vec<Digest> = inventory.image.manifest_digest.iter().cloned().collect();
     if image_vex && !args.no_vex_referrers {
-        let (_, discovered) = crate::vex::discover_vex_of(source, open)
+        let (manifest, discovered) = crate::vex::discover_vex_of(source, open)
             .with_context(|| format!("looking for VEX referrers of {source}"))?;
+        // The lookup resolves the reference again: a tag moved since the
+        // scan would bring another image's VEX.
+        if let Some(scanned) = &inventory.image.manifest_digest {
+            if &manifest.digest != scanned {
+                bail!(
+                    "{source} now names {} but {scanned} was scanned: scan again, or by digest",
+                    manifest.digest
+                );
+            }
+        }
         if !quiet {
             for skipped in &discovered.skipped {
                 eprintln!("warning: VEX referrer skipped: {skipped}");

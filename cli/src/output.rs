@@ -97,16 +97,18 @@ pub struct RenderOptions {
 
 /// Renders one inventory format.
 pub fn render(format: Format, inv: &Inventory, opts: &RenderOptions) -> anyhow::Result<Vec<u8>> {
-    render_with(format, inv, opts, None)
+    render_with(format, inv, opts, None, false)
 }
 
-/// Renders one format; with findings, `table` shows them, `cyclonedx-json`
-/// carries a `vulnerabilities` section, and the findings formats exist.
+/// Renders one format; with findings, `table` shows them (in colour when
+/// `colour`), `cyclonedx-json` carries a `vulnerabilities` section, and the
+/// findings formats exist.
 pub fn render_with(
     format: Format,
     inv: &Inventory,
     opts: &RenderOptions,
     findings: Option<&FindingsDocument>,
+    colour: bool,
 ) -> anyhow::Result<Vec<u8>> {
     let sbom = &opts.sbom;
     let needs = |what: &str| anyhow::anyhow!("{what} needs findings: add --feeds REF");
@@ -136,25 +138,23 @@ pub fn render_with(
             v.push(b'\n');
             v
         }
-        Format::Table if findings.is_some() => {
-            let doc = findings.ok_or_else(|| needs("table"))?;
-            let colour = std::io::stdout().is_terminal();
-            report::table(
-                doc,
-                &TableOptions {
-                    width: None,
-                    colour,
-                },
-            )
-            .into_bytes()
-        }
         Format::SpdxJson => stella_sbom::spdx_json(inv, sbom).context("writing SPDX")?,
         Format::Json => {
             let mut v = serde_json::to_vec_pretty(inv).context("writing JSON inventory")?;
             v.push(b'\n');
             v
         }
-        Format::Table => table(inv).into_bytes(),
+        Format::Table => match findings {
+            Some(doc) => report::table(
+                doc,
+                &TableOptions {
+                    width: None,
+                    colour,
+                },
+            )
+            .into_bytes(),
+            None => table(inv).into_bytes(),
+        },
         Format::BomIndex => stella_sbom::BomIndex::from_inventory(inv, opts.generated_at_us)
             .context("writing the BOM-Index")?
             .to_bytes(),
@@ -181,7 +181,9 @@ pub fn write_all_with(
         bail!("only one output can go to stdout; give the others a file (-o FORMAT=FILE)");
     }
     for spec in specs {
-        let bytes = render_with(spec.format, inv, opts, findings)?;
+        // Colour only for a terminal, never into a file.
+        let colour = spec.file.is_none() && std::io::stdout().is_terminal();
+        let bytes = render_with(spec.format, inv, opts, findings, colour)?;
         match &spec.file {
             Some(path) => std::fs::write(path, &bytes)
                 .with_context(|| format!("writing {}", path.display()))?,

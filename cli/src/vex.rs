@@ -110,7 +110,6 @@ pub struct DiscoveredVex {
 
 impl DiscoveredVex {
     /// The documents with where they came from.
-    #[allow(dead_code)] // the entry point `stella scan` (integrator) uses
     pub fn into_pairs(self) -> Vec<(VexDocument, ArtifactRef)> {
         self.found
             .into_iter()

@@ -995,6 +995,26 @@ fn labeled_gate() {
         assert!(err.contains(says), "{args:?}: {err}");
     }
 
+    // On a terminal the table on stdout is coloured, a table into a file
+    // never is (util-linux `script` gives stella a pseudo-terminal).
+    let table_file = w.join("table.txt");
+    let cmd = format!(
+        "{} scan {image} -q --feeds {db} --feeds-cache {} --no-vex-referrers -o table -o table={}",
+        env!("CARGO_BIN_EXE_stella"),
+        cache.display(),
+        table_file.display()
+    );
+    let tty = run(
+        Command::new("script").args(["-qec", &cmd, "/dev/null"]),
+        "script (a terminal for stella)",
+    );
+    assert!(tty.stdout.contains(&0x1b), "no colour on a terminal");
+    let in_file = std::fs::read(&table_file).unwrap();
+    assert!(
+        !in_file.is_empty() && !in_file.contains(&0x1b),
+        "escape codes in the table file"
+    );
+
     // 4. --attach pushes the verdict next to the SBOMs.
     let out5 = w.join("run5");
     std::fs::create_dir_all(&out5).unwrap();

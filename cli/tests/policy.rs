@@ -329,16 +329,7 @@ fn pull_refuses_what_is_not_a_good_policy() {
 }
 
 fn run_oras(oras: &Path, args: &[&str], cwd: &Path) -> Vec<u8> {
-    let home = tempfile::tempdir().unwrap();
-    let out = Command::new(oras)
-        .args(args)
-        .current_dir(cwd)
-        .env("HOME", home.path())
-        .env("DOCKER_CONFIG", home.path())
-        .output()
-        .expect("run oras");
-    assert!(out.status.success(), "oras {args:?}: {}", text(&out.stderr));
-    out.stdout
+    stella_testkit::oras::run(oras, args, cwd)
 }
 
 #[test]

@@ -81,20 +81,7 @@ fn skopeo(args: &[&str]) -> Vec<u8> {
 }
 
 fn run_oras(oras: &Path, args: &[&str], cwd: &Path) -> Vec<u8> {
-    let home = tempfile::tempdir().unwrap();
-    let out = Command::new(oras)
-        .args(args)
-        .current_dir(cwd)
-        .env("HOME", home.path())
-        .env("DOCKER_CONFIG", home.path())
-        .output()
-        .expect("run oras");
-    assert!(
-        out.status.success(),
-        "oras {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    stella_testkit::oras::run(oras, args, cwd)
 }
 
 /// (artifactType, digest) of every referrer oras discover reports.

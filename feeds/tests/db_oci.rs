@@ -452,19 +452,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 fn run_oras(oras: &Path, args: &[&str]) -> Vec<u8> {
-    let home = tempfile::tempdir().unwrap();
-    let out = Command::new(oras)
-        .args(args)
-        .env("HOME", home.path())
-        .env("DOCKER_CONFIG", home.path())
-        .output()
-        .expect("run oras");
-    assert!(
-        out.status.success(),
-        "oras {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    stella_testkit::oras::run(oras, args, Path::new("."))
 }
 
 #[test]

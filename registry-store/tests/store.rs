@@ -1173,20 +1173,7 @@ fn targets_name_the_subject() {
 // ------------------------------------------------------------------ oras
 
 fn run_oras(oras: &Path, args: &[&str], cwd: &Path) -> Vec<u8> {
-    let out = std::process::Command::new(oras)
-        .args(args)
-        .current_dir(cwd)
-        .env("DOCKER_CONFIG", empty_docker_config())
-        .env("HOME", empty_docker_config())
-        .output()
-        .expect("run oras");
-    assert!(
-        out.status.success(),
-        "oras {args:?}: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    stella_testkit::oras::run(oras, args, cwd)
 }
 
 /// Digests `oras discover` lists directly under `target`, sorted.

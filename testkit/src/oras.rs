@@ -24,3 +24,24 @@ pub fn find() -> Option<PathBuf> {
     }
     found
 }
+
+/// Runs oras in `cwd` with an empty home and docker config (no stored
+/// credentials leak in) and returns its stdout; a failure fails the test
+/// with oras's output.
+pub fn run(oras: &Path, args: &[&str], cwd: &Path) -> Vec<u8> {
+    let home = tempfile::tempdir().expect("temporary HOME for oras");
+    let out = Command::new(oras)
+        .args(args)
+        .current_dir(cwd)
+        .env("HOME", home.path())
+        .env("DOCKER_CONFIG", home.path())
+        .output()
+        .expect("run oras");
+    assert!(
+        out.status.success(),
+        "oras {args:?}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}

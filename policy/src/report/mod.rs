@@ -65,15 +65,8 @@ pub fn vex_state_str(state: VexState) -> &'static str {
 /// What names the component in one line: its purl, else `kind:name@version`
 /// (the form [`stella_model::VerdictReason::component`] uses too).
 pub fn component_label(f: &Finding) -> String {
-    match &f.component.purl {
-        Some(purl) => purl.clone(),
-        None => format!(
-            "{}:{}@{}",
-            f.component.kind.as_str(),
-            f.component.name,
-            f.component.version
-        ),
-    }
+    let c = &f.component;
+    crate::rules::component_label(c.kind, &c.name, &c.version, c.purl.as_deref())
 }
 
 /// Where the component came from, for humans: the layer's short diffID
