@@ -5,6 +5,8 @@
 //! Like the rest of the model, plain sorted data: the same inputs give the
 //! same bytes.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::{AffectedStatus, ComponentKind, Digest, SeverityKind};
@@ -15,6 +17,11 @@ pub const FINDINGS_SCHEMA: &str = "stella-findings@1";
 pub const VERDICT_SCHEMA: &str = "stella-verdict@1";
 
 /// One advisory hitting one installed component.
+///
+/// The component and the reference list are shared (`Arc`) by every
+/// finding of the same component or advisory: an old image can have a
+/// hundred thousand findings, and copying them made the matcher spend
+/// most of its time faulting in fresh memory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Finding {
@@ -26,7 +33,7 @@ pub struct Finding {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
     /// The component as the scan found it, with its layer and file evidence.
-    pub component: FindingComponent,
+    pub component: Arc<FindingComponent>,
     /// The version that was compared: the binary package's version, or the
     /// source package's version when the advisory names the source package.
     pub installed_version: String,
@@ -51,11 +58,15 @@ pub struct Finding {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modified: Option<String>,
     /// Reference URLs, sorted.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub references: Vec<String>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub references: Arc<[String]>,
     /// Set when a VEX statement applies to this finding.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vex: Option<VexDecision>,
+}
+
+fn is_empty(list: &Arc<[String]>) -> bool {
+    list.is_empty()
 }
 
 impl Finding {

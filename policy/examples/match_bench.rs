@@ -5,7 +5,9 @@
 //!     cargo run --release -p stella-policy --example match_bench -- CACHE INVENTORY [ROUNDS]
 //!
 //! Prints one JSON line per round and a summary line (median wall and
-//! on-CPU milliseconds; the machine may be shared).
+//! on-CPU milliseconds; the machine may be shared). With
+//! `MATCH_BENCH_REPORT=FILE` it also writes the first round's findings and
+//! warnings as JSON, so two builds' answers can be compared byte for byte.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -62,6 +64,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             report.stats.keys_looked_up,
             report.stats.advisories_read,
         );
+        if round == 0 {
+            if let Some(path) = std::env::var_os("MATCH_BENCH_REPORT") {
+                let doc = serde_json::json!({
+                    "findings": report.findings,
+                    "warnings": report.warnings,
+                });
+                std::fs::write(path, serde_json::to_vec_pretty(&doc)?)?;
+            }
+        }
         walls.push(wall);
         cpus.push(cpu);
     }

@@ -169,7 +169,7 @@ fn no_findings_and_hostile_names() {
     let out = table(&support::document(Vec::new(), false), &plain());
     assert_eq!(out, "No findings.\n");
     let mut f = support::findings().remove(0);
-    f.component.name = "evil\x1b]0;pwned\x07".into();
+    std::sync::Arc::make_mut(&mut f.component).name = "evil\x1b]0;pwned\x07".into();
     let out = table(&support::document(vec![f], false), &plain());
     assert!(!out.contains('\x1b') && !out.contains('\x07'), "{out:?}");
 }

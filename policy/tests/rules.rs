@@ -69,7 +69,8 @@ fn finding(id: &str, purl: &str) -> Finding {
             layer_diff_id: None,
             evidence: vec![format!("evidence/{}", p.name())],
             licenses: Vec::new(),
-        },
+        }
+        .into(),
         installed_version: version,
         fixed_version: None,
         status: AffectedStatus::Affected,
@@ -85,7 +86,7 @@ fn finding(id: &str, purl: &str) -> Finding {
         },
         published: None,
         modified: None,
-        references: Vec::new(),
+        references: Default::default(),
         vex: None,
     }
 }
@@ -535,7 +536,7 @@ fn exceptions_waive_until_they_expire() {
 
     // Another component or another vulnerability: not waived.
     let mut other = f.clone();
-    other.component.purl = Some("pkg:pypi/requests@2.25.0".into());
+    std::sync::Arc::make_mut(&mut other.component).purl = Some("pkg:pypi/requests@2.25.0".into());
     assert_eq!(run(&p, &inv, &[other], NOW).outcome, Outcome::Fail);
     let mut unrelated = f;
     unrelated.aliases.clear();
@@ -605,7 +606,7 @@ fn verdicts_are_deterministic_and_complete() {
         .collect();
     // The same finding twice (two evidence paths): one reason.
     let mut dup = findings[0].clone();
-    dup.component.evidence = vec!["other/path".into()];
+    std::sync::Arc::make_mut(&mut dup.component).evidence = vec!["other/path".into()];
     findings.push(dup);
     let inv = inventory(vec![
         component("pkg:pypi/p0@1", &[]),

@@ -72,7 +72,8 @@ fn finding(id: &str, aliases: &[&str], purl: &str) -> Finding {
             layer_diff_id: None,
             evidence: Vec::new(),
             licenses: Vec::new(),
-        },
+        }
+        .into(),
         installed_version: version,
         fixed_version: None,
         status: AffectedStatus::Affected,
@@ -88,7 +89,7 @@ fn finding(id: &str, aliases: &[&str], purl: &str) -> Finding {
         },
         published: None,
         modified: None,
-        references: Vec::new(),
+        references: Default::default(),
         vex: None,
     }
 }

@@ -281,7 +281,8 @@ fn finding(c: &Case) -> Finding {
             layer_diff_id: comp.layer_diff_id.clone(),
             evidence: comp.evidence.clone(),
             licenses: Vec::new(),
-        },
+        }
+        .into(),
         installed_version: comp
             .source
             .as_ref()

@@ -21,15 +21,17 @@
 //! that cannot be decided (the scheme cannot read the installed version or
 //! a bound, no versions stated) gives no finding and a warning.
 
+use std::cell::OnceCell;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use stella_model::{
-    Advisory, AffectedPackage, AffectedStatus, Component, Finding, FindingComponent, MatchRule,
-    RangeEvent, RuleKind, VersionRule,
+    Advisory, AffectedPackage, AffectedStatus, Component, Finding, FindingComponent,
+    FindingSeverity, MatchRule, RangeEvent, RuleKind, VersionRule,
 };
-use stella_version::{compare, Scheme};
+use stella_version::{compare, Scheme, Version};
 
 use super::keys::Probe;
 use super::severity;
@@ -54,84 +56,333 @@ pub(super) struct RuleHit {
     pub scheme: String,
 }
 
-/// Evaluates one entry against `version` (the probe's version).
-pub(super) fn entry_outcome(entry: &AffectedPackage, version: &str) -> Outcome {
-    let from_ranges;
-    let rules: &[VersionRule] = if !entry.rules.is_empty() {
-        &entry.rules
-    } else {
-        match rules_from_ranges(entry) {
-            Ok(rules) => {
-                from_ranges = rules;
-                &from_ranges
-            }
-            Err(reason) => return Outcome::Undecided(reason),
+/// The advisories of one (ecosystem, name) key, with each entry compiled
+/// on first use: its bounds parsed once, however many components and
+/// versions meet it (the synthetic 10k inventory compares ~27k advisories'
+/// bounds millions of times).
+pub(super) struct KeyAdvisories {
+    pub advisories: Vec<Advisory>,
+    /// Per advisory, per entry.
+    compiled: Vec<Vec<OnceCell<CompiledEntry>>>,
+}
+
+impl KeyAdvisories {
+    pub(super) fn new(advisories: Vec<Advisory>) -> KeyAdvisories {
+        let compiled = advisories
+            .iter()
+            .map(|a| a.affected.iter().map(|_| OnceCell::new()).collect())
+            .collect();
+        KeyAdvisories {
+            advisories,
+            compiled,
         }
-    };
-    let ordered_ranges = entry.ranges.iter().any(|r| r.scheme != "git");
-    let git_only = !entry.ranges.is_empty() && !ordered_ranges;
-    if entry.rules.is_empty() && !ordered_ranges && entry.versions.is_empty() {
-        if entry.status == AffectedStatus::UnderInvestigation {
-            return Outcome::Hit(RuleHit {
-                text: "all versions (under investigation)".into(),
-                fix: None,
-                scheme: scheme_name_of_ecosystem(&entry.ecosystem),
-            });
+    }
+}
+
+/// The installed version of a probe, parsed at most once per scheme.
+pub(super) struct InstalledVersion<'p> {
+    text: &'p str,
+    parsed: [OnceCell<Result<Version, String>>; Scheme::ALL.len()],
+}
+
+impl<'p> InstalledVersion<'p> {
+    pub(super) fn new(text: &'p str) -> InstalledVersion<'p> {
+        InstalledVersion {
+            text,
+            parsed: Default::default(),
         }
-        return Outcome::Undecided(if git_only {
-            "only git commit ranges and no version list".into()
-        } else {
-            "states no affected versions".into()
-        });
     }
 
-    let mut hits: Vec<RuleHit> = Vec::new();
-    let mut undecided: Option<String> = None;
-    for rule in rules {
-        match rule_contains(rule, version) {
-            Ok(true) => hits.push(RuleHit {
-                text: rule_text(rule),
-                fix: exclusive_max(rule),
-                scheme: scheme_name(&rule.scheme),
-            }),
-            Ok(false) => {}
-            Err(reason) => {
-                undecided.get_or_insert(reason);
+    fn under(&self, scheme: Scheme) -> Result<&Version, &str> {
+        let slot = Scheme::ALL.iter().position(|s| *s == scheme).unwrap_or(0);
+        self.parsed[slot]
+            .get_or_init(|| Version::parse(scheme, self.text).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(String::as_str)
+    }
+}
+
+/// An entry ready to be evaluated against any version.
+struct CompiledEntry {
+    /// Set when the outcome does not depend on the version.
+    fixed_outcome: Option<Outcome>,
+    rules: Vec<CompiledRule>,
+    /// The explicit `versions` list, each parsed by the ecosystem's scheme
+    /// when it can be.
+    listed: Vec<(String, Option<Version>)>,
+    listed_scheme: Option<Scheme>,
+    ecosystem_scheme: String,
+    /// The severity choice, per OS/language probe (it depends only on the
+    /// advisory, the entry's sources and that).
+    rating: [OnceCell<Rated>; 2],
+}
+
+/// One rule with its bounds parsed.
+struct CompiledRule {
+    /// Why no version can be tested (unknown scheme), else the scheme.
+    scheme: Result<Scheme, String>,
+    /// Why the rule cannot be read (a malformed rule, an unreadable
+    /// bound), else the test.
+    test: Result<RuleTest, String>,
+    /// What a hit reports.
+    hit: RuleHit,
+}
+
+enum RuleTest {
+    /// Lower and upper bound, each with its inclusiveness.
+    Between(Option<(Version, bool)>, Option<(Version, bool)>),
+    Exact(Version),
+}
+
+/// A finding's sources, severities and references, shared by the findings
+/// of an entry.
+struct Rated {
+    references: Arc<[String]>,
+    sources: Vec<String>,
+    chosen: Option<FindingSeverity>,
+    all: Vec<FindingSeverity>,
+}
+
+impl CompiledEntry {
+    fn new(entry: &AffectedPackage) -> CompiledEntry {
+        let ecosystem_scheme = scheme_name_of_ecosystem(&entry.ecosystem);
+        let mut compiled = CompiledEntry {
+            fixed_outcome: None,
+            rules: Vec::new(),
+            listed: Vec::new(),
+            listed_scheme: Scheme::for_ecosystem(&entry.ecosystem),
+            ecosystem_scheme,
+            rating: Default::default(),
+        };
+        let from_ranges;
+        let rules: &[VersionRule] = if !entry.rules.is_empty() {
+            &entry.rules
+        } else {
+            match rules_from_ranges(entry) {
+                Ok(rules) => {
+                    from_ranges = rules;
+                    &from_ranges
+                }
+                Err(reason) => {
+                    compiled.fixed_outcome = Some(Outcome::Undecided(reason));
+                    return compiled;
+                }
+            }
+        };
+        let ordered_ranges = entry.ranges.iter().any(|r| r.scheme != "git");
+        let git_only = !entry.ranges.is_empty() && !ordered_ranges;
+        if entry.rules.is_empty() && !ordered_ranges && entry.versions.is_empty() {
+            compiled.fixed_outcome = Some(if entry.status == AffectedStatus::UnderInvestigation {
+                Outcome::Hit(RuleHit {
+                    text: "all versions (under investigation)".into(),
+                    fix: None,
+                    scheme: compiled.ecosystem_scheme.clone(),
+                })
+            } else {
+                Outcome::Undecided(if git_only {
+                    "only git commit ranges and no version list".into()
+                } else {
+                    "states no affected versions".into()
+                })
+            });
+            return compiled;
+        }
+        compiled.rules = rules.iter().map(CompiledRule::new).collect();
+        compiled.listed = entry
+            .versions
+            .iter()
+            .map(|v| {
+                let parsed = compiled
+                    .listed_scheme
+                    .and_then(|s| Version::parse(s, v).ok());
+                (v.clone(), parsed)
+            })
+            .collect();
+        compiled
+    }
+
+    /// Evaluates the entry against the installed version.
+    fn outcome(&self, installed: &InstalledVersion<'_>) -> Outcome {
+        if let Some(fixed) = &self.fixed_outcome {
+            return fixed.clone();
+        }
+        let mut hits: Vec<&RuleHit> = Vec::new();
+        let mut undecided: Option<String> = None;
+        for rule in &self.rules {
+            match rule.contains(installed) {
+                Ok(true) => hits.push(&rule.hit),
+                Ok(false) => {}
+                Err(reason) => {
+                    undecided.get_or_insert(reason);
+                }
             }
         }
+        // The version list only matters when no rule holds the version: a
+        // listed hit has no fix, and a rule's hit (with or without one)
+        // already decides the outcome. PyPA lists hundreds of versions per
+        // entry.
+        let listed_hit;
+        if hits.is_empty() {
+            if let Some(listed) = self.listed_version(installed) {
+                listed_hit = RuleHit {
+                    text: format!("= {listed} (listed)"),
+                    fix: None,
+                    scheme: self.ecosystem_scheme.clone(),
+                };
+                hits.push(&listed_hit);
+            }
+        }
+        match lowest_fix_hit(hits) {
+            Some(hit) => Outcome::Hit(hit.clone()),
+            None => match undecided {
+                Some(reason) => Outcome::Undecided(reason),
+                None => Outcome::Miss,
+            },
+        }
     }
-    // The version list only matters when no rule holds the version: a
-    // listed hit has no fix, and a rule's hit (with or without one) already
-    // decides the outcome. PyPA lists hundreds of versions per entry.
-    let listed = if hits.is_empty() {
-        listed_version(entry, version)
-    } else {
-        None
-    };
-    if let Some(listed) = listed {
-        hits.push(RuleHit {
-            text: format!("= {listed} (listed)"),
-            fix: None,
-            scheme: scheme_name_of_ecosystem(&entry.ecosystem),
-        });
+
+    /// The listed version equal to the installed one (by the ecosystem's
+    /// ordering, else as text).
+    fn listed_version(&self, installed: &InstalledVersion<'_>) -> Option<&str> {
+        if self.listed.is_empty() {
+            return None;
+        }
+        let parsed = self.listed_scheme.and_then(|s| installed.under(s).ok());
+        self.listed
+            .iter()
+            .find(|(text, listed)| {
+                text == installed.text
+                    || matches!((listed, parsed), (Some(l), Some(p)) if l.compare(p) == Some(Ordering::Equal))
+            })
+            .map(|(text, _)| text.as_str())
     }
-    match lowest_fix_hit(hits) {
-        Some(hit) => Outcome::Hit(hit),
-        None => match undecided {
-            Some(reason) => Outcome::Undecided(reason),
-            None => Outcome::Miss,
-        },
+
+    /// Sources and severities of a finding of this entry (see [`severity`]).
+    fn rated(&self, advisory: &Advisory, entry: &AffectedPackage, os: bool) -> &Rated {
+        self.rating[usize::from(os)].get_or_init(|| {
+            let mut sources: Vec<String> = if entry.sources.is_empty() {
+                advisory
+                    .provenance
+                    .iter()
+                    .map(|p| p.source.clone())
+                    .collect()
+            } else {
+                entry.sources.clone()
+            };
+            sources.sort();
+            sources.dedup();
+            let (chosen, all) = severity::choose(&advisory.severities, &sources, os);
+            let mut references: Vec<String> =
+                advisory.references.iter().map(|r| r.url.clone()).collect();
+            references.sort();
+            references.dedup();
+            Rated {
+                references: references.into(),
+                sources,
+                chosen,
+                all,
+            }
+        })
+    }
+}
+
+impl CompiledRule {
+    fn new(rule: &VersionRule) -> CompiledRule {
+        let hit = RuleHit {
+            text: rule_text(rule),
+            fix: exclusive_max(rule),
+            scheme: scheme_name(&rule.scheme),
+        };
+        let scheme = Scheme::from_str(&rule.scheme)
+            .map_err(|_| format!("no known version ordering for scheme {:?}", rule.scheme));
+        let test = match scheme {
+            Ok(scheme) => RuleTest::new(rule, scheme),
+            Err(_) => Err(String::new()),
+        };
+        CompiledRule { scheme, test, hit }
+    }
+
+    /// Whether the rule contains the installed version; an error names what
+    /// could not be read: the scheme, then the installed version, then the
+    /// rule's bounds.
+    fn contains(&self, installed: &InstalledVersion<'_>) -> Result<bool, String> {
+        let scheme = self.scheme.as_ref().map_err(Clone::clone)?;
+        let version = installed
+            .under(*scheme)
+            .map_err(|e| format!("installed version not readable: {e}"))?;
+        let test = self.test.as_ref().map_err(Clone::clone)?;
+        // Same scheme on both sides: `compare` always answers.
+        let cmp = |bound: &Version| version.compare(bound).unwrap_or(Ordering::Equal);
+        Ok(match test {
+            RuleTest::Between(low, high) => {
+                let above = low.as_ref().is_none_or(|(min, inclusive)| {
+                    let o = cmp(min);
+                    o == Ordering::Greater || (*inclusive && o == Ordering::Equal)
+                });
+                let below = high.as_ref().is_none_or(|(max, inclusive)| {
+                    let o = cmp(max);
+                    o == Ordering::Less || (*inclusive && o == Ordering::Equal)
+                });
+                above && below
+            }
+            RuleTest::Exact(value) => cmp(value) == Ordering::Equal,
+        })
+    }
+}
+
+impl RuleTest {
+    /// The rule's bounds parsed; the first that cannot be read (or is
+    /// missing) is the error, lower bound first.
+    fn new(rule: &VersionRule, scheme: Scheme) -> Result<RuleTest, String> {
+        let parse = |bound: &str| {
+            Version::parse(scheme, bound).map_err(|e| format!("advisory bound not readable: {e}"))
+        };
+        fn need<'r>(
+            rule: &'r VersionRule,
+            bound: &'r Option<String>,
+            what: &str,
+        ) -> Result<&'r str, String> {
+            bound
+                .as_deref()
+                .ok_or_else(|| format!("malformed {:?} rule without {what}", rule.kind))
+        }
+        Ok(match rule.kind {
+            RuleKind::Range => {
+                let low = match &rule.min {
+                    Some(min) => Some((parse(min)?, rule.min_inclusive.unwrap_or(true))),
+                    None => None,
+                };
+                let high = match &rule.max {
+                    Some(max) => Some((parse(max)?, rule.max_inclusive.unwrap_or(false))),
+                    None => None,
+                };
+                RuleTest::Between(low, high)
+            }
+            RuleKind::Exact => RuleTest::Exact(parse(need(rule, &rule.value, "value")?)?),
+            RuleKind::Lt => {
+                RuleTest::Between(None, Some((parse(need(rule, &rule.max, "max")?)?, false)))
+            }
+            RuleKind::Lte => {
+                RuleTest::Between(None, Some((parse(need(rule, &rule.max, "max")?)?, true)))
+            }
+            RuleKind::Gt => {
+                RuleTest::Between(Some((parse(need(rule, &rule.min, "min")?)?, false)), None)
+            }
+            RuleKind::Gte => {
+                RuleTest::Between(Some((parse(need(rule, &rule.min, "min")?)?, true)), None)
+            }
+        })
     }
 }
 
 /// The hit with the lowest fix (a hit without a fix only when none has
 /// one); the first of equals.
-fn lowest_fix_hit(hits: Vec<RuleHit>) -> Option<RuleHit> {
-    let mut best: Option<RuleHit> = None;
+fn lowest_fix_hit(hits: Vec<&RuleHit>) -> Option<&RuleHit> {
+    let mut best: Option<&RuleHit> = None;
     for hit in hits {
         best = match best {
             None => Some(hit),
-            Some(current) => Some(if lower_fix(&hit, &current) {
+            Some(current) => Some(if lower_fix(hit, current) {
                 hit
             } else {
                 current
@@ -162,65 +413,6 @@ fn scheme_name(word: &str) -> String {
 
 fn scheme_name_of_ecosystem(ecosystem: &str) -> String {
     Scheme::for_ecosystem(ecosystem).map_or_else(|| ecosystem.to_string(), |s| s.name().to_string())
-}
-
-/// The listed version equal to `version` (by the ecosystem's ordering,
-/// else as text).
-fn listed_version<'e>(entry: &'e AffectedPackage, version: &str) -> Option<&'e str> {
-    let scheme = Scheme::for_ecosystem(&entry.ecosystem);
-    entry
-        .versions
-        .iter()
-        .find(|listed| {
-            listed.as_str() == version
-                || scheme.is_some_and(|s| compare(s, listed, version) == Ok(Ordering::Equal))
-        })
-        .map(String::as_str)
-}
-
-/// Whether `rule` contains `version`; an error names what could not be read.
-pub(super) fn rule_contains(rule: &VersionRule, version: &str) -> Result<bool, String> {
-    let scheme = Scheme::from_str(&rule.scheme)
-        .map_err(|_| format!("no known version ordering for scheme {:?}", rule.scheme))?;
-    compare(scheme, version, version)
-        .map_err(|e| format!("installed version not readable: {e}"))?;
-    let cmp = |bound: &str| {
-        compare(scheme, version, bound).map_err(|e| format!("advisory bound not readable: {e}"))
-    };
-    let need = |bound: &Option<String>, what: &str| {
-        bound
-            .clone()
-            .ok_or_else(|| format!("malformed {:?} rule without {what}", rule.kind))
-    };
-    let above = |min: &str, inclusive: bool| -> Result<bool, String> {
-        let o = cmp(min)?;
-        Ok(o == Ordering::Greater || (inclusive && o == Ordering::Equal))
-    };
-    let below = |max: &str, inclusive: bool| -> Result<bool, String> {
-        let o = cmp(max)?;
-        Ok(o == Ordering::Less || (inclusive && o == Ordering::Equal))
-    };
-    Ok(match rule.kind {
-        RuleKind::Range => {
-            let low = match &rule.min {
-                Some(min) => above(min, rule.min_inclusive.unwrap_or(true))?,
-                None => true,
-            };
-            let high = match &rule.max {
-                Some(max) => below(max, rule.max_inclusive.unwrap_or(false))?,
-                None => true,
-            };
-            low && high
-        }
-        RuleKind::Exact => {
-            let value = need(&rule.value, "value")?;
-            cmp(&value)? == Ordering::Equal
-        }
-        RuleKind::Lt => below(&need(&rule.max, "max")?, false)?,
-        RuleKind::Lte => below(&need(&rule.max, "max")?, true)?,
-        RuleKind::Gt => above(&need(&rule.min, "min")?, false)?,
-        RuleKind::Gte => above(&need(&rule.min, "min")?, true)?,
-    })
 }
 
 /// The rule in words: `>=1.0, <1.2`, `<=2.3`, `= 1.5`, `all versions`.
@@ -352,14 +544,11 @@ struct Hit<'a> {
     advisory: &'a Advisory,
     probe: &'a Probe,
     entry: &'a AffectedPackage,
+    compiled: &'a CompiledEntry,
     status: AffectedStatus,
     rule: RuleHit,
     fixed: Option<String>,
 }
-
-/// Entry outcomes already computed: (probe ecosystem, probe name, index
-/// of the advisory in that key's list, index of the entry, version).
-pub(super) type Memo = std::collections::HashMap<(String, String, usize, usize, String), Outcome>;
 
 /// Collects one component's hits over all its probes.
 pub(super) struct ComponentMatch<'a> {
@@ -380,18 +569,22 @@ impl<'a> ComponentMatch<'a> {
         }
     }
 
-    /// Evaluates `advisory`'s entries for `probe`.
-    /// `index` is the advisory's position in its key's list (the memo key).
+    /// Evaluates the entries of the `index`th advisory of `key` for
+    /// `probe`, whose version is `installed`.
     pub(super) fn consider(
         &mut self,
-        advisory: &'a Advisory,
+        key: &'a KeyAdvisories,
         index: usize,
         probe: &'a Probe,
+        installed: &InstalledVersion<'_>,
         options: &MatchOptions,
-        memo: &mut Memo,
     ) {
+        let (Some(advisory), Some(compiled)) = (key.advisories.get(index), key.compiled.get(index))
+        else {
+            return;
+        };
         let id = advisory.id.as_str();
-        let entries = advisory.affected.iter().enumerate().filter(|(_, e)| {
+        let entries = advisory.affected.iter().zip(compiled).filter(|(e, _)| {
             probe.names_match(&e.ecosystem, &e.name)
                 && match (&probe.required_source, &e.source_package) {
                     (Some(required), Some(named)) => required == named,
@@ -400,23 +593,14 @@ impl<'a> ComponentMatch<'a> {
         });
         let mut best: Option<Hit<'a>> = None;
         let mut fixes: Vec<(String, String)> = Vec::new();
-        for (entry_index, entry) in entries {
+        for (entry, cell) in entries {
             if entry.status == AffectedStatus::UnderInvestigation
                 && !options.include_under_investigation
             {
                 continue;
             }
-            let memo_key = (
-                probe.ecosystem.clone(),
-                probe.name.clone(),
-                index,
-                entry_index,
-                probe.version.clone(),
-            );
-            let outcome = memo
-                .entry(memo_key)
-                .or_insert_with(|| entry_outcome(entry, &probe.version))
-                .clone();
+            let compiled = cell.get_or_init(|| CompiledEntry::new(entry));
+            let outcome = compiled.outcome(installed);
             if entry.status == AffectedStatus::NotAffected {
                 let states_versions = !entry.rules.is_empty()
                     || !entry.versions.is_empty()
@@ -443,6 +627,7 @@ impl<'a> ComponentMatch<'a> {
                             advisory,
                             probe,
                             entry,
+                            compiled,
                             status,
                             rule,
                             fixed: None,
@@ -486,12 +671,17 @@ impl<'a> ComponentMatch<'a> {
                 ids.join(", ")
             ));
         }
-        let findings = self
+        let hits: Vec<&Hit<'_>> = self
             .hits
             .values()
             .filter(|h| !self.vetoed.contains(h.advisory.id.as_str()))
-            .map(|h| finding(self.component, h))
             .collect();
+        if hits.is_empty() {
+            return (Vec::new(), warnings);
+        }
+        // The component's part is the same in each of its findings.
+        let component = finding_component(self.component);
+        let findings = hits.into_iter().map(|h| finding(&component, h)).collect();
         (findings, warnings)
     }
 }
@@ -516,55 +706,45 @@ fn lowest(fixes: &[(String, String)]) -> Option<String> {
     best.map(|f| f.1.clone())
 }
 
-fn finding(component: &Component, hit: &Hit<'_>) -> Finding {
+fn finding_component(component: &Component) -> Arc<FindingComponent> {
+    Arc::new(FindingComponent {
+        kind: component.kind,
+        name: component.name.clone(),
+        version: component.version.clone(),
+        purl: component.purl.as_ref().map(ToString::to_string),
+        source_name: component.source.as_ref().map(|s| s.name.clone()),
+        source_version: component.source.as_ref().map(|s| s.version.clone()),
+        layer: component.layer,
+        layer_diff_id: component.layer_diff_id.clone(),
+        evidence: component.evidence.clone(),
+        licenses: component.licenses.clone(),
+    })
+}
+
+fn finding(component: &Arc<FindingComponent>, hit: &Hit<'_>) -> Finding {
     let advisory = hit.advisory;
-    let mut sources: Vec<String> = if hit.entry.sources.is_empty() {
-        advisory
-            .provenance
-            .iter()
-            .map(|p| p.source.clone())
-            .collect()
-    } else {
-        hit.entry.sources.clone()
-    };
-    sources.sort();
-    sources.dedup();
-    let (chosen, all) = severity::choose(&advisory.severities, &sources, hit.probe.os);
-    let mut references: Vec<String> = advisory.references.iter().map(|r| r.url.clone()).collect();
-    references.sort();
-    references.dedup();
+    let rated = hit.compiled.rated(advisory, hit.entry, hit.probe.os);
     Finding {
         id: advisory.id.clone(),
         aliases: advisory.aliases.clone(),
         summary: advisory.summary.clone(),
-        component: FindingComponent {
-            kind: component.kind,
-            name: component.name.clone(),
-            version: component.version.clone(),
-            purl: component.purl.as_ref().map(ToString::to_string),
-            source_name: component.source.as_ref().map(|s| s.name.clone()),
-            source_version: component.source.as_ref().map(|s| s.version.clone()),
-            layer: component.layer,
-            layer_diff_id: component.layer_diff_id.clone(),
-            evidence: component.evidence.clone(),
-            licenses: component.licenses.clone(),
-        },
+        component: Arc::clone(component),
         installed_version: hit.probe.version.clone(),
         fixed_version: hit.fixed.clone(),
         status: hit.status,
-        severity: chosen,
-        severities: all,
+        severity: rated.chosen.clone(),
+        severities: rated.all.clone(),
         matched_by: MatchRule {
             ecosystem: hit.entry.ecosystem.clone(),
             package: hit.entry.name.clone(),
             key: hit.probe.kind.as_str().to_string(),
             scheme: hit.rule.scheme.clone(),
             rule: hit.rule.text.clone(),
-            sources,
+            sources: rated.sources.clone(),
         },
         published: advisory.published.clone(),
         modified: advisory.modified.clone(),
-        references,
+        references: Arc::clone(&rated.references),
         vex: None,
     }
 }

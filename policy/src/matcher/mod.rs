@@ -41,7 +41,7 @@ mod evaluate;
 mod keys;
 mod severity;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use stella_model::{Advisory, Finding, Inventory};
 
@@ -180,18 +180,24 @@ pub fn match_inventory(
         warnings.insert(format!("{count} component(s) not matched: {reason}"));
     }
 
-    let mut cache: BTreeMap<(String, String), Vec<Advisory>> = BTreeMap::new();
+    // Each distinct key is looked up once; its advisories' entries are
+    // compiled on first use.
+    let mut key_index: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut keys: Vec<evaluate::KeyAdvisories> = Vec::new();
+    let mut probe_keys: Vec<Vec<usize>> = Vec::with_capacity(plans.len());
     for (_, probes) in &plans {
+        let mut ids = Vec::with_capacity(probes.len());
         for probe in probes {
-            let key = (probe.ecosystem.clone(), probe.name.clone());
-            if cache.contains_key(&key) {
+            let key = (probe.ecosystem.as_str(), probe.name.as_str());
+            if let Some(&id) = key_index.get(&key) {
+                ids.push(id);
                 continue;
             }
             let found = source
-                .advisories(&key.0, &key.1)
+                .advisories(key.0, key.1)
                 .map_err(|error| MatchError::Lookup {
-                    ecosystem: key.0.clone(),
-                    name: key.1.clone(),
+                    ecosystem: key.0.to_string(),
+                    name: key.1.to_string(),
                     error,
                 })?;
             stats.keys_looked_up += 1;
@@ -199,30 +205,47 @@ pub fn match_inventory(
             let (live, withdrawn): (Vec<Advisory>, Vec<Advisory>) =
                 found.into_iter().partition(|a| a.withdrawn.is_none());
             stats.withdrawn_ignored += withdrawn.len();
-            cache.insert(key, live);
+            key_index.insert(key, keys.len());
+            ids.push(keys.len());
+            keys.push(evaluate::KeyAdvisories::new(live));
         }
+        probe_keys.push(ids);
     }
 
-    let mut findings = Vec::new();
-    // Components sharing a key and version (the same package in many
-    // places) are evaluated once per advisory entry.
-    let mut memo = evaluate::Memo::default();
-    for (component, probes) in &plans {
+    // One group per component (findings are large: no growing copy of
+    // them all), then sorted through their indices and moved once.
+    let mut groups: Vec<Vec<Option<Finding>>> = Vec::with_capacity(plans.len());
+    for ((component, probes), ids) in plans.iter().zip(&probe_keys) {
         let mut per_component = evaluate::ComponentMatch::new(component);
-        for probe in probes {
-            let key = (probe.ecosystem.clone(), probe.name.clone());
-            let advisories = cache.get(&key).map(Vec::as_slice).unwrap_or_default();
-            for (index, advisory) in advisories.iter().enumerate() {
-                per_component.consider(advisory, index, probe, options, &mut memo);
+        for (probe, &id) in probes.iter().zip(ids) {
+            let installed = evaluate::InstalledVersion::new(&probe.version);
+            let key = &keys[id];
+            for index in 0..key.advisories.len() {
+                per_component.consider(key, index, probe, &installed, options);
             }
         }
         let (found, notes) = per_component.finish();
-        findings.extend(found);
+        if !found.is_empty() {
+            groups.push(found.into_iter().map(Some).collect());
+        }
         warnings.extend(notes);
     }
-
-    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    findings.dedup_by(|a, b| a.sort_key() == b.sort_key());
+    let mut order: Vec<(usize, usize)> = groups
+        .iter()
+        .enumerate()
+        .flat_map(|(g, group)| (0..group.len()).map(move |i| (g, i)))
+        .collect();
+    {
+        let key_of = |&(g, i): &(usize, usize)| groups[g][i].as_ref().map(Finding::sort_key);
+        // Stable, and dedup keeps the first of equals: the same order and
+        // choice as sorting the findings themselves.
+        order.sort_by(|a, b| key_of(a).cmp(&key_of(b)));
+        order.dedup_by(|a, b| key_of(a) == key_of(b));
+    }
+    let mut findings = Vec::with_capacity(order.len());
+    for (g, i) in order {
+        findings.extend(groups[g][i].take());
+    }
     stats.findings = findings.len();
     Ok(MatchReport {
         findings,

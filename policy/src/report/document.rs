@@ -52,8 +52,14 @@ impl FindingsDocument {
         for f in &mut findings {
             f.aliases.sort();
             f.aliases.dedup();
-            f.references.sort();
-            f.references.dedup();
+            // Shared lists (the matcher's are sorted already) are copied
+            // only when they need sorting.
+            if !f.references.windows(2).all(|w| w[0] < w[1]) {
+                let mut references = f.references.to_vec();
+                references.sort();
+                references.dedup();
+                f.references = references.into();
+            }
         }
         findings.sort_by(|a, b| {
             a.sort_key()

@@ -143,7 +143,7 @@ fn rule(findings: &[Finding]) -> Rule {
         .to_string();
     // Sorted and deduplicated: the same advisory's findings repeat them.
     let references: std::collections::BTreeSet<&String> =
-        findings.iter().flat_map(|f| &f.references).collect();
+        findings.iter().flat_map(|f| f.references.iter()).collect();
     // The first web reference, preferring one that names the advisory or
     // an alias (the advisory page rather than a commit).
     let web: Vec<&str> = references

@@ -295,7 +295,8 @@ pub fn finding(c: &Case) -> Finding {
                 .then(|| digest(&format!("diff{}", c.layer.unwrap_or(0)))),
             evidence: c.evidence.iter().map(|s| s.to_string()).collect(),
             licenses: Vec::new(),
-        },
+        }
+        .into(),
         installed_version: installed.to_string(),
         fixed_version: Some(c.fixed.to_string()),
         status: AffectedStatus::Affected,
@@ -319,7 +320,7 @@ pub fn finding(c: &Case) -> Finding {
             let mut r: Vec<String> = adv.references.iter().map(|r| r.url.clone()).collect();
             r.sort();
             r.dedup();
-            r
+            r.into()
         },
         vex: c.vex.map(|state| VexDecision {
             state,
