@@ -7,7 +7,15 @@ advisory calls affected (a listed version, an `introduced` version, or one
 just below a `fixed` version), the rest the fixed version itself (a near
 miss the comparators must reject). Plus a tail of names no advisory has.
 
-    bench/match_inventory.py [--corpus DIR] [-n 10000] [--seed 1] -o FILE
+    bench/match_inventory.py [--corpus DIR] [-n 10000] [--seed 1]
+                             [--profile worst|current] -o FILE
+
+Profiles: `worst` (default) as above — about half the components affected,
+an old rpm at a version below its first fix meets every later advisory of
+its package (≈16 findings per component); `current`, an image that is
+kept up to date: each component at the newest fixed version the corpus
+names for it (by a natural sort, close enough for a benchmark input) but
+for a 5 % share of stragglers picked as in `worst`.
 
 Deterministic: the same corpus, N and seed give the same bytes. Layout:
 AlmaLinux 9 (the corpus' OS data) rpm packages, PyPI distributions,
@@ -105,6 +113,12 @@ def pick_version(rng, kind, versions, intro, fixed):
     return None
 
 
+def natural_key(version):
+    """Digits as numbers, the rest as text: orders most versions the way
+    their schemes do (the `current` profile only needs "about newest")."""
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.findall(r"\d+|[^\d.~+-]+", version)]
+
+
 def component(kind, name, version, layer):
     c = {"kind": kind, "name": name, "version": version, "layer": layer,
          "layerDiffId": digest(f"match-bench-layer{layer}"), "evidence": []}
@@ -139,13 +153,19 @@ def main():
     ap.add_argument("--corpus", default="/work/shared/data/advisories")
     ap.add_argument("-n", type=int, default=10000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--profile", choices=["worst", "current"], default="worst")
     ap.add_argument("-o", "--output", required=True)
     args = ap.parse_args()
 
     rng = random.Random(args.seed)
     by_kind = {}
+    newest_fix = {}
     for kind, name, versions, intro, fixed in records(args.corpus):
         by_kind.setdefault(kind, []).append((name, versions, intro, fixed))
+        for f in fixed:
+            best = newest_fix.get((kind, name))
+            if best is None or natural_key(f) > natural_key(best):
+                newest_fix[(kind, name)] = f
     if not by_kind:
         sys.exit(f"no OSV records under {args.corpus}")
 
@@ -165,9 +185,12 @@ def main():
                 k = kind
                 name, versions, intro, fixed = rng.choice(pool)
                 version = pick_version(rng, kind, versions, intro, fixed)
+                if args.profile == "current" and rng.random() >= 0.05:
+                    version = newest_fix.get((kind, name))
                 if not version:
                     continue
-            key = (k, name, version)
+            # An up-to-date image holds each package once.
+            key = (k, name) if args.profile == "current" else (k, name, version)
             if key in seen:
                 continue
             seen.add(key)
@@ -178,7 +201,7 @@ def main():
     inv = {
         "schema": "stella-inventory@1",
         "tool": {"name": "stella", "version": "bench"},
-        "image": {"source": f"synthetic:match-bench-{args.n}-{args.seed}"},
+        "image": {"source": f"synthetic:match-bench-{args.profile}-{args.n}-{args.seed}"},
         "distro": {"id": "almalinux", "versionId": "9.4", "prettyName": "AlmaLinux 9.4 (Seafoam Ocelot)",
                    "idLike": ["rhel", "centos", "fedora"], "evidence": "etc/os-release"},
         "layers": [{"index": i, "diffId": digest(f"match-bench-layer{i}"), "size": 0} for i in range(5)],

@@ -134,6 +134,8 @@ pub fn run(
         bail!("no --feeds");
     };
     let (db, feeds_ref) = crate::feeds::open_db(feeds_spec, args.feeds_cache.as_deref(), open)?;
+    // Findings never carry an advisory's long description.
+    let db = db.without_details();
     let report = match_inventory(inventory, &FeedSource(&db), &MatchOptions::default())
         .context("matching the inventory against the feeds")?;
     if !quiet {

@@ -113,7 +113,13 @@ fn pypi_labeled_set_true_positives() {
     assert!(f.component.layer_diff_id.is_some());
     assert_eq!(f.installed_version, "5.3.1");
     // The PEP 503 name is what the source is asked for.
-    let asked: BTreeSet<(String, String)> = source.lookups.borrow().iter().cloned().collect();
+    let asked: BTreeSet<(String, String)> = source
+        .lookups
+        .lock()
+        .expect("lookups lock")
+        .iter()
+        .cloned()
+        .collect();
     assert!(
         asked.contains(&("PyPI".into(), "pyyaml".into())),
         "{asked:?}"
@@ -196,7 +202,8 @@ fn debian_binary_and_source_names() {
     // entry for source `udev` is refused.
     assert!(source
         .lookups
-        .borrow()
+        .lock()
+        .expect("lookups lock")
         .contains(&("Debian:12".to_string(), "udev".to_string())));
 }
 
@@ -652,7 +659,7 @@ fn lookups_are_per_distinct_key() {
         report.stats.keys_looked_up, 4,
         "jinja2 and pyyaml are asked once each"
     );
-    assert_eq!(source.lookups.borrow().len(), 4);
+    assert_eq!(source.lookups.lock().expect("lookups lock").len(), 4);
     assert!(!report.findings.is_empty());
 }
 

@@ -26,6 +26,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::OnceLock;
 
 use stella_model::{
     Advisory, AffectedPackage, AffectedStatus, Component, Finding, FindingComponent,
@@ -63,14 +64,14 @@ pub(super) struct RuleHit {
 pub(super) struct KeyAdvisories {
     pub advisories: Vec<Advisory>,
     /// Per advisory, per entry.
-    compiled: Vec<Vec<OnceCell<CompiledEntry>>>,
+    compiled: Vec<Vec<OnceLock<CompiledEntry>>>,
 }
 
 impl KeyAdvisories {
     pub(super) fn new(advisories: Vec<Advisory>) -> KeyAdvisories {
         let compiled = advisories
             .iter()
-            .map(|a| a.affected.iter().map(|_| OnceCell::new()).collect())
+            .map(|a| a.affected.iter().map(|_| OnceLock::new()).collect())
             .collect();
         KeyAdvisories {
             advisories,
@@ -114,7 +115,7 @@ struct CompiledEntry {
     ecosystem_scheme: String,
     /// The severity choice, per OS/language probe (it depends only on the
     /// advisory, the entry's sources and that).
-    rating: [OnceCell<Rated>; 2],
+    rating: [OnceLock<Rated>; 2],
 }
 
 /// One rule with its bounds parsed.

@@ -39,6 +39,7 @@
 mod distro;
 mod evaluate;
 mod keys;
+mod parallel;
 mod severity;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -50,8 +51,9 @@ pub use keys::{go_stdlib_semver, KeyKind, Probe};
 pub use severity::rating_of_word;
 
 /// Where advisories come from (the CLI implements it over the feeds DB,
-/// which returns records already merged by alias).
-pub trait AdvisorySource {
+/// which returns records already merged by alias). Asked from several
+/// threads at once.
+pub trait AdvisorySource: Sync {
     /// Every advisory with an `affected` entry for (`ecosystem`, `name`).
     ///
     /// `ecosystem` is exactly as the feeds store it (`Debian:12`, `PyPI`,
@@ -103,6 +105,9 @@ pub struct MatchOptions {
     /// to its packages; turn it on to see what the Go vulnerability
     /// database says of those binaries.
     pub folded_go_stdlib: bool,
+    /// Threads for the lookups and the evaluation (0: the machine's
+    /// parallelism). The report is the same for any count.
+    pub threads: usize,
 }
 
 impl Default for MatchOptions {
@@ -110,6 +115,7 @@ impl Default for MatchOptions {
         MatchOptions {
             include_under_investigation: true,
             folded_go_stdlib: false,
+            threads: 0,
         }
     }
 }
@@ -180,51 +186,62 @@ pub fn match_inventory(
         warnings.insert(format!("{count} component(s) not matched: {reason}"));
     }
 
-    // Each distinct key is looked up once; its advisories' entries are
-    // compiled on first use.
+    // Each distinct key is looked up once (in parallel: the feeds DB parses
+    // and merges records per key); its advisories' entries are compiled on
+    // first use.
     let mut key_index: HashMap<(&str, &str), usize> = HashMap::new();
-    let mut keys: Vec<evaluate::KeyAdvisories> = Vec::new();
+    let mut distinct: Vec<(&str, &str)> = Vec::new();
     let mut probe_keys: Vec<Vec<usize>> = Vec::with_capacity(plans.len());
     for (_, probes) in &plans {
-        let mut ids = Vec::with_capacity(probes.len());
-        for probe in probes {
-            let key = (probe.ecosystem.as_str(), probe.name.as_str());
-            if let Some(&id) = key_index.get(&key) {
-                ids.push(id);
-                continue;
-            }
-            let found = source
-                .advisories(key.0, key.1)
-                .map_err(|error| MatchError::Lookup {
-                    ecosystem: key.0.to_string(),
-                    name: key.1.to_string(),
-                    error,
-                })?;
-            stats.keys_looked_up += 1;
-            stats.advisories_read += found.len();
-            let (live, withdrawn): (Vec<Advisory>, Vec<Advisory>) =
-                found.into_iter().partition(|a| a.withdrawn.is_none());
-            stats.withdrawn_ignored += withdrawn.len();
-            key_index.insert(key, keys.len());
-            ids.push(keys.len());
-            keys.push(evaluate::KeyAdvisories::new(live));
-        }
+        let ids = probes
+            .iter()
+            .map(|probe| {
+                let key = (probe.ecosystem.as_str(), probe.name.as_str());
+                *key_index.entry(key).or_insert_with(|| {
+                    distinct.push(key);
+                    distinct.len() - 1
+                })
+            })
+            .collect();
         probe_keys.push(ids);
+    }
+    let looked_up = parallel::map(&distinct, options.threads, |&(ecosystem, name)| {
+        source
+            .advisories(ecosystem, name)
+            .map_err(|error| MatchError::Lookup {
+                ecosystem: ecosystem.to_string(),
+                name: name.to_string(),
+                error,
+            })
+    });
+    let mut keys: Vec<evaluate::KeyAdvisories> = Vec::with_capacity(distinct.len());
+    for found in looked_up {
+        // The first failure in key order: the same error at any thread count.
+        let found = found?;
+        stats.keys_looked_up += 1;
+        stats.advisories_read += found.len();
+        let (live, withdrawn): (Vec<Advisory>, Vec<Advisory>) =
+            found.into_iter().partition(|a| a.withdrawn.is_none());
+        stats.withdrawn_ignored += withdrawn.len();
+        keys.push(evaluate::KeyAdvisories::new(live));
     }
 
     // One group per component (findings are large: no growing copy of
     // them all), then sorted through their indices and moved once.
-    let mut groups: Vec<Vec<Option<Finding>>> = Vec::with_capacity(plans.len());
-    for ((component, probes), ids) in plans.iter().zip(&probe_keys) {
+    let planned: Vec<_> = plans.iter().zip(&probe_keys).collect();
+    let evaluated = parallel::map(&planned, options.threads, |((component, probes), ids)| {
         let mut per_component = evaluate::ComponentMatch::new(component);
-        for (probe, &id) in probes.iter().zip(ids) {
+        for (probe, &id) in probes.iter().zip(ids.iter()) {
             let installed = evaluate::InstalledVersion::new(&probe.version);
             let key = &keys[id];
             for index in 0..key.advisories.len() {
                 per_component.consider(key, index, probe, &installed, options);
             }
         }
-        let (found, notes) = per_component.finish();
+        per_component.finish()
+    });
+    let mut groups: Vec<Vec<Option<Finding>>> = Vec::with_capacity(plans.len());
+    for (found, notes) in evaluated {
         if !found.is_empty() {
             groups.push(found.into_iter().map(Some).collect());
         }

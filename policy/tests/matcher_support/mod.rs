@@ -94,7 +94,7 @@ pub fn merged_fixture_advisories() -> Vec<Advisory> {
 #[derive(Default)]
 pub struct MemSource {
     by_key: BTreeMap<(String, String), Vec<Advisory>>,
-    pub lookups: std::cell::RefCell<Vec<(String, String)>>,
+    pub lookups: std::sync::Mutex<Vec<(String, String)>>,
 }
 
 impl MemSource {
@@ -124,7 +124,8 @@ impl MemSource {
 impl AdvisorySource for MemSource {
     fn advisories(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, SourceError> {
         self.lookups
-            .borrow_mut()
+            .lock()
+            .expect("lookups lock")
             .push((ecosystem.to_string(), name.to_string()));
         Ok(self
             .by_key
