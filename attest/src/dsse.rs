@@ -1,0 +1,1 @@
+//! DSSE envelopes and in-toto statements (filled in by the attest work).
