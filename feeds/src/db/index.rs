@@ -463,7 +463,7 @@ impl FeedDb {
             .ok()
             .and_then(|start| self.parts.get(start..start.checked_add(len as usize)?))
             .unwrap_or_default();
-        serde_json::from_slice(bytes).map_err(|e| DbError::BadCache {
+        sonic_rs::from_slice(bytes).map_err(|e| DbError::BadCache {
             path: self.dir.join(PARTS_FILE),
             reason: format!("record at byte {offset}: {e}"),
         })

@@ -23,7 +23,7 @@
 
 use std::cell::OnceCell;
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::OnceLock;
@@ -32,7 +32,7 @@ use stella_model::{
     Advisory, AffectedPackage, AffectedStatus, Component, Finding, FindingComponent,
     FindingSeverity, MatchRule, RangeEvent, RuleKind, VersionRule,
 };
-use stella_version::{compare, Scheme, Version};
+use stella_version::{compare, Scheme, Version, VersionError};
 
 use super::keys::Probe;
 use super::severity;
@@ -57,27 +57,58 @@ pub(super) struct RuleHit {
     pub scheme: String,
 }
 
-/// The advisories of one (ecosystem, name) key, with each entry compiled
-/// on first use: its bounds parsed once, however many components and
-/// versions meet it (the synthetic 10k inventory compares ~27k advisories'
-/// bounds millions of times).
+/// The advisories of one (ecosystem, name) key with every entry compiled:
+/// its bounds parsed once, however many components and versions meet it,
+/// and each distinct version text parsed once per key (a package's
+/// advisories repeat the same bounds and version lists: TensorFlow's 280
+/// PyPA entries list mostly the same few hundred versions).
 pub(super) struct KeyAdvisories {
     pub advisories: Vec<Advisory>,
     /// Per advisory, per entry.
-    compiled: Vec<Vec<OnceLock<CompiledEntry>>>,
+    compiled: Vec<Vec<CompiledEntry>>,
 }
 
 impl KeyAdvisories {
     pub(super) fn new(advisories: Vec<Advisory>) -> KeyAdvisories {
+        let mut versions = VersionCache::default();
         let compiled = advisories
             .iter()
-            .map(|a| a.affected.iter().map(|_| OnceLock::new()).collect())
+            .map(|a| {
+                a.affected
+                    .iter()
+                    .map(|entry| CompiledEntry::new(entry, &mut versions))
+                    .collect()
+            })
             .collect();
         KeyAdvisories {
             advisories,
             compiled,
         }
     }
+}
+
+/// Version texts parsed so far, per scheme (a fast hash: the keys are the
+/// feeds' own version strings and the map never leaves the key).
+#[derive(Default)]
+struct VersionCache {
+    by_scheme: [HashMap<String, Result<Arc<Version>, VersionError>, foldhash::fast::FixedState>;
+        Scheme::ALL.len()],
+}
+
+impl VersionCache {
+    fn parse(&mut self, scheme: Scheme, text: &str) -> Result<Arc<Version>, VersionError> {
+        let cache = &mut self.by_scheme[scheme_slot(scheme)];
+        if let Some(parsed) = cache.get(text) {
+            return parsed.clone();
+        }
+        let parsed = Version::parse(scheme, text).map(Arc::new);
+        cache.insert(text.to_string(), parsed.clone());
+        parsed
+    }
+}
+
+fn scheme_slot(scheme: Scheme) -> usize {
+    Scheme::ALL.iter().position(|s| *s == scheme).unwrap_or(0)
 }
 
 /// The installed version of a probe, parsed at most once per scheme.
@@ -95,8 +126,7 @@ impl<'p> InstalledVersion<'p> {
     }
 
     fn under(&self, scheme: Scheme) -> Result<&Version, &str> {
-        let slot = Scheme::ALL.iter().position(|s| *s == scheme).unwrap_or(0);
-        self.parsed[slot]
+        self.parsed[scheme_slot(scheme)]
             .get_or_init(|| Version::parse(scheme, self.text).map_err(|e| e.to_string()))
             .as_ref()
             .map_err(String::as_str)
@@ -110,7 +140,7 @@ struct CompiledEntry {
     rules: Vec<CompiledRule>,
     /// The explicit `versions` list, each parsed by the ecosystem's scheme
     /// when it can be.
-    listed: Vec<(String, Option<Version>)>,
+    listed: Vec<(String, Option<Arc<Version>>)>,
     listed_scheme: Option<Scheme>,
     ecosystem_scheme: String,
     /// The severity choice, per OS/language probe (it depends only on the
@@ -131,8 +161,8 @@ struct CompiledRule {
 
 enum RuleTest {
     /// Lower and upper bound, each with its inclusiveness.
-    Between(Option<(Version, bool)>, Option<(Version, bool)>),
-    Exact(Version),
+    Between(Option<(Arc<Version>, bool)>, Option<(Arc<Version>, bool)>),
+    Exact(Arc<Version>),
 }
 
 /// A finding's sources, severities and references, shared by the findings
@@ -145,7 +175,7 @@ struct Rated {
 }
 
 impl CompiledEntry {
-    fn new(entry: &AffectedPackage) -> CompiledEntry {
+    fn new(entry: &AffectedPackage, versions: &mut VersionCache) -> CompiledEntry {
         let ecosystem_scheme = scheme_name_of_ecosystem(&entry.ecosystem);
         let mut compiled = CompiledEntry {
             fixed_outcome: None,
@@ -188,14 +218,17 @@ impl CompiledEntry {
             });
             return compiled;
         }
-        compiled.rules = rules.iter().map(CompiledRule::new).collect();
+        compiled.rules = rules
+            .iter()
+            .map(|rule| CompiledRule::new(rule, versions))
+            .collect();
         compiled.listed = entry
             .versions
             .iter()
             .map(|v| {
                 let parsed = compiled
                     .listed_scheme
-                    .and_then(|s| Version::parse(s, v).ok());
+                    .and_then(|s| versions.parse(s, v).ok());
                 (v.clone(), parsed)
             })
             .collect();
@@ -288,7 +321,7 @@ impl CompiledEntry {
 }
 
 impl CompiledRule {
-    fn new(rule: &VersionRule) -> CompiledRule {
+    fn new(rule: &VersionRule, versions: &mut VersionCache) -> CompiledRule {
         let hit = RuleHit {
             text: rule_text(rule),
             fix: exclusive_max(rule),
@@ -297,7 +330,7 @@ impl CompiledRule {
         let scheme = Scheme::from_str(&rule.scheme)
             .map_err(|_| format!("no known version ordering for scheme {:?}", rule.scheme));
         let test = match scheme {
-            Ok(scheme) => RuleTest::new(rule, scheme),
+            Ok(scheme) => RuleTest::new(rule, scheme, versions),
             Err(_) => Err(String::new()),
         };
         CompiledRule { scheme, test, hit }
@@ -334,9 +367,15 @@ impl CompiledRule {
 impl RuleTest {
     /// The rule's bounds parsed; the first that cannot be read (or is
     /// missing) is the error, lower bound first.
-    fn new(rule: &VersionRule, scheme: Scheme) -> Result<RuleTest, String> {
-        let parse = |bound: &str| {
-            Version::parse(scheme, bound).map_err(|e| format!("advisory bound not readable: {e}"))
+    fn new(
+        rule: &VersionRule,
+        scheme: Scheme,
+        versions: &mut VersionCache,
+    ) -> Result<RuleTest, String> {
+        let mut parse = |bound: &str| {
+            versions
+                .parse(scheme, bound)
+                .map_err(|e| format!("advisory bound not readable: {e}"))
         };
         fn need<'r>(
             rule: &'r VersionRule,
@@ -594,13 +633,12 @@ impl<'a> ComponentMatch<'a> {
         });
         let mut best: Option<Hit<'a>> = None;
         let mut fixes: Vec<(String, String)> = Vec::new();
-        for (entry, cell) in entries {
+        for (entry, compiled) in entries {
             if entry.status == AffectedStatus::UnderInvestigation
                 && !options.include_under_investigation
             {
                 continue;
             }
-            let compiled = cell.get_or_init(|| CompiledEntry::new(entry));
             let outcome = compiled.outcome(installed);
             if entry.status == AffectedStatus::NotAffected {
                 let states_versions = !entry.rules.is_empty()

@@ -186,9 +186,8 @@ pub fn match_inventory(
         warnings.insert(format!("{count} component(s) not matched: {reason}"));
     }
 
-    // Each distinct key is looked up once (in parallel: the feeds DB parses
-    // and merges records per key); its advisories' entries are compiled on
-    // first use.
+    // Each distinct key is looked up once and its entries compiled, in
+    // parallel (the feeds DB parses and merges records per key).
     let mut key_index: HashMap<(&str, &str), usize> = HashMap::new();
     let mut distinct: Vec<(&str, &str)> = Vec::new();
     let mut probe_keys: Vec<Vec<usize>> = Vec::with_capacity(plans.len());
@@ -206,24 +205,29 @@ pub fn match_inventory(
         probe_keys.push(ids);
     }
     let looked_up = parallel::map(&distinct, options.threads, |&(ecosystem, name)| {
-        source
+        let found = source
             .advisories(ecosystem, name)
             .map_err(|error| MatchError::Lookup {
                 ecosystem: ecosystem.to_string(),
                 name: name.to_string(),
                 error,
-            })
+            })?;
+        let read = found.len();
+        let live: Vec<Advisory> = found
+            .into_iter()
+            .filter(|a| a.withdrawn.is_none())
+            .collect();
+        let withdrawn = read - live.len();
+        Ok((evaluate::KeyAdvisories::new(live), read, withdrawn))
     });
     let mut keys: Vec<evaluate::KeyAdvisories> = Vec::with_capacity(distinct.len());
     for found in looked_up {
         // The first failure in key order: the same error at any thread count.
-        let found = found?;
+        let (key, read, withdrawn) = found?;
         stats.keys_looked_up += 1;
-        stats.advisories_read += found.len();
-        let (live, withdrawn): (Vec<Advisory>, Vec<Advisory>) =
-            found.into_iter().partition(|a| a.withdrawn.is_none());
-        stats.withdrawn_ignored += withdrawn.len();
-        keys.push(evaluate::KeyAdvisories::new(live));
+        stats.advisories_read += read;
+        stats.withdrawn_ignored += withdrawn;
+        keys.push(key);
     }
 
     // One group per component (findings are large: no growing copy of
