@@ -8,6 +8,16 @@
 //!
 //! Nothing here talks to a registry: the CLI stores envelopes as OCI
 //! referrers through `stella-registry-store`.
+//!
+//! Typical use: [`statement::Statement::new`] → [`sign::sign_statement`]
+//! with a [`keys::SigningKey`] → [`dsse::Envelope::to_json`]; reading back:
+//! [`sign::verify_json`] with trusted [`keys::VerifyingKey`]s →
+//! [`statement::verify_subject`] against the artifact's digest.
 
+pub mod bundle;
+pub mod cosign_key;
 pub mod dsse;
+pub mod keys;
+pub mod sign;
+pub mod statement;
 pub mod transparency;
