@@ -15,7 +15,8 @@ pub const BUNDLE_V03_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bundle {
-    /// Hint naming the verifying key (Stella writes the key id).
+    /// Hint naming the verifying key; Stella writes
+    /// [`crate::keys::VerifyingKey::bundle_hint`], as cosign does.
     pub public_key_hint: String,
     /// Transparency log entries, uninterpreted.
     pub tlog_entries: Vec<Value>,
@@ -54,7 +55,10 @@ impl Bundle {
     pub fn to_json(&self) -> Vec<u8> {
         let mut material = Map::new();
         material.insert("publicKey".into(), json!({ "hint": self.public_key_hint }));
-        material.insert("tlogEntries".into(), Value::Array(self.tlog_entries.clone()));
+        // Empty repeated fields are omitted, as protobuf JSON (and cosign) do.
+        if !self.tlog_entries.is_empty() {
+            material.insert("tlogEntries".into(), Value::Array(self.tlog_entries.clone()));
+        }
         if let Some(ts) = &self.timestamp_verification_data {
             material.insert("timestampVerificationData".into(), ts.clone());
         }

@@ -9,9 +9,11 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use crypto_secretbox::aead::{Aead, KeyInit};
+use crypto_secretbox::aead::rand_core::RngCore;
+use crypto_secretbox::aead::{Aead, KeyInit, OsRng};
 use crypto_secretbox::XSalsa20Poly1305;
-use serde::Deserialize;
+use p256::pkcs8::der::pem;
+use serde::{Deserialize, Serialize};
 
 pub const LABEL_SIGSTORE: &str = "ENCRYPTED SIGSTORE PRIVATE KEY";
 pub const LABEL_COSIGN: &str = "ENCRYPTED COSIGN PRIVATE KEY";
@@ -42,23 +44,72 @@ pub enum CosignKeyError {
     NonceLength(usize),
     #[error("decryption failed: wrong password or corrupted key")]
     Decrypt,
+    #[error("encryption failed")]
+    Encrypt,
 }
 
-#[derive(Deserialize)]
+/// cosign's own scrypt cost (N = 2^16, r = 8, p = 1).
+const COSIGN_LOG_N: u8 = 16;
+
+/// Encrypt a PKCS#8 DER private key into a cosign PEM (label
+/// [`LABEL_SIGSTORE`]) with a fresh random salt and nonce.
+pub fn encrypt(pkcs8_der: &[u8], password: &[u8]) -> Result<String, CosignKeyError> {
+    let mut salt = [0u8; 32];
+    let mut nonce = [0u8; 24];
+    OsRng.fill_bytes(&mut salt);
+    OsRng.fill_bytes(&mut nonce);
+    encrypt_with(pkcs8_der, password, &salt, &nonce)
+}
+
+/// [`encrypt`] with caller-chosen salt and nonce (tests, reproducibility).
+/// Never reuse a nonce with the same password and salt.
+pub fn encrypt_with(
+    pkcs8_der: &[u8],
+    password: &[u8],
+    salt: &[u8; 32],
+    nonce: &[u8; 24],
+) -> Result<String, CosignKeyError> {
+    let (n, r, p) = (1u64 << COSIGN_LOG_N, 8, 1);
+    let params = scrypt::Params::new(COSIGN_LOG_N, r, p, 32)
+        .map_err(|_| CosignKeyError::ScryptParams { n, r, p })?;
+    let mut box_key = [0u8; 32];
+    scrypt::scrypt(password, salt, &params, &mut box_key)
+        .map_err(|_| CosignKeyError::ScryptParams { n, r, p })?;
+    let ciphertext = XSalsa20Poly1305::new(&box_key.into())
+        .encrypt(nonce.into(), pkcs8_der)
+        .map_err(|_| CosignKeyError::Encrypt)?;
+    let body = EncryptedKey {
+        kdf: Kdf {
+            name: "scrypt".into(),
+            params: ScryptParams { n, r, p },
+            salt: STANDARD.encode(salt),
+        },
+        cipher: Cipher {
+            name: "nacl/secretbox".into(),
+            nonce: STANDARD.encode(nonce),
+        },
+        ciphertext: STANDARD.encode(ciphertext),
+    };
+    let json = serde_json::to_vec(&body).map_err(|e| CosignKeyError::Json(e.to_string()))?;
+    pem::encode_string(LABEL_SIGSTORE, pem::LineEnding::LF, &json)
+        .map_err(|_| CosignKeyError::Encrypt)
+}
+
+#[derive(Serialize, Deserialize)]
 struct EncryptedKey {
     kdf: Kdf,
     cipher: Cipher,
     ciphertext: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Serialize, Deserialize)]
 struct Kdf {
     name: String,
     params: ScryptParams,
     salt: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Serialize, Deserialize)]
 struct ScryptParams {
     #[serde(rename = "N")]
     n: u64,
@@ -66,7 +117,7 @@ struct ScryptParams {
     p: u32,
 }
 
-#[derive(Deserialize)]
+#[derive(Serialize, Deserialize)]
 struct Cipher {
     name: String,
     nonce: String,

@@ -12,7 +12,11 @@
 
 use p256::pkcs8::der::pem;
 use p256::pkcs8::spki::SubjectPublicKeyInfoRef;
-use p256::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePublicKey, ObjectIdentifier, PrivateKeyInfo};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use p256::pkcs8::{
+    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, ObjectIdentifier, PrivateKeyInfo,
+};
 use sha2::{Digest, Sha256};
 
 /// id-ecPublicKey (RFC 5480).
@@ -132,6 +136,24 @@ impl SigningKey {
         }
     }
 
+    /// Unencrypted PKCS#8 DER (secret material: handle with care).
+    pub fn to_pkcs8_der(&self) -> Result<Vec<u8>, KeyError> {
+        let doc = match self {
+            SigningKey::P256(k) => k.to_pkcs8_der(),
+            SigningKey::Ed25519(k) => k.to_pkcs8_der(),
+        };
+        doc.map(|d| d.as_bytes().to_vec()).map_err(|e| KeyError::Malformed {
+            what: "private key encoding",
+            detail: e.to_string(),
+        })
+    }
+
+    /// cosign's encrypted PEM (`cosign.key`) for this key, so cosign can
+    /// sign with a key that came from elsewhere (e.g. `openssl genpkey`).
+    pub fn to_cosign_pem(&self, password: &[u8]) -> Result<String, KeyError> {
+        Ok(crate::cosign_key::encrypt(&self.to_pkcs8_der()?, password)?)
+    }
+
     pub fn verifying_key(&self) -> VerifyingKey {
         match self {
             SigningKey::P256(k) => VerifyingKey::P256(*k.verifying_key()),
@@ -196,6 +218,13 @@ impl VerifyingKey {
     /// SPKI PEM (`PUBLIC KEY`), interchangeable with `cosign.pub`.
     pub fn to_pem(&self) -> String {
         pem::encode_string("PUBLIC KEY", pem::LineEnding::LF, &self.to_spki_der()).unwrap_or_default()
+    }
+
+    /// cosign's `verificationMaterial.publicKey.hint` in Sigstore bundles:
+    /// standard base64 of the SHA-256 of the SPKI DER (same digest as
+    /// [`VerifyingKey::key_id`], other spelling).
+    pub fn bundle_hint(&self) -> String {
+        STANDARD.encode(Sha256::digest(self.to_spki_der()))
     }
 
     /// Lowercase hex SHA-256 of the SPKI DER (see the module doc).

@@ -63,7 +63,8 @@ pub fn sign_statement(statement: &Statement, key: &SigningKey) -> Result<Envelop
     Ok(sign_payload(IN_TOTO_PAYLOAD_TYPE, statement.to_json()?, key))
 }
 
-fn sign_bytes(message: &[u8], key: &SigningKey) -> Vec<u8> {
+/// Sign raw bytes (no PAE): ECDSA P-256 → DER over SHA-256, Ed25519 → 64 bytes.
+pub fn sign_bytes(message: &[u8], key: &SigningKey) -> Vec<u8> {
     match key {
         SigningKey::P256(k) => {
             // RFC 6979 nonce; SHA-256 of the message; DER like cosign.
