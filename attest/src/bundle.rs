@@ -57,7 +57,10 @@ impl Bundle {
         material.insert("publicKey".into(), json!({ "hint": self.public_key_hint }));
         // Empty repeated fields are omitted, as protobuf JSON (and cosign) do.
         if !self.tlog_entries.is_empty() {
-            material.insert("tlogEntries".into(), Value::Array(self.tlog_entries.clone()));
+            material.insert(
+                "tlogEntries".into(),
+                Value::Array(self.tlog_entries.clone()),
+            );
         }
         if let Some(ts) = &self.timestamp_verification_data {
             material.insert("timestampVerificationData".into(), ts.clone());

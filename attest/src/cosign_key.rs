@@ -162,7 +162,8 @@ pub fn decrypt(pem_body: &[u8], password: &[u8]) -> Result<Vec<u8>, CosignKeyErr
     }
     let params = scrypt::Params::new(log_n, r, p, 32).map_err(|_| out_of_range)?;
     let mut box_key = [0u8; 32];
-    scrypt::scrypt(password, &salt, &params, &mut box_key).map_err(|_| CosignKeyError::ScryptParams { n, r, p })?;
+    scrypt::scrypt(password, &salt, &params, &mut box_key)
+        .map_err(|_| CosignKeyError::ScryptParams { n, r, p })?;
 
     if nonce.len() != 24 {
         return Err(CosignKeyError::NonceLength(nonce.len()));

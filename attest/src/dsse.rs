@@ -82,7 +82,8 @@ struct WireSignature {
 
 /// The spec allows standard or URL-safe base64, padded or not, when reading.
 fn decode_b64(text: &str, field: &str) -> Result<Vec<u8>, EnvelopeError> {
-    let lenient = GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    let lenient =
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
     GeneralPurpose::new(&alphabet::STANDARD, lenient)
         .decode(text)
         .or_else(|_| GeneralPurpose::new(&alphabet::URL_SAFE, lenient).decode(text))

@@ -10,12 +10,13 @@
 //! -outform DER | sha256sum` — shown to users and put in DSSE `keyid`
 //! hints; verification never relies on it.
 
-use p256::pkcs8::der::pem;
-use p256::pkcs8::spki::SubjectPublicKeyInfoRef;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use p256::pkcs8::der::pem;
+use p256::pkcs8::spki::SubjectPublicKeyInfoRef;
 use p256::pkcs8::{
-    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, ObjectIdentifier, PrivateKeyInfo,
+    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, ObjectIdentifier,
+    PrivateKeyInfo,
 };
 use sha2::{Digest, Sha256};
 
@@ -59,7 +60,12 @@ pub enum VerifyingKey {
 impl std::fmt::Debug for SigningKey {
     // Never print secret material.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SigningKey({}, {})", self.algorithm(), self.verifying_key().key_id())
+        write!(
+            f,
+            "SigningKey({}, {})",
+            self.algorithm(),
+            self.verifying_key().key_id()
+        )
     }
 }
 
@@ -68,7 +74,10 @@ pub enum KeyError {
     #[error("not a PEM document: {0}")]
     Pem(String),
     #[error("unexpected PEM label {found:?} (expected {expected})")]
-    Label { found: String, expected: &'static str },
+    Label {
+        found: String,
+        expected: &'static str,
+    },
     #[error("malformed {what}: {detail}")]
     Malformed { what: &'static str, detail: String },
     #[error("unsupported key algorithm {oid} (supported: ECDSA P-256, Ed25519)")]
@@ -125,7 +134,9 @@ impl SigningKey {
                     detail: e.to_string(),
                 })
         } else {
-            Err(KeyError::UnsupportedAlgorithm { oid: oid.to_string() })
+            Err(KeyError::UnsupportedAlgorithm {
+                oid: oid.to_string(),
+            })
         }
     }
 
@@ -142,10 +153,11 @@ impl SigningKey {
             SigningKey::P256(k) => k.to_pkcs8_der(),
             SigningKey::Ed25519(k) => k.to_pkcs8_der(),
         };
-        doc.map(|d| d.as_bytes().to_vec()).map_err(|e| KeyError::Malformed {
-            what: "private key encoding",
-            detail: e.to_string(),
-        })
+        doc.map(|d| d.as_bytes().to_vec())
+            .map_err(|e| KeyError::Malformed {
+                what: "private key encoding",
+                detail: e.to_string(),
+            })
     }
 
     /// cosign's encrypted PEM (`cosign.key`) for this key, so cosign can
@@ -194,7 +206,9 @@ impl VerifyingKey {
                     detail: e.to_string(),
                 })
         } else {
-            Err(KeyError::UnsupportedAlgorithm { oid: oid.to_string() })
+            Err(KeyError::UnsupportedAlgorithm {
+                oid: oid.to_string(),
+            })
         }
     }
 
@@ -217,7 +231,8 @@ impl VerifyingKey {
 
     /// SPKI PEM (`PUBLIC KEY`), interchangeable with `cosign.pub`.
     pub fn to_pem(&self) -> String {
-        pem::encode_string("PUBLIC KEY", pem::LineEnding::LF, &self.to_spki_der()).unwrap_or_default()
+        pem::encode_string("PUBLIC KEY", pem::LineEnding::LF, &self.to_spki_der())
+            .unwrap_or_default()
     }
 
     /// cosign's `verificationMaterial.publicKey.hint` in Sigstore bundles:

@@ -18,6 +18,7 @@ pub mod bundle;
 pub mod cosign_key;
 pub mod dsse;
 pub mod keys;
+pub mod predicates;
 pub mod sign;
 pub mod statement;
 pub mod transparency;

@@ -67,7 +67,11 @@ pub fn sign_payload(payload_type: &str, payload: Vec<u8>, key: &SigningKey) -> E
 
 /// Sign an in-toto statement into a one-signature DSSE envelope.
 pub fn sign_statement(statement: &Statement, key: &SigningKey) -> Result<Envelope, SignError> {
-    Ok(sign_payload(IN_TOTO_PAYLOAD_TYPE, statement.to_json()?, key))
+    Ok(sign_payload(
+        IN_TOTO_PAYLOAD_TYPE,
+        statement.to_json()?,
+        key,
+    ))
 }
 
 /// Sign raw bytes (no PAE): ECDSA P-256 → DER over SHA-256, Ed25519 → 64 bytes.
@@ -86,8 +90,9 @@ pub fn sign_bytes(message: &[u8], key: &SigningKey) -> Vec<u8> {
 /// "no": a signature made for another key type must not be an error.
 pub fn verify_bytes(message: &[u8], sig: &[u8], key: &VerifyingKey) -> bool {
     match key {
-        VerifyingKey::P256(k) => p256::ecdsa::DerSignature::from_bytes(sig)
-            .is_ok_and(|s| k.verify(message, &s).is_ok()),
+        VerifyingKey::P256(k) => {
+            p256::ecdsa::DerSignature::from_bytes(sig).is_ok_and(|s| k.verify(message, &s).is_ok())
+        }
         VerifyingKey::Ed25519(k) => ed25519_dalek::Signature::from_slice(sig)
             .is_ok_and(|s| k.verify_strict(message, &s).is_ok()),
     }

@@ -51,7 +51,10 @@ pub fn predicate_type_for(type_arg: &str) -> Result<&str, StatementError> {
     let looks_like_uri = type_arg.split_once(':').is_some_and(|(scheme, rest)| {
         !scheme.is_empty()
             && !rest.is_empty()
-            && scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic())
             && scheme
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
@@ -157,7 +160,9 @@ impl Statement {
 }
 
 fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Check that the statement is about the artifact with this sha256
@@ -185,10 +190,19 @@ mod tests {
 
     #[test]
     fn short_names_and_uris() {
-        assert_eq!(predicate_type_for("cyclonedx").unwrap(), PREDICATE_CYCLONEDX);
+        assert_eq!(
+            predicate_type_for("cyclonedx").unwrap(),
+            PREDICATE_CYCLONEDX
+        );
         assert_eq!(predicate_type_for("verdict").unwrap(), PREDICATE_VERDICT);
-        assert_eq!(predicate_type_for("https://x.example/p").unwrap(), "https://x.example/p");
-        assert!(matches!(predicate_type_for("nonsense"), Err(StatementError::UnknownType(_))));
+        assert_eq!(
+            predicate_type_for("https://x.example/p").unwrap(),
+            "https://x.example/p"
+        );
+        assert!(matches!(
+            predicate_type_for("nonsense"),
+            Err(StatementError::UnknownType(_))
+        ));
         // Sorted table, so a duplicate or typo'd order is caught.
         assert!(SHORT_NAMES.windows(2).all(|w| w[0].0 < w[1].0));
     }
@@ -204,6 +218,9 @@ mod tests {
             Err(StatementError::SubjectMismatch { .. })
         ));
         let bad = br#"{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"x","digest":{"sha256":"XYZ"}}],"predicateType":"p","predicate":{}}"#;
-        assert!(matches!(Statement::from_json(bad), Err(StatementError::BadDigest { index: 0, .. })));
+        assert!(matches!(
+            Statement::from_json(bad),
+            Err(StatementError::BadDigest { index: 0, .. })
+        ));
     }
 }

@@ -28,7 +28,11 @@ const KEY_PAIRS: &[(&str, &str, Algorithm)] = &[
     ("ed25519.pkcs8.pem", "ed25519.pub.pem", Algorithm::Ed25519),
     // cosign generate-key-pair (P-256) and cosign import-key-pair (Ed25519).
     ("cosign.key", "cosign.pub", Algorithm::EcdsaP256Sha256),
-    ("imported-ed25519.key", "imported-ed25519.pub", Algorithm::Ed25519),
+    (
+        "imported-ed25519.key",
+        "imported-ed25519.pub",
+        Algorithm::Ed25519,
+    ),
 ];
 
 #[test]
@@ -63,9 +67,13 @@ fn round_trip_per_key_type() {
 fn same_statement_and_key_give_identical_envelope_bytes() {
     let statement = sbom_statement();
     for (private, _, _) in KEY_PAIRS {
-        let a = sign_statement(&statement, &signing_key(private)).unwrap().to_json();
+        let a = sign_statement(&statement, &signing_key(private))
+            .unwrap()
+            .to_json();
         // Reload the key: nothing cached may matter.
-        let b = sign_statement(&statement, &signing_key(private)).unwrap().to_json();
+        let b = sign_statement(&statement, &signing_key(private))
+            .unwrap()
+            .to_json();
         assert_eq!(a, b, "{private}");
     }
 }
@@ -74,13 +82,23 @@ fn same_statement_and_key_give_identical_envelope_bytes() {
 /// deterministic signature. Proves ECDSA signing is RFC 6979, not random.
 #[test]
 fn ecdsa_is_rfc6979() {
-    let x = hex::decode("C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721").unwrap();
+    let x =
+        hex::decode("C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721").unwrap();
     let key = SigningKey::P256(p256::ecdsa::SigningKey::from_slice(&x).unwrap());
     let der = sign_bytes(b"sample", &key);
     let sig = p256::ecdsa::Signature::from_der(&der).unwrap();
-    let (r, s) = (hex::encode_upper(sig.r().to_bytes()), hex::encode_upper(sig.s().to_bytes()));
-    assert_eq!(r, "EFD48B2AACB6A8FD1140DD9CD45E81D69D2C877B56AAF991C34D0EA84EAF3716");
-    assert_eq!(s, "F7CB1C942D657C41D436C7A1B6E29F65F3E900DBB9AFF4064DC4AB2F843ACDA8");
+    let (r, s) = (
+        hex::encode_upper(sig.r().to_bytes()),
+        hex::encode_upper(sig.s().to_bytes()),
+    );
+    assert_eq!(
+        r,
+        "EFD48B2AACB6A8FD1140DD9CD45E81D69D2C877B56AAF991C34D0EA84EAF3716"
+    );
+    assert_eq!(
+        s,
+        "F7CB1C942D657C41D436C7A1B6E29F65F3E900DBB9AFF4064DC4AB2F843ACDA8"
+    );
 }
 
 /// The key id is sha256 of the SPKI DER as openssl writes it, and our
@@ -89,13 +107,25 @@ fn ecdsa_is_rfc6979() {
 fn key_id_and_pem_match_openssl() {
     for public in ["p256.pub.pem", "ed25519.pub.pem", "cosign.pub"] {
         let key = verifying_key(public);
-        let der = run_ok(Command::new("openssl").args(["pkey", "-pubin", "-outform", "DER", "-in"]).arg(fixture(public)));
+        let der = run_ok(
+            Command::new("openssl")
+                .args(["pkey", "-pubin", "-outform", "DER", "-in"])
+                .arg(fixture(public)),
+        );
         assert_eq!(key.key_id(), sha256_hex(&der), "{public}");
-        let pem = run_ok(Command::new("openssl").args(["pkey", "-pubin", "-in"]).arg(fixture(public)));
+        let pem = run_ok(
+            Command::new("openssl")
+                .args(["pkey", "-pubin", "-in"])
+                .arg(fixture(public)),
+        );
         assert_eq!(key.to_pem().as_bytes(), pem.as_slice(), "{public}");
     }
     // cosign's bundle hint for cosign.pub is base64(sha256(SPKI DER)).
-    let der = run_ok(Command::new("openssl").args(["pkey", "-pubin", "-outform", "DER", "-in"]).arg(fixture("cosign.pub")));
+    let der = run_ok(
+        Command::new("openssl")
+            .args(["pkey", "-pubin", "-outform", "DER", "-in"])
+            .arg(fixture("cosign.pub")),
+    );
     use base64::Engine;
     use sha2::Digest;
     assert_eq!(
@@ -109,7 +139,10 @@ fn key_id_and_pem_match_openssl() {
 fn openssl_agrees_on_signatures_over_pae() {
     let dir = tempfile::tempdir().unwrap();
     let statement = sbom_statement();
-    for (private, public) in [("p256.pkcs8.pem", "p256.pub.pem"), ("ed25519.pkcs8.pem", "ed25519.pub.pem")] {
+    for (private, public) in [
+        ("p256.pkcs8.pem", "p256.pub.pem"),
+        ("ed25519.pkcs8.pem", "ed25519.pub.pem"),
+    ] {
         let key = signing_key(private);
         let envelope = sign_statement(&statement, &key).unwrap();
         let pae_path = dir.path().join("pae");
@@ -134,13 +167,19 @@ fn openssl_agrees_on_signatures_over_pae() {
             }
             run(&mut cmd).status.success()
         };
-        assert!(verify_cmd(&sig_path), "openssl rejects our {private} signature");
+        assert!(
+            verify_cmd(&sig_path),
+            "openssl rejects our {private} signature"
+        );
         // The oracle can say no: a flipped bit is rejected.
         let mut bad = envelope.signatures[0].sig.clone();
         let last = bad.len() - 1;
         bad[last] ^= 1;
         std::fs::write(dir.path().join("bad"), &bad).unwrap();
-        assert!(!verify_cmd(&dir.path().join("bad")), "openssl accepts a corrupted signature");
+        assert!(
+            !verify_cmd(&dir.path().join("bad")),
+            "openssl accepts a corrupted signature"
+        );
 
         // openssl signs the same PAE; we verify its signature.
         let theirs = dir.path().join("theirs");
@@ -158,7 +197,10 @@ fn openssl_agrees_on_signatures_over_pae() {
         run_ok(&mut sign_cmd);
         let their_sig = std::fs::read(&theirs).unwrap();
         let mut their_envelope = Envelope::new(IN_TOTO_PAYLOAD_TYPE, envelope.payload.clone());
-        their_envelope.signatures.push(Signature { keyid: String::new(), sig: their_sig.clone() });
+        their_envelope.signatures.push(Signature {
+            keyid: String::new(),
+            sig: their_sig.clone(),
+        });
         verify(&their_envelope, &[verifying_key(public)]).unwrap();
         if key.algorithm() == Algorithm::Ed25519 {
             // Ed25519 is deterministic: openssl's signature is ours, byte for byte.
@@ -185,6 +227,84 @@ fn public_key_from_private_matches_openssl_derivation() {
     // openssl derives the public key of the cosign-imported Ed25519 key's
     // source; we derive it from cosign's encrypted copy.
     let ours = signing_key("imported-ed25519.key").verifying_key();
-    let openssl_pub = run_ok(Command::new("openssl").args(["pkey", "-pubout", "-in"]).arg(fixture("ed25519.pkcs8.pem")));
+    let openssl_pub = run_ok(
+        Command::new("openssl")
+            .args(["pkey", "-pubout", "-in"])
+            .arg(fixture("ed25519.pkcs8.pem")),
+    );
     assert_eq!(ours, VerifyingKey::from_pem(&openssl_pub).unwrap());
+}
+
+/// A bundle keeps tlog entries and timestamp data verbatim, and its
+/// envelope survives byte for byte.
+#[test]
+fn bundle_round_trip_keeps_opaque_parts() {
+    use stella_attest::bundle::{Bundle, BUNDLE_V03_MEDIA_TYPE};
+    let key = signing_key("ed25519.pkcs8.pem");
+    let envelope = sign_statement(&sbom_statement(), &key).unwrap();
+    let mut bundle = Bundle::new(envelope.clone(), key.verifying_key().bundle_hint());
+    let json = bundle.to_json();
+    let value: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(value["mediaType"], BUNDLE_V03_MEDIA_TYPE);
+    assert!(
+        value["verificationMaterial"].get("tlogEntries").is_none(),
+        "empty tlogEntries omitted like cosign"
+    );
+    assert_eq!(Bundle::from_json(&json).unwrap(), bundle);
+
+    let entry = serde_json::json!({"logIndex": "42", "logId": {"keyId": "AAAA"}, "kindVersion": {"kind": "dsse", "version": "0.0.1"}, "integratedTime": "1700000000"});
+    bundle.tlog_entries.push(entry.clone());
+    bundle.timestamp_verification_data = Some(serde_json::json!({"rfc3161Timestamps": []}));
+    let back = Bundle::from_json(&bundle.to_json()).unwrap();
+    assert_eq!(back.tlog_entries, vec![entry]);
+    assert_eq!(back, bundle);
+    assert_eq!(back.envelope.to_json(), envelope.to_json());
+    verify(&back.envelope, &[key.verifying_key()]).unwrap();
+}
+
+/// With several signatures, one good one suffices and is reported.
+#[test]
+fn multi_signature_envelope_reports_the_match() {
+    let statement = sbom_statement();
+    let p256 = signing_key("p256.pkcs8.pem");
+    let ed = signing_key("ed25519.pkcs8.pem");
+    let mut envelope = sign_statement(&statement, &p256).unwrap();
+    let second = sign_statement(&statement, &ed).unwrap();
+    envelope.signatures.extend(second.signatures);
+    let found = verify(&envelope, &[ed.verifying_key()]).unwrap();
+    assert_eq!((found.signature_index, found.key_index), (1, 0));
+    // Corrupt the Ed25519 one: the P-256 one still verifies with its key only.
+    envelope.signatures[1].sig[0] ^= 1;
+    assert!(verify(&envelope, &[ed.verifying_key()]).is_err());
+    assert_eq!(
+        verify(&envelope, &[ed.verifying_key(), p256.verifying_key()])
+            .unwrap()
+            .key_index,
+        1
+    );
+}
+
+#[test]
+fn bom_index_statement_by_digest() {
+    use stella_attest::predicates::{bom_index_statement, BomIndexPredicate, BOM_INDEX_MEDIA_TYPE};
+    let manifest = format!("sha256:{}", "ab".repeat(32));
+    let blob_digest = format!("sha256:{}", sha256_hex(b"BOMIDX1..."));
+    let statement = bom_index_statement(
+        "registry.example/app",
+        &manifest,
+        &BomIndexPredicate::new(blob_digest.clone(), 10),
+    )
+    .unwrap();
+    assert_eq!(statement.predicate_type, statement::PREDICATE_BOM_INDEX);
+    assert_eq!(statement.predicate["mediaType"], BOM_INDEX_MEDIA_TYPE);
+    assert_eq!(statement.predicate["digest"], blob_digest);
+    verify_subject(&statement, &manifest).unwrap();
+    let key = signing_key("p256.pkcs8.pem");
+    let verified = verify(
+        &sign_statement(&statement, &key).unwrap(),
+        &[key.verifying_key()],
+    )
+    .unwrap();
+    let back: BomIndexPredicate = serde_json::from_value(verified.statement.predicate).unwrap();
+    assert_eq!(back.size, 10);
 }

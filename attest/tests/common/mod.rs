@@ -72,7 +72,10 @@ pub fn cosign() -> Option<PathBuf> {
 pub fn cosign_cmd(cosign: &Path, dir: &Path) -> Command {
     let mut cmd = Command::new(cosign);
     cmd.current_dir(dir)
-        .env("COSIGN_PASSWORD", std::str::from_utf8(FIXTURE_PASSWORD).unwrap_or_default())
+        .env(
+            "COSIGN_PASSWORD",
+            std::str::from_utf8(FIXTURE_PASSWORD).unwrap_or_default(),
+        )
         .env("COSIGN_YES", "true")
         .env("SIGSTORE_NO_CACHE", "true")
         .env("HOME", dir)
