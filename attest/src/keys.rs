@@ -88,7 +88,14 @@ pub enum KeyError {
     Cosign(#[from] crate::cosign_key::CosignKeyError),
 }
 
+/// Decode the first PEM block. Text before `-----BEGIN` (as `openssl -text`
+/// or hand-written notes leave) is skipped; CRLF line ends are accepted.
 fn decode_pem(text: &[u8]) -> Result<(String, Vec<u8>), KeyError> {
+    let start = text
+        .windows(b"-----BEGIN ".len())
+        .position(|w| w == b"-----BEGIN ")
+        .ok_or_else(|| KeyError::Pem("no -----BEGIN line".to_string()))?;
+    let text = &text[start..];
     let (label, der) = pem::decode_vec(text).map_err(|e| KeyError::Pem(e.to_string()))?;
     Ok((label.to_string(), der))
 }

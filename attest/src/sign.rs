@@ -35,6 +35,8 @@ pub enum VerifyError {
     },
     #[error(transparent)]
     Statement(#[from] StatementError),
+    #[error("predicateType is {found:?}, expected {expected:?}")]
+    WrongPredicateType { expected: String, found: String },
 }
 
 /// A verified envelope: its statement and which signature/key matched.
@@ -136,4 +138,36 @@ pub fn verify(envelope: &Envelope, keys: &[VerifyingKey]) -> Result<Verified, Ve
 /// [`verify`] for envelope JSON bytes (bad JSON / base64 become errors).
 pub fn verify_json(envelope_json: &[u8], keys: &[VerifyingKey]) -> Result<Verified, VerifyError> {
     verify(&Envelope::from_json(envelope_json)?, keys)
+}
+
+/// What `stella verify` checks beyond the signature: the predicate type
+/// (already resolved, e.g. by [`crate::statement::predicate_type_for`]) and
+/// the artifact's sha256 the statement must be about.
+#[derive(Debug, Clone, Default)]
+pub struct Expect<'a> {
+    pub predicate_type: Option<&'a str>,
+    pub subject_sha256: Option<&'a str>,
+}
+
+/// Verify envelope JSON as an attestation: [`verify_json`], then the
+/// expected predicate type, then [`crate::statement::verify_subject`].
+/// Checks run in that order, so the error names the first thing wrong.
+pub fn verify_attestation(
+    envelope_json: &[u8],
+    keys: &[VerifyingKey],
+    expect: &Expect<'_>,
+) -> Result<Verified, VerifyError> {
+    let verified = verify_json(envelope_json, keys)?;
+    if let Some(expected) = expect.predicate_type {
+        if verified.statement.predicate_type != expected {
+            return Err(VerifyError::WrongPredicateType {
+                expected: expected.to_string(),
+                found: verified.statement.predicate_type,
+            });
+        }
+    }
+    if let Some(sha256) = expect.subject_sha256 {
+        crate::statement::verify_subject(&verified.statement, sha256)?;
+    }
+    Ok(verified)
 }

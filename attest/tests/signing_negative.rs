@@ -413,3 +413,60 @@ fn malformed_bundles() {
         Err(BundleError::Field(_))
     ));
 }
+
+#[test]
+fn verify_attestation_checks_type_then_subject() {
+    use stella_attest::sign::{verify_attestation, Expect};
+    let (envelope, key) = signed();
+    let json = envelope.to_json();
+    let blob = sha256_hex(&read_fixture("blob.txt"));
+    let keys = std::slice::from_ref(&key);
+    let ok = Expect {
+        predicate_type: Some(statement::PREDICATE_VERDICT),
+        subject_sha256: Some(&blob),
+    };
+    verify_attestation(&json, keys, &ok).unwrap();
+    let wrong_type = Expect {
+        predicate_type: Some(statement::PREDICATE_CYCLONEDX),
+        ..ok.clone()
+    };
+    assert!(matches!(
+        verify_attestation(&json, keys, &wrong_type),
+        Err(VerifyError::WrongPredicateType { found, .. }) if found == statement::PREDICATE_VERDICT
+    ));
+    let other = sha256_hex(b"other");
+    let wrong_subject = Expect {
+        subject_sha256: Some(&other),
+        ..ok.clone()
+    };
+    assert!(matches!(
+        verify_attestation(&json, keys, &wrong_subject),
+        Err(VerifyError::Statement(
+            StatementError::SubjectMismatch { .. }
+        ))
+    ));
+    // A bad signature is reported before anything about the statement.
+    let mut bad = envelope.clone();
+    bad.signatures[0].sig[3] ^= 1;
+    assert!(matches!(
+        verify_attestation(&bad.to_json(), keys, &wrong_subject),
+        Err(VerifyError::NoValidSignature { .. })
+    ));
+}
+
+#[test]
+fn pem_with_leading_text_and_crlf_loads() {
+    let pem = String::from_utf8(read_fixture("p256.pub.pem")).unwrap();
+    let noisy = format!(
+        "Public-Key: (256 bit)\nnotes\n{}",
+        pem.replace('\n', "\r\n")
+    );
+    assert_eq!(
+        VerifyingKey::from_pem(noisy.as_bytes()).unwrap(),
+        verifying_key("p256.pub.pem")
+    );
+    assert!(matches!(
+        VerifyingKey::from_pem(b"Public-Key: none here"),
+        Err(KeyError::Pem(_))
+    ));
+}
