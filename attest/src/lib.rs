@@ -16,6 +16,7 @@
 
 pub mod bundle;
 pub mod cosign_key;
+pub mod cosign_layout;
 pub mod dsse;
 pub mod keys;
 pub mod predicates;
