@@ -18,11 +18,13 @@ use serde::{Deserialize, Serialize};
 pub const LABEL_SIGSTORE: &str = "ENCRYPTED SIGSTORE PRIVATE KEY";
 pub const LABEL_COSIGN: &str = "ENCRYPTED COSIGN PRIVATE KEY";
 
-/// Refuse scrypt costs far above cosign's own (N = 2^16): a hostile key
-/// file must not make us allocate gigabytes (memory is 128·r·N bytes).
+/// Refuse scrypt costs far above cosign's own (N = 2^16, r = 8: 64 MiB):
+/// a hostile key file must not make us allocate gigabytes or spin for
+/// minutes. Memory is 128·r·N bytes; p multiplies time only.
+const MAX_SCRYPT_MEMORY: u64 = 256 << 20;
 const MAX_LOG_N: u8 = 20;
 const MAX_R: u32 = 32;
-const MAX_P: u32 = 16;
+const MAX_P: u32 = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CosignKeyError {
@@ -157,7 +159,7 @@ pub fn decrypt(pem_body: &[u8], password: &[u8]) -> Result<Vec<u8>, CosignKeyErr
         return Err(out_of_range);
     }
     let log_n = n.trailing_zeros() as u8;
-    if log_n > MAX_LOG_N {
+    if log_n > MAX_LOG_N || 128 * u64::from(r) * n > MAX_SCRYPT_MEMORY {
         return Err(out_of_range);
     }
     let params = scrypt::Params::new(log_n, r, p, 32).map_err(|_| out_of_range)?;

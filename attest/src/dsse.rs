@@ -107,23 +107,31 @@ impl Envelope {
         pae(&self.payload_type, &self.payload)
     }
 
-    /// Compact JSON with standard padded base64, as cosign writes it.
+    /// Compact JSON with standard padded base64, fields in cosign's order
+    /// (`payloadType`, `payload`, `signatures[{keyid, sig}]`).
     pub fn to_json(&self) -> Vec<u8> {
-        let wire = self.to_wire_value();
-        // A Value built from strings only always serializes.
-        serde_json::to_vec(&wire).unwrap_or_default()
+        // Strings only: serialization cannot fail.
+        serde_json::to_vec(&self.to_wire()).unwrap_or_default()
     }
 
     /// The envelope as a JSON value (for embedding, e.g. in a bundle).
     pub fn to_wire_value(&self) -> serde_json::Value {
-        serde_json::json!({
-            "payloadType": self.payload_type,
-            "payload": STANDARD.encode(&self.payload),
-            "signatures": self.signatures.iter().map(|s| serde_json::json!({
-                "keyid": s.keyid,
-                "sig": STANDARD.encode(&s.sig),
-            })).collect::<Vec<_>>(),
-        })
+        serde_json::to_value(self.to_wire()).unwrap_or_default()
+    }
+
+    fn to_wire(&self) -> WireEnvelope {
+        WireEnvelope {
+            payload_type: self.payload_type.clone(),
+            payload: STANDARD.encode(&self.payload),
+            signatures: self
+                .signatures
+                .iter()
+                .map(|s| WireSignature {
+                    keyid: s.keyid.clone(),
+                    sig: STANDARD.encode(&s.sig),
+                })
+                .collect(),
+        }
     }
 
     /// Parse envelope JSON, decoding every base64 field.

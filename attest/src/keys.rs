@@ -84,6 +84,11 @@ pub enum KeyError {
     UnsupportedAlgorithm { oid: String },
     #[error("EC key is not on curve P-256: {0}")]
     UnsupportedCurve(String),
+    #[error(
+        "password-encrypted PKCS#8 (ENCRYPTED PRIVATE KEY) is not supported: \
+         decrypt it with `openssl pkey`, or convert it to cosign's format"
+    )]
+    EncryptedPkcs8,
     #[error("cosign key: {0}")]
     Cosign(#[from] crate::cosign_key::CosignKeyError),
 }
@@ -115,6 +120,7 @@ impl SigningKey {
                 let pkcs8 = crate::cosign_key::decrypt(&der, password)?;
                 SigningKey::from_pkcs8_der(&pkcs8)
             }
+            "ENCRYPTED PRIVATE KEY" => Err(KeyError::EncryptedPkcs8),
             _ => Err(KeyError::Label {
                 found: label,
                 expected: "PRIVATE KEY, EC PRIVATE KEY or ENCRYPTED SIGSTORE/COSIGN PRIVATE KEY",

@@ -292,6 +292,12 @@ fn cosign_key_with_damaged_body() {
         load(&v),
         Err(KeyError::Cosign(CosignKeyError::ScryptParams { .. }))
     ));
+    // 2^20 with r = 8 is 1 GiB of scrypt memory: refused before allocating.
+    v["kdf"]["params"]["N"] = (1u64 << 20).into();
+    assert!(matches!(
+        load(&v),
+        Err(KeyError::Cosign(CosignKeyError::ScryptParams { .. }))
+    ));
     v["kdf"]["params"]["N"] = 1000.into();
     assert!(matches!(
         load(&v),
@@ -360,6 +366,17 @@ fn malformed_and_unsupported_keys() {
     assert!(matches!(
         VerifyingKey::from_pem(&read_fixture("rsa.pub.pem")),
         Err(KeyError::UnsupportedAlgorithm { .. })
+    ));
+    // openssl's password-encrypted PKCS#8.
+    let encrypted = std::process::Command::new("openssl")
+        .args(["pkcs8", "-topk8", "-passout", "pass:x", "-in"])
+        .arg(fixture("p256.pkcs8.pem"))
+        .output()
+        .unwrap()
+        .stdout;
+    assert!(matches!(
+        SigningKey::from_pem(&encrypted, Some(b"x")),
+        Err(KeyError::EncryptedPkcs8)
     ));
     // EC, but P-384.
     assert!(matches!(
