@@ -160,11 +160,18 @@ impl SigningKey {
         }
     }
 
-    /// Unencrypted PKCS#8 DER (secret material: handle with care).
+    /// Unencrypted PKCS#8 DER (secret material: handle with care). For
+    /// Ed25519 byte-identical to `openssl genpkey`'s (checked in tests).
     pub fn to_pkcs8_der(&self) -> Result<Vec<u8>, KeyError> {
         let doc = match self {
             SigningKey::P256(k) => k.to_pkcs8_der(),
-            SigningKey::Ed25519(k) => k.to_pkcs8_der(),
+            // PKCS#8 v1 (no embedded public key), as openssl and Go write
+            // it: OpenSSL 3.0 cannot read the v2 form ed25519-dalek emits.
+            SigningKey::Ed25519(k) => ed25519_dalek::pkcs8::KeypairBytes {
+                secret_key: k.to_bytes(),
+                public_key: None,
+            }
+            .to_pkcs8_der(),
         };
         doc.map(|d| d.as_bytes().to_vec())
             .map_err(|e| KeyError::Malformed {

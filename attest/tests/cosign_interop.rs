@@ -224,6 +224,51 @@ fn openssl_p256_key_both_ways() {
     both_ways(&cosign, dir.path(), &pkcs8, None, &cosign_key, &public);
 }
 
+/// cosign decrypts the cosign.key files we write, for both key types, and
+/// refuses them under another password.
+#[test]
+fn cosign_reads_our_cosign_key_export() {
+    let Some(cosign) = cosign() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let blob = write(dir.path(), "blob", b"exported\n");
+    let predicate = write(dir.path(), "p.json", b"{}");
+    for private in ["p256.pkcs8.pem", "ed25519.pkcs8.pem"] {
+        let key = signing_key(private);
+        let exported = write(
+            dir.path(),
+            "exported.key",
+            key.to_cosign_pem(PASSWORD.as_bytes()).unwrap().as_bytes(),
+        );
+        let theirs = cosign_attest(
+            &cosign,
+            dir.path(),
+            &exported,
+            &predicate,
+            "cyclonedx",
+            &blob,
+        );
+        verify_json(&theirs, &[key.verifying_key()]).unwrap();
+        let wrong = run(cosign_cmd(&cosign, dir.path())
+            .env("COSIGN_PASSWORD", "not-the-password")
+            .args([
+                "attest-blob",
+                "--tlog-upload=false",
+                "--yes",
+                "--type",
+                "cyclonedx",
+                "--key",
+            ])
+            .arg(&exported)
+            .arg("--predicate")
+            .arg(&predicate)
+            .arg(&blob));
+        assert!(
+            !wrong.status.success(),
+            "cosign decrypted {private} with a wrong password"
+        );
+    }
+}
+
 /// Ed25519 from openssl, imported by cosign (this one cosign accepts).
 #[test]
 fn openssl_ed25519_key_imported_by_cosign_both_ways() {

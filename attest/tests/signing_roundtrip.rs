@@ -219,6 +219,20 @@ fn cosign_key_export_round_trip() {
         let back = SigningKey::from_pem(pem.as_bytes(), Some(b"pw")).unwrap();
         assert_eq!(back.verifying_key(), key.verifying_key());
         assert_eq!(back.to_pkcs8_der().unwrap(), key.to_pkcs8_der().unwrap());
+        // openssl reads our PKCS#8 DER and derives the same public key.
+        let dir = tempfile::tempdir().unwrap();
+        let der = dir.path().join("key.der");
+        std::fs::write(&der, key.to_pkcs8_der().unwrap()).unwrap();
+        let public = run_ok(
+            Command::new("openssl")
+                .args(["pkey", "-inform", "DER", "-pubout", "-in"])
+                .arg(&der),
+        );
+        assert_eq!(
+            public,
+            key.verifying_key().to_pem().into_bytes(),
+            "{private}"
+        );
     }
 }
 
