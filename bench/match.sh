@@ -9,15 +9,16 @@
 #        MATCH_BENCH=prebuilt match_bench example,
 #        IMAGE=oci-dir:… the multi-layer image (default bench/work/images/…)
 #
-#   1. bench/match_inventory.py writes a deterministic synthetic
-#      stella-inventory@1 (AlmaLinux 9 rpms, PyPI, crates, Go modules and
-#      stdlib; ~half affected versions, the rest exact fixed versions) drawn
-#      from the corpus' own package names;
+#   1. bench/match_inventory.py writes two deterministic synthetic
+#      stella-inventory@1 files drawn from the corpus' own package names
+#      (AlmaLinux 9 rpms, PyPI, crates, Go modules and stdlib): `worst`
+#      (about half the components at affected versions, ~16 findings per
+#      component) and `current` (an up-to-date image, 5 % stragglers);
 #   2. the feeds DB of the same corpus: `stella feeds build` into an OCI
 #      layout, `stella feeds pull` into a cache;
-#   3. policy/examples/match_bench.rs opens the DB, then times ROUNDS
-#      matches of each inventory (a fresh DB handle per round, so no
-#      warm head cache) — timed in the example, never in a unit test.
+#   3. policy/examples/match_bench.rs opens the DB and times one match per
+#      process (ROUNDS processes per case), with 1 thread and with all
+#      cores — timed in the example, never in a unit test.
 set -euo pipefail
 
 bench=$(cd "$(dirname "$0")" && pwd)
@@ -29,9 +30,11 @@ SEED=${SEED:-1}
 log() { echo "[bench-match] $*" >&2; }
 
 mkdir -p "$work"
-inventory="$work/inventory-$N.json"
-log "generating $N components from $corpus (seed $SEED)"
-python3 "$bench/match_inventory.py" --corpus "$corpus" -n "$N" --seed "$SEED" -o "$inventory"
+log "generating $N components from $corpus (seed $SEED), profiles worst and current"
+for profile in worst current; do
+  python3 "$bench/match_inventory.py" --corpus "$corpus" -n "$N" --seed "$SEED" \
+    --profile "$profile" -o "$work/inventory-$profile-$N.json"
+done
 
 if [ -z "${STELLA:-}" ]; then
   target=${CARGO_TARGET_DIR:-$bench/work/target}
@@ -68,7 +71,15 @@ fi
 results="$bench/work/results"
 mkdir -p "$results"
 ROUNDS=${ROUNDS:-7}
-"$MATCH_BENCH" "$cache" "$inventory" "$ROUNDS" > "$results/match-synthetic.jsonl"
+# One round per process, as a scan runs it: a process's first match pays for
+# fresh memory, later rounds in the same process would reuse the allocator's.
+measure() { # NAME INVENTORY THREADS
+  local out="$results/match-$1-t$3.jsonl"
+  : > "$out"
+  for _ in $(seq "$ROUNDS"); do
+    MATCH_BENCH_THREADS=$3 "$MATCH_BENCH" "$cache" "$2" 1 | head -n 1 >> "$out"
+  done
+}
 
 image=${IMAGE:-}
 if [ -z "$image" ]; then
@@ -76,24 +87,35 @@ if [ -z "$image" ]; then
     [ -d "$candidate" ] && image="oci-dir:$candidate" && break
   done
 fi
-image_line="no multi-layer image found (set IMAGE=oci-dir:…)"
 if [ -n "$image" ]; then
   "$STELLA" scan "$image" -q -o json="$work/image-inventory.json"
-  "$MATCH_BENCH" "$cache" "$work/image-inventory.json" "$ROUNDS" > "$results/match-image.jsonl"
 fi
+for threads in 1 0; do
+  for profile in worst current; do
+    measure "$profile" "$work/inventory-$profile-$N.json" "$threads"
+  done
+  [ -n "$image" ] && measure image "$work/image-inventory.json" "$threads"
+done
 
-python3 - "$results" "$image" <<'PY'
-import json, os, sys
-r, image = sys.argv[1:]
-def summary(name):
-    rows = [json.loads(l) for l in open(f"{r}/{name}")]
-    return rows[0], rows[-1]
-print("| inventory | components | findings | keys looked up | advisories read | median wall | median on-CPU | max |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|")
-for label, name in [("synthetic", "match-synthetic.jsonl"), (f"bench image ({image})", "match-image.jsonl")]:
-    if not os.path.exists(f"{r}/{name}") or (name == "match-image.jsonl" and not image):
-        continue
-    first, s = summary(name)
-    print(f"| {label} | {first['components']} | {first['findings']} | {first['keys']} | {first['advisories']} | {s['medianMs']} ms | {s['medianCpuMs']} ms | {s['maxMs']} ms |")
-    print(f"<!-- load {s['loadMs']} ms, {s['rounds']} rounds -->")
+python3 - "$results" "$image" "$(nproc)" "$(cut -d' ' -f1 /proc/loadavg)" <<'PY'
+import json, os, statistics, sys
+r, image, cores, load = sys.argv[1:]
+print(f"<!-- {cores} cores, load average {load} at the end -->")
+print("| inventory | threads | components | findings | keys | advisories | median wall | min wall | median CPU (all threads) |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+labels = [("worst", "synthetic worst case"), ("current", "synthetic up to date"), ("image", f"bench image ({image})")]
+for threads in ("1", "0"):
+    for name, label in labels:
+        path = f"{r}/match-{name}-t{threads}.jsonl"
+        if not os.path.exists(path):
+            continue
+        rows = [json.loads(l) for l in open(path) if l.strip()]
+        if not rows:
+            continue
+        walls = [x["wallMs"] for x in rows]
+        cpus = [x["cpuMs"] for x in rows]
+        first = rows[0]
+        t = "all" if threads == "0" else threads
+        print(f"| {label} | {t} | {first['components']} | {first['findings']} | {first['keys']} | {first['advisories']} "
+              f"| {statistics.median(walls):.0f} ms | {min(walls):.0f} ms | {statistics.median(cpus):.0f} ms |")
 PY
