@@ -635,6 +635,36 @@ fn deterministic_sorted_output() {
         "xlsx: {:?}",
         ids(&first)
     );
+    // The same report, warnings and counts at any thread count (lookups
+    // and evaluation run in parallel). Many components, so every thread
+    // gets work and the order of completion varies.
+    let many: Vec<_> = (0..200)
+        .flat_map(|i| {
+            [
+                pypi("urllib3", &format!("1.26.{}", i % 20)),
+                pypi("Jinja2", &format!("2.{}.0", i % 12)),
+                deb("libjs-prototype", "1.6.0-1", "prototypejs", "1.6.0-1"),
+            ]
+        })
+        .collect();
+    let inv = inventory(Some(distro("debian", "10")), many);
+    let with = |threads| {
+        let report = match_inventory(
+            &inv,
+            &source,
+            &MatchOptions {
+                threads,
+                ..MatchOptions::default()
+            },
+        )
+        .expect("match");
+        (json(&report), report.warnings, report.stats)
+    };
+    let one = with(1);
+    assert!(one.2.findings > 50, "{:?}", one.2);
+    for threads in [2, 3, 8, 0] {
+        assert_eq!(with(threads), one, "{threads} threads");
+    }
 }
 
 /// Lookups are per distinct key: 10 000 components over a handful of
