@@ -120,23 +120,42 @@ impl FindingsResult {
     }
 }
 
+/// How a scan runs the findings stage.
+pub struct RunContext {
+    /// The source is an image whose VEX referrers may be read.
+    pub image_vex: bool,
+    /// `SOURCE_DATE_EPOCH`, the policy's "now" when `--at` is absent.
+    pub epoch: Option<u64>,
+    pub quiet: bool,
+    /// The matcher's threads (0: all cores).
+    pub threads: usize,
+}
+
 /// Runs matcher, VEX and policy over a finished scan.
 pub fn run(
     args: &FindingArgs,
     source: &str,
     inventory: &Inventory,
     open: &OpenOptions,
-    image_vex: bool,
-    epoch: Option<u64>,
-    quiet: bool,
+    context: &RunContext,
 ) -> anyhow::Result<FindingsResult> {
+    let RunContext {
+        image_vex,
+        epoch,
+        quiet,
+        threads,
+    } = *context;
     let Some(feeds_spec) = args.feeds.as_deref() else {
         bail!("no --feeds");
     };
     let (db, feeds_ref) = crate::feeds::open_db(feeds_spec, args.feeds_cache.as_deref(), open)?;
     // Findings never carry an advisory's long description.
     let db = db.without_details();
-    let report = match_inventory(inventory, &FeedSource(&db), &MatchOptions::default())
+    let options = MatchOptions {
+        threads,
+        ..MatchOptions::default()
+    };
+    let report = match_inventory(inventory, &FeedSource(&db), &options)
         .context("matching the inventory against the feeds")?;
     if !quiet {
         for w in &report.warnings {

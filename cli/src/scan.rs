@@ -30,7 +30,7 @@ pub struct ScanArgs {
     /// Platform to pick from a multi-platform image (os/arch[/variant]); default: this host's.
     #[arg(long)]
     pub platform: Option<String>,
-    /// Layers streamed in parallel (default: number of CPUs).
+    /// Layers streamed, and advisory lookups made, in parallel (default: number of CPUs).
     #[arg(long, env = "STELLA_THREADS")]
     pub threads: Option<usize>,
     /// Allow plain HTTP to this registry (loopback registries always may). Repeatable.
@@ -177,9 +177,12 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
             &args.source,
             &inventory,
             &open,
-            image_vex,
-            epoch,
-            args.quiet,
+            &findings::RunContext {
+                image_vex,
+                epoch,
+                quiet: args.quiet,
+                threads: args.threads.unwrap_or(0),
+            },
         )?)
     } else {
         None
