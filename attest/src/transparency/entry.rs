@@ -257,7 +257,7 @@ impl LogEntry {
             "logId.keyId",
             b64("logId.keyId", str_field(field(e, "logId")?, "keyId")?)?,
         )?;
-        let kind_version = match e.get("kindVersion") {
+        let kind_version = match e.get("kindVersion").filter(|kv| !kv.is_null()) {
             Some(kv) => Some((
                 str_field(kv, "kind")?.to_string(),
                 str_field(kv, "version")?.to_string(),
