@@ -10,7 +10,7 @@
 use base64::Engine as _;
 use serde_json::Value;
 use stella_attest::transparency::{
-    checkpoint::CheckpointError, EntryParseError, EntryVerifyError, LogEntry, LogKey, LogKeyError,
+    checkpoint::CheckpointError, BindingError, EntryParseError, EntryVerifyError, LogEntry, LogKey, LogKeyError,
     ProofError, SignedCheckpoint, TrustedLog,
 };
 
@@ -367,4 +367,57 @@ fn malformed_checkpoints_are_typed_errors() {
         let err = SignedCheckpoint::parse(note).unwrap_err();
         assert!(err.to_string().contains(what), "{note:?}: {err}");
     }
+}
+
+fn bundle(name: &str) -> Value {
+    serde_json::from_slice(&fixture(name)).unwrap()
+}
+
+#[test]
+fn intoto_entry_binds_the_bundles_dsse_envelope() {
+    let b = bundle("prod-intoto.bundle-v0.2.json");
+    let e = parse(&b["verificationMaterial"]["tlogEntries"][0]);
+    let payload = B64.decode(b["dsseEnvelope"]["payload"].as_str().unwrap()).unwrap();
+    let sig = B64.decode(b["dsseEnvelope"]["signatures"][0]["sig"].as_str().unwrap()).unwrap();
+    e.verify_dsse_binding(&payload, std::slice::from_ref(&sig)).unwrap();
+
+    let mut other_payload = payload.clone();
+    other_payload.push(b' ');
+    assert!(matches!(
+        e.verify_dsse_binding(&other_payload, std::slice::from_ref(&sig)),
+        Err(BindingError::PayloadHashMismatch { .. })
+    ));
+    let mut other_sig = sig.clone();
+    other_sig[10] ^= 1;
+    assert_eq!(
+        e.verify_dsse_binding(&payload, &[other_sig]),
+        Err(BindingError::SignatureNotInLog)
+    );
+    assert!(matches!(
+        e.verify_hashedrekord_binding(&[0; 32], &sig),
+        Err(BindingError::UnsupportedKind { .. })
+    ));
+}
+
+#[test]
+fn hashedrekord_entry_binds_the_bundles_message_signature() {
+    let b = bundle("prod-hashedrekord.bundle-v0.2.json");
+    let e = parse(&b["verificationMaterial"]["tlogEntries"][0]);
+    let digest: [u8; 32] = B64
+        .decode(b["messageSignature"]["messageDigest"]["digest"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let sig = B64.decode(b["messageSignature"]["signature"].as_str().unwrap()).unwrap();
+    e.verify_hashedrekord_binding(&digest, &sig).unwrap();
+    let mut d2 = digest;
+    d2[0] ^= 1;
+    assert!(matches!(
+        e.verify_hashedrekord_binding(&d2, &sig),
+        Err(BindingError::ArtifactDigestMismatch { .. })
+    ));
+    assert_eq!(
+        e.verify_hashedrekord_binding(&digest, b"other"),
+        Err(BindingError::SignatureNotInLog)
+    );
 }

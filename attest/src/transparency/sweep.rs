@@ -137,11 +137,21 @@ pub fn recommend(rows: &[SweepRow], acceptable_latency_ms: f64) -> Recommendatio
 }
 
 /// Runs the sweep: for each batch size, submits all envelopes in batches
-/// of that size and measures.
+/// of that size and measures. The same envelopes are submitted at every
+/// size, so from the second size on a log that already holds them answers
+/// 409 (counted as success); use [`run_sweep_with`] to measure fresh
+/// insertions at every size.
 pub fn run_sweep(config: &SweepConfig, envelopes: &[Vec<u8>]) -> Result<Vec<SweepRow>, SweepError> {
-    if envelopes.is_empty() {
-        return Err(SweepError::NoEnvelopes);
-    }
+    run_sweep_with(config, &mut |_| envelopes.to_vec())
+}
+
+/// Like [`run_sweep`], with the envelopes for each batch size supplied by
+/// `envelopes_for` (called once per size, in order), e.g. freshly signed
+/// statements so that every size measures new log entries.
+pub fn run_sweep_with(
+    config: &SweepConfig,
+    envelopes_for: &mut dyn FnMut(usize) -> Vec<Vec<u8>>,
+) -> Result<Vec<SweepRow>, SweepError> {
     if config.batch_sizes.is_empty() {
         return Err(SweepError::NoBatchSizes);
     }
@@ -153,10 +163,14 @@ pub fn run_sweep(config: &SweepConfig, envelopes: &[Vec<u8>]) -> Result<Vec<Swee
     cc.max_retries = config.max_retries;
     cc.timeout = Duration::from_millis(config.timeout_ms);
     let client = RekorClient::new(cc)?;
-    let total_bytes: u64 = envelopes.iter().map(|e| e.len() as u64).sum();
 
     let mut rows = Vec::with_capacity(config.batch_sizes.len());
     for &batch_size in &config.batch_sizes {
+        let envelopes = envelopes_for(batch_size);
+        if envelopes.is_empty() {
+            return Err(SweepError::NoEnvelopes);
+        }
+        let total_bytes: u64 = envelopes.iter().map(|e| e.len() as u64).sum();
         let started = fixed_time.unwrap_or_else(now_epoch);
         let mut batch_times = Vec::new();
         let (mut successes, mut failures, mut retries) = (0usize, 0usize, 0u64);
