@@ -20,7 +20,9 @@ use std::time::Duration;
 use base64::Engine as _;
 use p256::ecdsa::signature::Signer as _;
 use p256::pkcs8::EncodePublicKey as _;
-use stella_attest::transparency::sweep::{recommend, run_sweep_with, write_csv, EnvelopeKind, SweepConfig};
+use stella_attest::transparency::sweep::{
+    recommend, run_sweep_with, write_csv, EnvelopeKind, SweepConfig,
+};
 use stella_attest::transparency::{LogKey, TrustedLog};
 use stella_testkit::rfc6962_log::{TestLog, TestLogOptions, CHECKPOINT_NAME};
 
@@ -58,13 +60,20 @@ fn parse_args() -> Result<Args, String> {
             return Err("see the doc comment of bench/attest_sweep.rs".into());
         }
         let v = it.next().ok_or(format!("{flag} needs a value"))?;
-        let num = |v: &str| v.parse::<u64>().map_err(|_| format!("{flag}: {v:?} is not a number"));
+        let num = |v: &str| {
+            v.parse::<u64>()
+                .map_err(|_| format!("{flag}: {v:?} is not a number"))
+        };
         match flag.as_str() {
             "--k" => a.k = num(&v)? as usize,
             "--batch-sizes" => {
                 a.sizes = v
                     .split(',')
-                    .map(|s| s.trim().parse().map_err(|_| format!("bad batch size {s:?}")))
+                    .map(|s| {
+                        s.trim()
+                            .parse()
+                            .map_err(|_| format!("bad batch size {s:?}"))
+                    })
                     .collect::<Result<_, _>>()?
             }
             "--out" => a.out = PathBuf::from(v),

@@ -49,7 +49,10 @@ fn client(url: &str) -> RekorClient {
 }
 
 fn trusted(log: &TestLog) -> TrustedLog {
-    let mut t = TrustedLog::new(LogKey::from_spki_pem(&log.public_key_pem()).unwrap(), CHECKPOINT_NAME);
+    let mut t = TrustedLog::new(
+        LogKey::from_spki_pem(&log.public_key_pem()).unwrap(),
+        CHECKPOINT_NAME,
+    );
     t.require_set = true;
     t
 }
@@ -57,7 +60,11 @@ fn trusted(log: &TestLog) -> TrustedLog {
 #[test]
 fn create_fetch_and_verify_with_both_key_types() {
     for key in [TestLogKeyType::EcdsaP256, TestLogKeyType::Ed25519] {
-        let log = TestLog::start(TestLogOptions { key, ..Default::default() }).unwrap();
+        let log = TestLog::start(TestLogOptions {
+            key,
+            ..Default::default()
+        })
+        .unwrap();
         let c = client(&log.url());
         let pinned = trusted(&log);
         assert_eq!(hex::encode(pinned.key.log_id()), log.log_id_hex());
@@ -79,7 +86,10 @@ fn create_fetch_and_verify_with_both_key_types() {
             assert!(!sub.already_existed);
             assert_eq!(sub.retries, 0);
             assert_eq!(sub.entry.log_index, i as u64);
-            let v = sub.entry.verify(&pinned).unwrap_or_else(|e| panic!("{key:?} entry {i}: {e}"));
+            let v = sub
+                .entry
+                .verify(&pinned)
+                .unwrap_or_else(|e| panic!("{key:?} entry {i}: {e}"));
             assert_eq!(v.tree_size, i as u64 + 1);
             assert!(v.set_verified);
             // The stored body is the proposed entry (canonical JSON).
@@ -101,12 +111,19 @@ fn create_fetch_and_verify_with_both_key_types() {
         }
         // Another log's key does not verify these entries.
         let other = TestLog::start(TestLogOptions {
-            key: if key == TestLogKeyType::Ed25519 { TestLogKeyType::EcdsaP256 } else { TestLogKeyType::Ed25519 },
+            key: if key == TestLogKeyType::Ed25519 {
+                TestLogKeyType::EcdsaP256
+            } else {
+                TestLogKeyType::Ed25519
+            },
             ..Default::default()
         })
         .unwrap();
         let e = c.get_entry_by_index(0).unwrap();
-        assert!(matches!(e.verify(&trusted(&other)), Err(EntryVerifyError::UnknownLog { .. })));
+        assert!(matches!(
+            e.verify(&trusted(&other)),
+            Err(EntryVerifyError::UnknownLog { .. })
+        ));
     }
 }
 
@@ -129,11 +146,22 @@ fn rejected_entry_is_a_typed_http_error_without_retries() {
     let err = c
         .create_entry(&json!({"apiVersion": "0.0.1", "kind": "rekord", "spec": {}}))
         .unwrap_err();
-    let ClientError::Http { status, attempts, message, .. } = err else { panic!("{err}") };
+    let ClientError::Http {
+        status,
+        attempts,
+        message,
+        ..
+    } = err
+    else {
+        panic!("{err}")
+    };
     assert_eq!((status, attempts), (400, 1));
     assert!(message.contains("rekord"), "{message}");
     let err = c.get_entry_by_index(99).unwrap_err();
-    assert!(matches!(err, ClientError::Http { status: 404, .. }), "{err}");
+    assert!(
+        matches!(err, ClientError::Http { status: 404, .. }),
+        "{err}"
+    );
     let err = c.get_entry_by_uuid("../../etc/passwd").unwrap_err();
     assert!(matches!(err, ClientError::InvalidUuid(_)), "{err}");
 }
@@ -167,19 +195,32 @@ fn overloaded_log_is_retried_until_it_accepts() {
     for s in subs {
         retries += s.unwrap().retries;
     }
-    assert!(retries > 0, "three concurrent submissions to a one-at-a-time log needed no retry");
+    assert!(
+        retries > 0,
+        "three concurrent submissions to a one-at-a-time log needed no retry"
+    );
     assert_eq!(log.size(), 3);
 }
 
 #[test]
 fn unreachable_log_fails_after_the_configured_retries() {
     // A port nothing listens on: bind, read the port, close.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut cfg = ClientConfig::new(&format!("http://127.0.0.1:{port}"));
     cfg.max_retries = 2;
     cfg.initial_backoff = Duration::from_millis(1);
-    let err = RekorClient::new(cfg).unwrap().get_entry_by_index(0).unwrap_err();
-    assert!(matches!(err, ClientError::Transport { attempts: 3, .. }), "{err}");
+    let err = RekorClient::new(cfg)
+        .unwrap()
+        .get_entry_by_index(0)
+        .unwrap_err();
+    assert!(
+        matches!(err, ClientError::Transport { attempts: 3, .. }),
+        "{err}"
+    );
     let err = RekorClient::new(ClientConfig::new("ftp://x")).unwrap_err();
     assert!(matches!(err, ClientError::InvalidUrl { .. }));
 }
@@ -189,7 +230,9 @@ fn intoto_entry_double_encodes_payload_and_signature() {
     let (env, pem) = envelope(3);
     let e = intoto_entry(&env, &pem).unwrap();
     let orig: serde_json::Value = serde_json::from_slice(&env).unwrap();
-    let payload = e["spec"]["content"]["envelope"]["payload"].as_str().unwrap();
+    let payload = e["spec"]["content"]["envelope"]["payload"]
+        .as_str()
+        .unwrap();
     assert_eq!(
         B64.decode(payload).unwrap(),
         orig["payload"].as_str().unwrap().as_bytes()

@@ -10,8 +10,8 @@
 use base64::Engine as _;
 use serde_json::Value;
 use stella_attest::transparency::{
-    checkpoint::CheckpointError, BindingError, EntryParseError, EntryVerifyError, LogEntry, LogKey, LogKeyError,
-    ProofError, SignedCheckpoint, TrustedLog,
+    checkpoint::CheckpointError, BindingError, EntryParseError, EntryVerifyError, LogEntry, LogKey,
+    LogKeyError, ProofError, SignedCheckpoint, TrustedLog,
 };
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -64,9 +64,27 @@ fn log_ids_are_the_sha256_of_the_keys() {
 #[test]
 fn real_bundle_entries_verify_offline() {
     for (name, log, kind, index, size) in [
-        ("prod-hashedrekord.bundle-v0.2.json", prod_log(), "hashedrekord", 79_605_083, 75_441_653),
-        ("prod-intoto.bundle-v0.2.json", prod_log(), "intoto", 168_704_762, 46_800_506),
-        ("staging-hashedrekord.bundle-v0.3.json", staging_log(), "hashedrekord", 25_915_997, 25_901_179),
+        (
+            "prod-hashedrekord.bundle-v0.2.json",
+            prod_log(),
+            "hashedrekord",
+            79_605_083,
+            75_441_653,
+        ),
+        (
+            "prod-intoto.bundle-v0.2.json",
+            prod_log(),
+            "intoto",
+            168_704_762,
+            46_800_506,
+        ),
+        (
+            "staging-hashedrekord.bundle-v0.3.json",
+            staging_log(),
+            "hashedrekord",
+            25_915_997,
+            25_901_179,
+        ),
     ] {
         let entries = LogEntry::parse_bundle_tlog_entries(&fixture(name)).unwrap();
         assert_eq!(entries.len(), 1, "{name}");
@@ -123,11 +141,17 @@ fn rest_api_shape_of_the_same_entry_verifies() {
 #[test]
 fn flipped_proof_hash_is_rejected_by_the_inclusion_check() {
     let mut v = entry_json("prod-hashedrekord.bundle-v0.2.json");
-    let h = v["inclusionProof"]["hashes"][3].as_str().unwrap().to_string();
+    let h = v["inclusionProof"]["hashes"][3]
+        .as_str()
+        .unwrap()
+        .to_string();
     v["inclusionProof"]["hashes"][3] = Value::String(flip_b64(&h, 7));
     let err = parse(&v).verify(&prod_log()).unwrap_err();
     assert!(
-        matches!(err, EntryVerifyError::InclusionProof(ProofError::RootMismatch { .. })),
+        matches!(
+            err,
+            EntryVerifyError::InclusionProof(ProofError::RootMismatch { .. })
+        ),
         "{err}"
     );
 }
@@ -146,16 +170,23 @@ fn dropped_proof_hash_is_rejected_for_its_length() {
 #[test]
 fn flipped_root_is_rejected_by_the_inclusion_check() {
     let mut v = entry_json("prod-hashedrekord.bundle-v0.2.json");
-    let r = v["inclusionProof"]["rootHash"].as_str().unwrap().to_string();
+    let r = v["inclusionProof"]["rootHash"]
+        .as_str()
+        .unwrap()
+        .to_string();
     v["inclusionProof"]["rootHash"] = Value::String(flip_b64(&r, 0));
     let err = parse(&v).verify(&prod_log()).unwrap_err();
-    let EntryVerifyError::InclusionProof(ProofError::RootMismatch { computed, expected }) = err else {
+    let EntryVerifyError::InclusionProof(ProofError::RootMismatch { computed, expected }) = err
+    else {
         panic!("{err}")
     };
     // The proof still leads to the real root, which the checkpoint signs.
     assert_eq!(
         computed,
-        hex::encode(B64.decode("uAqI3id6JHPMMNUltHIKHuX1kVHpm5y7jSfnbaRO+E4=").unwrap())
+        hex::encode(
+            B64.decode("uAqI3id6JHPMMNUltHIKHuX1kVHpm5y7jSfnbaRO+E4=")
+                .unwrap()
+        )
     );
     assert_ne!(computed, expected);
 }
@@ -172,7 +203,10 @@ fn root_changed_in_proof_and_checkpoint_breaks_the_checkpoint_signature() {
     v["inclusionProof"]["treeSize"] = "1".into();
     v["inclusionProof"]["hashes"] = Value::Array(vec![]);
     v["inclusionProof"]["rootHash"] = Value::String(B64.encode(fake_root));
-    let note = v["inclusionProof"]["checkpoint"]["envelope"].as_str().unwrap().to_string();
+    let note = v["inclusionProof"]["checkpoint"]["envelope"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let sigs = note.split_once("\n\n").unwrap().1;
     let forged = format!(
         "{}\n1\n{}\n\n{sigs}",
@@ -199,7 +233,10 @@ fn root_changed_in_proof_and_checkpoint_breaks_the_checkpoint_signature() {
 #[test]
 fn flipped_checkpoint_signature_is_rejected() {
     let mut v = entry_json("prod-hashedrekord.bundle-v0.2.json");
-    let note = v["inclusionProof"]["checkpoint"]["envelope"].as_str().unwrap().to_string();
+    let note = v["inclusionProof"]["checkpoint"]["envelope"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let (text, sig_line) = note.split_once("\n\n").unwrap();
     let b64 = sig_line.trim_end().rsplit_once(' ').unwrap().1;
     // Byte 20 is inside the DER signature's r value (after the 4-byte key hash).
@@ -221,12 +258,18 @@ fn flipped_checkpoint_signature_is_rejected() {
 #[test]
 fn checkpoint_signed_by_another_name_is_not_accepted() {
     let mut v = entry_json("prod-hashedrekord.bundle-v0.2.json");
-    let note = v["inclusionProof"]["checkpoint"]["envelope"].as_str().unwrap().to_string();
+    let note = v["inclusionProof"]["checkpoint"]["envelope"]
+        .as_str()
+        .unwrap()
+        .to_string();
     v["inclusionProof"]["checkpoint"]["envelope"] =
         Value::String(note.replace("\u{2014} rekor.sigstore.dev ", "\u{2014} evil.example "));
     let err = parse(&v).verify(&prod_log()).unwrap_err();
     assert!(
-        matches!(err, EntryVerifyError::Checkpoint(CheckpointError::NoSignatureFromKey { .. })),
+        matches!(
+            err,
+            EntryVerifyError::Checkpoint(CheckpointError::NoSignatureFromKey { .. })
+        ),
         "{err}"
     );
 }
@@ -252,19 +295,30 @@ fn validly_signed_checkpoint_for_another_tree_is_a_mismatch() {
 #[test]
 fn missing_checkpoint_is_its_own_error() {
     let mut v = entry_json("prod-hashedrekord.bundle-v0.2.json");
-    v["inclusionProof"].as_object_mut().unwrap().remove("checkpoint");
-    assert_eq!(parse(&v).verify(&prod_log()).unwrap_err(), EntryVerifyError::NoCheckpoint);
+    v["inclusionProof"]
+        .as_object_mut()
+        .unwrap()
+        .remove("checkpoint");
+    assert_eq!(
+        parse(&v).verify(&prod_log()).unwrap_err(),
+        EntryVerifyError::NoCheckpoint
+    );
 }
 
 #[test]
 fn flipped_set_is_rejected() {
     let mut v = entry_json("prod-hashedrekord.bundle-v0.2.json");
-    let set = v["inclusionPromise"]["signedEntryTimestamp"].as_str().unwrap().to_string();
+    let set = v["inclusionPromise"]["signedEntryTimestamp"]
+        .as_str()
+        .unwrap()
+        .to_string();
     v["inclusionPromise"]["signedEntryTimestamp"] = Value::String(flip_b64(&set, 10));
     let err = parse(&v).verify(&prod_log()).unwrap_err();
     assert_eq!(
         err,
-        EntryVerifyError::SignedEntryTimestamp(LogKeyError::SignatureMismatch { alg: "ECDSA P-256" })
+        EntryVerifyError::SignedEntryTimestamp(LogKeyError::SignatureMismatch {
+            alg: "ECDSA P-256"
+        })
     );
 }
 
@@ -289,14 +343,20 @@ fn missing_set_is_accepted_unless_required() {
     let mut log = staging_log();
     assert!(!e.verify(&log).unwrap().set_verified);
     log.require_set = true;
-    assert_eq!(e.verify(&log).unwrap_err(), EntryVerifyError::NoSignedEntryTimestamp);
+    assert_eq!(
+        e.verify(&log).unwrap_err(),
+        EntryVerifyError::NoSignedEntryTimestamp
+    );
 }
 
 #[test]
 fn changed_body_is_rejected_by_inclusion_and_by_the_set() {
     let mut v = entry_json("prod-hashedrekord.bundle-v0.2.json");
-    let mut body: Value =
-        serde_json::from_slice(&B64.decode(v["canonicalizedBody"].as_str().unwrap()).unwrap()).unwrap();
+    let mut body: Value = serde_json::from_slice(
+        &B64.decode(v["canonicalizedBody"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
     body["spec"]["data"]["hash"]["value"] =
         "0000000000000000000000000000000000000000000000000000000000000000".into();
     v["canonicalizedBody"] = Value::String(B64.encode(serde_json::to_vec(&body).unwrap()));
@@ -336,19 +396,27 @@ fn malformed_fields_are_typed_parse_errors() {
     v["inclusionProof"]["rootHash"] = "not base64!".into();
     assert!(matches!(
         LogEntry::from_bundle_tlog_entry(&v).unwrap_err(),
-        EntryParseError::BadEncoding { field: "rootHash", .. }
+        EntryParseError::BadEncoding {
+            field: "rootHash",
+            ..
+        }
     ));
     let mut v = entry_json("prod-hashedrekord.bundle-v0.2.json");
     v["inclusionProof"]["hashes"][0] = Value::String(B64.encode([1u8; 31]));
     assert!(matches!(
         LogEntry::from_bundle_tlog_entry(&v).unwrap_err(),
-        EntryParseError::BadEncoding { field: "hashes", .. }
+        EntryParseError::BadEncoding {
+            field: "hashes",
+            ..
+        }
     ));
     let mut v = entry_json("prod-hashedrekord.bundle-v0.2.json");
     v.as_object_mut().unwrap().remove("canonicalizedBody");
     assert_eq!(
         LogEntry::from_bundle_tlog_entry(&v).unwrap_err(),
-        EntryParseError::MissingField { field: "canonicalizedBody" }
+        EntryParseError::MissingField {
+            field: "canonicalizedBody"
+        }
     );
     assert!(matches!(
         LogEntry::parse_rekor_response(b"[1,2]").unwrap_err(),
@@ -360,9 +428,15 @@ fn malformed_fields_are_typed_parse_errors() {
 fn malformed_checkpoints_are_typed_errors() {
     for (note, what) in [
         ("origin\n5\nAAAA\n", "no blank line"),
-        ("origin\nfive\nAAAA\n\n\u{2014} n AAAAAAAA\n", "not a number"),
+        (
+            "origin\nfive\nAAAA\n\n\u{2014} n AAAAAAAA\n",
+            "not a number",
+        ),
         ("origin\n5\nAAAA\n\n\u{2014} n AAAAAAAA\n", "not 32"),
-        ("origin\n5\nuAqI3id6JHPMMNUltHIKHuX1kVHpm5y7jSfnbaRO+E4=\n\n- n AAAAAAAA\n", "em dash"),
+        (
+            "origin\n5\nuAqI3id6JHPMMNUltHIKHuX1kVHpm5y7jSfnbaRO+E4=\n\n- n AAAAAAAA\n",
+            "em dash",
+        ),
     ] {
         let err = SignedCheckpoint::parse(note).unwrap_err();
         assert!(err.to_string().contains(what), "{note:?}: {err}");
@@ -377,9 +451,14 @@ fn bundle(name: &str) -> Value {
 fn intoto_entry_binds_the_bundles_dsse_envelope() {
     let b = bundle("prod-intoto.bundle-v0.2.json");
     let e = parse(&b["verificationMaterial"]["tlogEntries"][0]);
-    let payload = B64.decode(b["dsseEnvelope"]["payload"].as_str().unwrap()).unwrap();
-    let sig = B64.decode(b["dsseEnvelope"]["signatures"][0]["sig"].as_str().unwrap()).unwrap();
-    e.verify_dsse_binding(&payload, std::slice::from_ref(&sig)).unwrap();
+    let payload = B64
+        .decode(b["dsseEnvelope"]["payload"].as_str().unwrap())
+        .unwrap();
+    let sig = B64
+        .decode(b["dsseEnvelope"]["signatures"][0]["sig"].as_str().unwrap())
+        .unwrap();
+    e.verify_dsse_binding(&payload, std::slice::from_ref(&sig))
+        .unwrap();
 
     let mut other_payload = payload.clone();
     other_payload.push(b' ');
@@ -404,11 +483,17 @@ fn hashedrekord_entry_binds_the_bundles_message_signature() {
     let b = bundle("prod-hashedrekord.bundle-v0.2.json");
     let e = parse(&b["verificationMaterial"]["tlogEntries"][0]);
     let digest: [u8; 32] = B64
-        .decode(b["messageSignature"]["messageDigest"]["digest"].as_str().unwrap())
+        .decode(
+            b["messageSignature"]["messageDigest"]["digest"]
+                .as_str()
+                .unwrap(),
+        )
         .unwrap()
         .try_into()
         .unwrap();
-    let sig = B64.decode(b["messageSignature"]["signature"].as_str().unwrap()).unwrap();
+    let sig = B64
+        .decode(b["messageSignature"]["signature"].as_str().unwrap())
+        .unwrap();
     e.verify_hashedrekord_binding(&digest, &sig).unwrap();
     let mut d2 = digest;
     d2[0] ^= 1;

@@ -53,7 +53,11 @@ fn sweep_writes_the_csv_and_finds_the_hard_max() {
 
     let log = TestLog::start(TestLogOptions::default()).unwrap();
     let rows = run_sweep(&config(&log, &[1, 5, 10], 3), &envs).unwrap();
-    assert_eq!(log.size(), 12, "each envelope is logged once; repeats answer 409");
+    assert_eq!(
+        log.size(),
+        12,
+        "each envelope is logged once; repeats answer 409"
+    );
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("results.csv");
     write_csv(&rows, &out).unwrap();
@@ -90,7 +94,10 @@ fn sweep_writes_the_csv_and_finds_the_hard_max() {
     let rows = run_sweep(&config(&log, &[1, 5, 10], 0), &envelopes(10)).unwrap();
     assert_eq!(rows[0].failures + rows[1].failures, 0, "{rows:?}");
     assert!(rows[2].failures > 0, "{rows:?}");
-    assert!(rows[2].first_error.as_deref().unwrap_or("").contains("503"), "{rows:?}");
+    assert!(
+        rows[2].first_error.as_deref().unwrap_or("").contains("503"),
+        "{rows:?}"
+    );
     let r = recommend(&rows, 10_000.0);
     assert_eq!((r.default_batch_size, r.hard_max), (Some(5), Some(10)));
 

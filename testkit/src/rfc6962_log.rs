@@ -152,7 +152,9 @@ impl TestLog {
     /// Starts the log on an ephemeral 127.0.0.1 port.
     pub fn start(opts: TestLogOptions) -> std::io::Result<TestLog> {
         let key = match opts.key {
-            TestLogKeyType::Ed25519 => Key::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[0x42; 32])),
+            TestLogKeyType::Ed25519 => {
+                Key::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[0x42; 32]))
+            }
             TestLogKeyType::EcdsaP256 => Key::P256(
                 p256::ecdsa::SigningKey::from_slice(&[0x17; 32])
                     .map_err(|e| std::io::Error::other(e.to_string()))?,
@@ -335,7 +337,10 @@ fn error(status: StatusCode, message: &str) -> Response {
 fn entry_json(shared: &Shared, tree: &Tree, index: usize) -> String {
     let size = tree.leaf_hashes.len();
     let root = mth(&tree.leaf_hashes);
-    let proof: Vec<String> = path(index, &tree.leaf_hashes).iter().map(hex::encode).collect();
+    let proof: Vec<String> = path(index, &tree.leaf_hashes)
+        .iter()
+        .map(hex::encode)
+        .collect();
     let text = format!("{ORIGIN}\n{size}\n{}\n", B64.encode(root));
     let mut sig = shared.key.note_key_hash().to_vec();
     sig.extend(shared.key.sign(text.as_bytes()));
@@ -380,23 +385,49 @@ fn json_ok(status: StatusCode, body: String, location: Option<String>) -> Respon
 /// Checks the proposed entry's shape for its kind.
 fn check_proposed(v: &Value) -> Result<(), String> {
     let kind = v.get("kind").and_then(Value::as_str).ok_or("no kind")?;
-    v.get("apiVersion").and_then(Value::as_str).ok_or("no apiVersion")?;
-    let spec = v.get("spec").filter(|s| s.is_object()).ok_or("no spec object")?;
+    v.get("apiVersion")
+        .and_then(Value::as_str)
+        .ok_or("no apiVersion")?;
+    let spec = v
+        .get("spec")
+        .filter(|s| s.is_object())
+        .ok_or("no spec object")?;
     match kind {
         "hashedrekord" => {
-            spec.pointer("/data/hash/value").and_then(Value::as_str).ok_or("hashedrekord: no data.hash.value")?;
-            spec.pointer("/signature/content").and_then(Value::as_str).ok_or("hashedrekord: no signature.content")?;
-            spec.pointer("/signature/publicKey/content").and_then(Value::as_str).ok_or("hashedrekord: no publicKey")?;
+            spec.pointer("/data/hash/value")
+                .and_then(Value::as_str)
+                .ok_or("hashedrekord: no data.hash.value")?;
+            spec.pointer("/signature/content")
+                .and_then(Value::as_str)
+                .ok_or("hashedrekord: no signature.content")?;
+            spec.pointer("/signature/publicKey/content")
+                .and_then(Value::as_str)
+                .ok_or("hashedrekord: no publicKey")?;
         }
         "dsse" => {
-            let env = spec.pointer("/proposedContent/envelope").and_then(Value::as_str).ok_or("dsse: no proposedContent.envelope")?;
-            let env: Value = serde_json::from_str(env).map_err(|e| format!("dsse: envelope is not JSON: {e}"))?;
-            env.get("signatures").and_then(Value::as_array).filter(|s| !s.is_empty()).ok_or("dsse: envelope has no signatures")?;
-            spec.pointer("/proposedContent/verifiers").and_then(Value::as_array).filter(|s| !s.is_empty()).ok_or("dsse: no verifiers")?;
+            let env = spec
+                .pointer("/proposedContent/envelope")
+                .and_then(Value::as_str)
+                .ok_or("dsse: no proposedContent.envelope")?;
+            let env: Value = serde_json::from_str(env)
+                .map_err(|e| format!("dsse: envelope is not JSON: {e}"))?;
+            env.get("signatures")
+                .and_then(Value::as_array)
+                .filter(|s| !s.is_empty())
+                .ok_or("dsse: envelope has no signatures")?;
+            spec.pointer("/proposedContent/verifiers")
+                .and_then(Value::as_array)
+                .filter(|s| !s.is_empty())
+                .ok_or("dsse: no verifiers")?;
         }
         "intoto" => {
-            spec.pointer("/content/envelope/payload").and_then(Value::as_str).ok_or("intoto: no content.envelope.payload")?;
-            spec.pointer("/content/envelope/signatures").and_then(Value::as_array).filter(|s| !s.is_empty()).ok_or("intoto: no signatures")?;
+            spec.pointer("/content/envelope/payload")
+                .and_then(Value::as_str)
+                .ok_or("intoto: no content.envelope.payload")?;
+            spec.pointer("/content/envelope/signatures")
+                .and_then(Value::as_array)
+                .filter(|s| !s.is_empty())
+                .ok_or("intoto: no signatures")?;
         }
         other => return Err(format!("kind {other:?} is not supported by the test log")),
     }
@@ -446,12 +477,20 @@ async fn create_entry(State(shared): State<Arc<Shared>>, body: Bytes) -> Respons
     tree.leaves.push(leaf);
     tree.by_uuid.insert(uuid.clone(), index);
     let body = entry_json(&shared, &tree, index);
-    json_ok(StatusCode::CREATED, body, Some(format!("/api/v1/log/entries/{uuid}")))
+    json_ok(
+        StatusCode::CREATED,
+        body,
+        Some(format!("/api/v1/log/entries/{uuid}")),
+    )
 }
 
 async fn get_by_uuid(State(shared): State<Arc<Shared>>, Path(uuid): Path<String>) -> Response {
     // Rekor accepts a 16-hex tree ID prefix before the 64-hex leaf hash.
-    let key = if uuid.len() == 80 { &uuid[16..] } else { uuid.as_str() };
+    let key = if uuid.len() == 80 {
+        &uuid[16..]
+    } else {
+        uuid.as_str()
+    };
     let Ok(tree) = shared.tree.lock() else {
         return error(StatusCode::INTERNAL_SERVER_ERROR, "log state poisoned");
     };
@@ -469,7 +508,10 @@ async fn get_by_index(State(shared): State<Arc<Shared>>, RawQuery(q): RawQuery) 
         .find_map(|kv| kv.strip_prefix("logIndex="))
         .and_then(|v| v.parse::<usize>().ok());
     let Some(index) = index else {
-        return error(StatusCode::BAD_REQUEST, "logIndex query parameter missing or invalid");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "logIndex query parameter missing or invalid",
+        );
     };
     let Ok(tree) = shared.tree.lock() else {
         return error(StatusCode::INTERNAL_SERVER_ERROR, "log state poisoned");
@@ -481,7 +523,12 @@ async fn get_by_index(State(shared): State<Arc<Shared>>, RawQuery(q): RawQuery) 
 }
 
 async fn public_key(State(shared): State<Arc<Shared>>) -> Response {
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/x-pem-file")], shared.key.spki_pem()).into_response()
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/x-pem-file")],
+        shared.key.spki_pem(),
+    )
+        .into_response()
 }
 
 async fn log_info(State(shared): State<Arc<Shared>>) -> Response {

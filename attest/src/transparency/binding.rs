@@ -44,7 +44,12 @@ fn text<'a>(body: &'a Value, pointer: &'static str) -> Result<&'a str, BindingEr
 }
 
 fn kind(body: &Value) -> (String, String) {
-    let s = |k| body.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let s = |k| {
+        body.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     (s("kind"), s("apiVersion"))
 }
 
@@ -55,7 +60,11 @@ impl LogEntry {
 
     /// Checks an `intoto` 0.0.2 or `dsse` 0.0.1 entry logs this DSSE
     /// payload and one of these signatures (raw signature bytes).
-    pub fn verify_dsse_binding(&self, payload: &[u8], signatures: &[Vec<u8>]) -> Result<(), BindingError> {
+    pub fn verify_dsse_binding(
+        &self,
+        payload: &[u8],
+        signatures: &[Vec<u8>],
+    ) -> Result<(), BindingError> {
         let body = self.body_json()?;
         let (k, v) = kind(&body);
         let (hash_ptr, sigs_ptr, sig_field, double_b64) = match (k.as_str(), v.as_str()) {
@@ -65,8 +74,18 @@ impl LogEntry {
                 "sig",
                 true,
             ),
-            ("dsse", "0.0.1") => ("/spec/payloadHash/value", "/spec/signatures", "signature", false),
-            _ => return Err(BindingError::UnsupportedKind { kind: k, version: v }),
+            ("dsse", "0.0.1") => (
+                "/spec/payloadHash/value",
+                "/spec/signatures",
+                "signature",
+                false,
+            ),
+            _ => {
+                return Err(BindingError::UnsupportedKind {
+                    kind: k,
+                    version: v,
+                })
+            }
         };
         let in_log = text(&body, hash_ptr)?;
         let actual = hex::encode(Sha256::digest(payload));
@@ -84,7 +103,13 @@ impl LogEntry {
             .filter_map(|s| s.get(sig_field).and_then(Value::as_str))
             .filter_map(|s| B64.decode(s).ok())
             // intoto 0.0.2 stores the envelope's base64 text as bytes.
-            .filter_map(|b| if double_b64 { B64.decode(b).ok() } else { Some(b) })
+            .filter_map(|b| {
+                if double_b64 {
+                    B64.decode(b).ok()
+                } else {
+                    Some(b)
+                }
+            })
             .collect();
         if signatures.iter().any(|s| logged.contains(s)) {
             Ok(())
@@ -94,11 +119,18 @@ impl LogEntry {
     }
 
     /// Checks a `hashedrekord` 0.0.1 entry logs this artifact digest and signature.
-    pub fn verify_hashedrekord_binding(&self, artifact_sha256: &[u8; 32], signature: &[u8]) -> Result<(), BindingError> {
+    pub fn verify_hashedrekord_binding(
+        &self,
+        artifact_sha256: &[u8; 32],
+        signature: &[u8],
+    ) -> Result<(), BindingError> {
         let body = self.body_json()?;
         let (k, v) = kind(&body);
         if (k.as_str(), v.as_str()) != ("hashedrekord", "0.0.1") {
-            return Err(BindingError::UnsupportedKind { kind: k, version: v });
+            return Err(BindingError::UnsupportedKind {
+                kind: k,
+                version: v,
+            });
         }
         let in_log = text(&body, "/spec/data/hash/value")?;
         let actual = hex::encode(artifact_sha256);

@@ -111,19 +111,21 @@ impl SignedCheckpoint {
         let signed_text = &note[..split + 1];
         let sig_block = &note[split + 2..];
         let mut lines = signed_text.lines();
-        let origin = lines.next().filter(|l| !l.is_empty()).ok_or_else(|| bad("empty origin line"))?;
+        let origin = lines
+            .next()
+            .filter(|l| !l.is_empty())
+            .ok_or_else(|| bad("empty origin line"))?;
         let size_line = lines.next().ok_or_else(|| bad("no tree size line"))?;
-        let tree_size: u64 = size_line
-            .parse()
-            .map_err(|_| CheckpointError::Malformed(format!("tree size {size_line:?} is not a number")))?;
+        let tree_size: u64 = size_line.parse().map_err(|_| {
+            CheckpointError::Malformed(format!("tree size {size_line:?} is not a number"))
+        })?;
         let root_line = lines.next().ok_or_else(|| bad("no root hash line"))?;
         let root = B64
             .decode(root_line)
             .map_err(|e| CheckpointError::Malformed(format!("root hash is not base64: {e}")))?;
-        let root_hash: Hash = root
-            .as_slice()
-            .try_into()
-            .map_err(|_| CheckpointError::Malformed(format!("root hash has {} bytes, not 32", root.len())))?;
+        let root_hash: Hash = root.as_slice().try_into().map_err(|_| {
+            CheckpointError::Malformed(format!("root hash has {} bytes, not 32", root.len()))
+        })?;
         let extensions = lines.map(str::to_string).collect();
 
         if !sig_block.ends_with('\n') {
@@ -131,17 +133,21 @@ impl SignedCheckpoint {
         }
         let mut signatures = Vec::new();
         for line in sig_block.lines() {
-            let rest = line
-                .strip_prefix(SIG_PREFIX)
-                .ok_or_else(|| CheckpointError::Malformed(format!("signature line {line:?} does not start with an em dash")))?;
+            let rest = line.strip_prefix(SIG_PREFIX).ok_or_else(|| {
+                CheckpointError::Malformed(format!(
+                    "signature line {line:?} does not start with an em dash"
+                ))
+            })?;
             let (name, b64) = rest
                 .rsplit_once(' ')
                 .ok_or_else(|| bad("signature line has no name"))?;
-            let raw = B64
-                .decode(b64)
-                .map_err(|e| CheckpointError::Malformed(format!("signature of {name} is not base64: {e}")))?;
+            let raw = B64.decode(b64).map_err(|e| {
+                CheckpointError::Malformed(format!("signature of {name} is not base64: {e}"))
+            })?;
             if raw.len() < 5 {
-                return Err(CheckpointError::Malformed(format!("signature of {name} is too short")));
+                return Err(CheckpointError::Malformed(format!(
+                    "signature of {name} is too short"
+                )));
             }
             signatures.push(NoteSignature {
                 name: name.to_string(),

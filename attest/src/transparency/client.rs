@@ -90,7 +90,11 @@ pub struct RekorClient {
 
 /// A proposed `hashedrekord` 0.0.1 entry: a signature over an artifact
 /// digest and the public key (PEM) that verifies it.
-pub fn hashedrekord_entry(artifact_sha256: &[u8; 32], signature: &[u8], public_key_pem: &str) -> Value {
+pub fn hashedrekord_entry(
+    artifact_sha256: &[u8; 32],
+    signature: &[u8],
+    public_key_pem: &str,
+) -> Value {
     json!({
         "apiVersion": "0.0.1",
         "kind": "hashedrekord",
@@ -329,7 +333,9 @@ impl RekorClient {
     pub fn public_key_pem(&self) -> Result<String, ClientError> {
         let url = format!("{}/api/v1/log/publicKey", self.config.base_url);
         let (_, _, bytes, _) = self.send("GET", &url, None)?;
-        String::from_utf8(bytes).map_err(|_| ClientError::Response(EntryParseError::Json("public key is not UTF-8".into())))
+        String::from_utf8(bytes).map_err(|_| {
+            ClientError::Response(EntryParseError::Json("public key is not UTF-8".into()))
+        })
     }
 }
 

@@ -228,7 +228,10 @@ impl LogEntry {
                             .and_then(|s| hex32("hashes", s))
                     })
                     .collect::<Result<_, _>>()?,
-                checkpoint: p.get("checkpoint").and_then(Value::as_str).map(str::to_string),
+                checkpoint: p
+                    .get("checkpoint")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
             }),
         };
         let signed_entry_timestamp = match verification

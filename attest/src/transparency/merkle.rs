@@ -276,7 +276,15 @@ mod tests {
                     h[0] ^= 1;
                     assert!(verify_inclusion(m as u64, n as u64, &lh, &bad, &root).is_err());
                 }
-                assert!(verify_inclusion(m as u64, n as u64 + 1, &lh, &proof, &root).is_err());
+                let other = leaf_hash(b"not a leaf of this tree");
+                assert!(verify_inclusion(m as u64, n as u64, &other, &proof, &root).is_err());
+                if n > 1 {
+                    // The same proof for the neighbouring index leads elsewhere.
+                    let neighbour = if m + 1 < n { m + 1 } else { m - 1 };
+                    assert!(
+                        verify_inclusion(neighbour as u64, n as u64, &lh, &proof, &root).is_err()
+                    );
+                }
             }
             for old in 1..=n {
                 let proof = subproof(old, &leaves[..n], true);
@@ -285,7 +293,9 @@ mod tests {
                 if old < n {
                     let mut wrong = old_root;
                     wrong[5] ^= 0x80;
-                    assert!(verify_consistency(old as u64, n as u64, &wrong, &root, &proof).is_err());
+                    assert!(
+                        verify_consistency(old as u64, n as u64, &wrong, &root, &proof).is_err()
+                    );
                 }
             }
         }
@@ -294,6 +304,12 @@ mod tests {
     #[test]
     fn out_of_range_index_is_a_typed_error() {
         let e = verify_inclusion(5, 5, &[0; 32], &[], &[0; 32]).unwrap_err();
-        assert_eq!(e, ProofError::IndexOutOfRange { index: 5, tree_size: 5 });
+        assert_eq!(
+            e,
+            ProofError::IndexOutOfRange {
+                index: 5,
+                tree_size: 5
+            }
+        );
     }
 }

@@ -18,6 +18,8 @@ pub mod sweep;
 
 pub use binding::BindingError;
 pub use checkpoint::{CheckpointError, NoteVerifier, SignedCheckpoint};
-pub use entry::{EntryParseError, EntryVerifyError, InclusionProof, LogEntry, TrustedLog, VerifiedEntry};
+pub use entry::{
+    EntryParseError, EntryVerifyError, InclusionProof, LogEntry, TrustedLog, VerifiedEntry,
+};
 pub use log_key::{LogKey, LogKeyError};
 pub use merkle::{leaf_hash, node_hash, verify_consistency, verify_inclusion, Hash, ProofError};

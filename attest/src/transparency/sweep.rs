@@ -224,7 +224,11 @@ pub fn run_sweep_with(
 }
 
 /// Submits one envelope; `Ok(retries)` or `Err((reason, retries))`.
-fn submit_one(client: &RekorClient, config: &SweepConfig, envelope: &[u8]) -> Result<u32, (String, u32)> {
+fn submit_one(
+    client: &RekorClient,
+    config: &SweepConfig,
+    envelope: &[u8],
+) -> Result<u32, (String, u32)> {
     let proposed = match config.kind {
         EnvelopeKind::Dsse => dsse_entry(envelope, &[config.verifier_public_key_pem.as_str()]),
         EnvelopeKind::Intoto => intoto_entry(envelope, &config.verifier_public_key_pem)
@@ -265,10 +269,15 @@ pub fn write_csv(rows: &[SweepRow], path: &Path) -> Result<(), SweepError> {
         path: path.display().to_string(),
         source,
     };
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let tmp = dir.join(format!(
         ".{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("sweep.csv")
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("sweep.csv")
     ));
     let mut f = std::fs::File::create(&tmp).map_err(io)?;
     f.write_all(to_csv(rows).as_bytes()).map_err(io)?;
@@ -351,11 +360,23 @@ mod tests {
 
     #[test]
     fn decision_rule() {
-        let rows = [row(1, 0, 5.0), row(5, 0, 9.0), row(10, 0, 50.0), row(25, 2, 9.0), row(50, 0, 1.0)];
+        let rows = [
+            row(1, 0, 5.0),
+            row(5, 0, 9.0),
+            row(10, 0, 50.0),
+            row(25, 2, 9.0),
+            row(50, 0, 1.0),
+        ];
         let r = recommend(&rows, 20.0);
         assert_eq!(r.default_batch_size, Some(5));
         assert_eq!(r.hard_max, Some(25));
         let r = recommend(&rows[..3], 100.0);
-        assert_eq!(r, Recommendation { default_batch_size: Some(10), hard_max: None });
+        assert_eq!(
+            r,
+            Recommendation {
+                default_batch_size: Some(10),
+                hard_max: None
+            }
+        );
     }
 }
