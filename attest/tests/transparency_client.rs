@@ -170,11 +170,12 @@ fn rejected_entry_is_a_typed_http_error_without_retries() {
 fn overloaded_log_is_retried_until_it_accepts() {
     let log = TestLog::start(TestLogOptions {
         max_in_flight: Some(1),
-        sequencing_delay: Duration::from_millis(100),
+        // Long enough that the three threads overlap even on a loaded machine.
+        sequencing_delay: Duration::from_millis(300),
         ..Default::default()
     })
     .unwrap();
-    // Backoff 50, 100, 200, 400, 800 ms: enough for three 100 ms sequencings.
+    // Backoff 50, 100, 200, 400, 800 ms: enough for three 300 ms sequencings.
     let mut cfg = ClientConfig::new(&log.url());
     cfg.max_retries = 5;
     cfg.initial_backoff = Duration::from_millis(50);

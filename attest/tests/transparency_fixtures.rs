@@ -506,3 +506,26 @@ fn hashedrekord_entry_binds_the_bundles_message_signature() {
         Err(BindingError::SignatureNotInLog)
     );
 }
+
+/// The Ed25519 signed-note example of Go's golang.org/x/mod/sumdb/note
+/// documentation (BSD-3-Clause): the key hash in the verifier key and the
+/// signature were made by Go's implementation.
+#[test]
+fn go_note_example_verifies_with_ed25519() {
+    use stella_attest::transparency::{NoteVerifier, SignedNote};
+    let vkey = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
+    let msg = "If you think cryptography is the answer to your problem,\n\
+               then you don't know what your problem is.\n\
+               \n\
+               \u{2014} PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
+    let verifier = NoteVerifier::from_ed25519_vkey(vkey).unwrap();
+    assert_eq!(hex::encode(verifier.key_hash), "c74f20a3");
+    let note = SignedNote::parse(msg).unwrap();
+    note.verify(&verifier).unwrap();
+    let tampered = SignedNote::parse(&msg.replace("problem is", "problem was")).unwrap();
+    assert!(matches!(
+        tampered.verify(&verifier),
+        Err(CheckpointError::BadSignature { .. })
+    ));
+    assert!(NoteVerifier::from_ed25519_vkey(&vkey.replace("c74f20a3", "c74f20a4")).is_err());
+}

@@ -87,7 +87,7 @@ fn sweep_writes_the_csv_and_finds_the_hard_max() {
     // size 10 fails, so 10 is the hard maximum and 5 the default.
     let log = TestLog::start(TestLogOptions {
         max_in_flight: Some(5),
-        sequencing_delay: Duration::from_millis(200),
+        sequencing_delay: Duration::from_millis(400),
         ..Default::default()
     })
     .unwrap();

@@ -86,6 +86,38 @@ impl NoteVerifier {
     }
 }
 
+impl NoteVerifier {
+    /// Parses a Go note verifier key `<name>+<hex key hash>+<base64(0x01 || Ed25519 key)>`
+    /// and checks its key hash.
+    pub fn from_ed25519_vkey(vkey: &str) -> Result<Self, CheckpointError> {
+        let bad = |m: &str| CheckpointError::Malformed(format!("verifier key: {m}"));
+        let mut parts = vkey.splitn(3, '+');
+        let (Some(name), Some(hash_hex), Some(b64)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad("expected name+hash+key"));
+        };
+        let raw = B64.decode(b64).map_err(|_| bad("key is not base64"))?;
+        let (&alg, key) = raw.split_first().ok_or_else(|| bad("empty key"))?;
+        if alg != 1 {
+            return Err(bad("algorithm is not Ed25519 (1)"));
+        }
+        let key: [u8; 32] = key
+            .try_into()
+            .map_err(|_| bad("Ed25519 key is not 32 bytes"))?;
+        let key_hash = ed25519_note_key_hash(name, &key);
+        if hex::encode(key_hash) != hash_hex {
+            return Err(bad("key hash does not match the key"));
+        }
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&key)
+            .map_err(|_| bad("not an Ed25519 point"))?;
+        Ok(NoteVerifier {
+            name: name.to_string(),
+            key_hash,
+            key: LogKey::Ed25519(key),
+        })
+    }
+}
+
 /// `SHA-256(name || "\n" || 0x01 || key)[..4]`, the Go note format's key hash
 /// for Ed25519 (algorithm byte 1).
 pub fn ed25519_note_key_hash(name: &str, public_key: &[u8; 32]) -> [u8; 4] {
@@ -101,33 +133,23 @@ fn first4(h: &[u8; 32]) -> [u8; 4] {
     [h[0], h[1], h[2], h[3]]
 }
 
-impl SignedCheckpoint {
-    /// Parses a signed note holding a checkpoint.
+/// A signed note: text (ending in a newline), a blank line, signature lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedNote {
+    /// The signed text, including its final newline.
+    pub text: String,
+    pub signatures: Vec<NoteSignature>,
+}
+
+impl SignedNote {
+    /// Splits a note into its text and signature lines.
     pub fn parse(note: &str) -> Result<Self, CheckpointError> {
         let bad = |m: &str| CheckpointError::Malformed(m.to_string());
         let split = note
             .find("\n\n")
             .ok_or_else(|| bad("no blank line between the text and the signatures"))?;
-        let signed_text = &note[..split + 1];
+        let text = &note[..split + 1];
         let sig_block = &note[split + 2..];
-        let mut lines = signed_text.lines();
-        let origin = lines
-            .next()
-            .filter(|l| !l.is_empty())
-            .ok_or_else(|| bad("empty origin line"))?;
-        let size_line = lines.next().ok_or_else(|| bad("no tree size line"))?;
-        let tree_size: u64 = size_line.parse().map_err(|_| {
-            CheckpointError::Malformed(format!("tree size {size_line:?} is not a number"))
-        })?;
-        let root_line = lines.next().ok_or_else(|| bad("no root hash line"))?;
-        let root = B64
-            .decode(root_line)
-            .map_err(|e| CheckpointError::Malformed(format!("root hash is not base64: {e}")))?;
-        let root_hash: Hash = root.as_slice().try_into().map_err(|_| {
-            CheckpointError::Malformed(format!("root hash has {} bytes, not 32", root.len()))
-        })?;
-        let extensions = lines.map(str::to_string).collect();
-
         if !sig_block.ends_with('\n') {
             return Err(bad("signature block does not end with a newline"));
         }
@@ -158,21 +180,10 @@ impl SignedCheckpoint {
         if signatures.is_empty() {
             return Err(bad("no signature lines"));
         }
-        Ok(SignedCheckpoint {
-            checkpoint: Checkpoint {
-                origin: origin.to_string(),
-                tree_size,
-                root_hash,
-                extensions,
-            },
+        Ok(SignedNote {
+            text: text.to_string(),
             signatures,
-            signed_text: signed_text.to_string(),
         })
-    }
-
-    /// The bytes the signatures cover.
-    pub fn signed_text(&self) -> &str {
-        &self.signed_text
     }
 
     /// Checks that a signature by `verifier` (same name and key hash) is
@@ -189,11 +200,60 @@ impl SignedCheckpoint {
             })?;
         verifier
             .key
-            .verify(self.signed_text.as_bytes(), &sig.signature)
+            .verify(self.text.as_bytes(), &sig.signature)
             .map_err(|source| CheckpointError::BadSignature {
                 name: verifier.name.clone(),
                 source,
             })
+    }
+}
+
+impl SignedCheckpoint {
+    /// Parses a signed note holding a checkpoint.
+    pub fn parse(note: &str) -> Result<Self, CheckpointError> {
+        let bad = |m: &str| CheckpointError::Malformed(m.to_string());
+        let note = SignedNote::parse(note)?;
+        let mut lines = note.text.lines();
+        let origin = lines
+            .next()
+            .filter(|l| !l.is_empty())
+            .ok_or_else(|| bad("empty origin line"))?;
+        let size_line = lines.next().ok_or_else(|| bad("no tree size line"))?;
+        let tree_size: u64 = size_line.parse().map_err(|_| {
+            CheckpointError::Malformed(format!("tree size {size_line:?} is not a number"))
+        })?;
+        let root_line = lines.next().ok_or_else(|| bad("no root hash line"))?;
+        let root = B64
+            .decode(root_line)
+            .map_err(|e| CheckpointError::Malformed(format!("root hash is not base64: {e}")))?;
+        let root_hash: Hash = root.as_slice().try_into().map_err(|_| {
+            CheckpointError::Malformed(format!("root hash has {} bytes, not 32", root.len()))
+        })?;
+        let extensions = lines.map(str::to_string).collect();
+        Ok(SignedCheckpoint {
+            checkpoint: Checkpoint {
+                origin: origin.to_string(),
+                tree_size,
+                root_hash,
+                extensions,
+            },
+            signatures: note.signatures,
+            signed_text: note.text,
+        })
+    }
+
+    /// The bytes the signatures cover.
+    pub fn signed_text(&self) -> &str {
+        &self.signed_text
+    }
+
+    /// Checks the checkpoint carries a valid signature by `verifier`.
+    pub fn verify(&self, verifier: &NoteVerifier) -> Result<(), CheckpointError> {
+        SignedNote {
+            text: self.signed_text.clone(),
+            signatures: self.signatures.clone(),
+        }
+        .verify(verifier)
     }
 }
 

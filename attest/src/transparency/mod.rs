@@ -17,7 +17,7 @@ pub mod merkle;
 pub mod sweep;
 
 pub use binding::BindingError;
-pub use checkpoint::{CheckpointError, NoteVerifier, SignedCheckpoint};
+pub use checkpoint::{CheckpointError, NoteVerifier, SignedCheckpoint, SignedNote};
 pub use entry::{
     EntryParseError, EntryVerifyError, InclusionProof, LogEntry, TrustedLog, VerifiedEntry,
 };
