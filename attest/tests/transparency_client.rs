@@ -243,3 +243,62 @@ fn intoto_entry_double_encodes_payload_and_signature() {
         Err(ClientError::InvalidEnvelope(_))
     ));
 }
+
+#[test]
+fn log_growth_is_proven_consistent_and_checkpoints_verify() {
+    use stella_attest::transparency::{verify_consistency, SignedCheckpoint};
+    let log = TestLog::start(TestLogOptions {
+        key: TestLogKeyType::Ed25519,
+        ..Default::default()
+    })
+    .unwrap();
+    let c = client(&log.url());
+    let pinned = trusted(&log);
+    let mut heads = Vec::new();
+    for i in 0..13 {
+        let (env, pem) = envelope(i);
+        c.create_entry(&dsse_entry(&env, &[&pem])).unwrap();
+        let info = c.log_info().unwrap();
+        let sth = SignedCheckpoint::parse(info.signed_tree_head.as_deref().unwrap()).unwrap();
+        sth.verify(&pinned.checkpoint_signer).unwrap();
+        assert_eq!(
+            (sth.checkpoint.tree_size, sth.checkpoint.root_hash),
+            (info.tree_size, info.root_hash)
+        );
+        heads.push(info);
+    }
+    for old in &heads {
+        for new in heads.iter().filter(|n| n.tree_size >= old.tree_size) {
+            let p = c.consistency_proof(old.tree_size, new.tree_size).unwrap();
+            assert_eq!(p.root_hash, new.root_hash);
+            verify_consistency(
+                old.tree_size,
+                new.tree_size,
+                &old.root_hash,
+                &new.root_hash,
+                &p.hashes,
+            )
+            .unwrap_or_else(|e| panic!("{} -> {}: {e}", old.tree_size, new.tree_size));
+            if let Some(h) = p.hashes.first() {
+                let mut bad = p.hashes.clone();
+                bad[0] = [h[0] ^ 1; 32];
+                assert!(verify_consistency(
+                    old.tree_size,
+                    new.tree_size,
+                    &old.root_hash,
+                    &new.root_hash,
+                    &bad
+                )
+                .is_err());
+            }
+        }
+    }
+    // A forked history (another log's root at the same size) is not consistent.
+    let other = TestLog::start(TestLogOptions::default()).unwrap();
+    let oc = client(&other.url());
+    let (env, pem) = envelope(99);
+    oc.create_entry(&dsse_entry(&env, &[&pem])).unwrap();
+    let fork_root = oc.log_info().unwrap().root_hash;
+    let p = c.consistency_proof(1, 13).unwrap();
+    assert!(verify_consistency(1, 13, &fork_root, &heads[12].root_hash, &p.hashes).is_err());
+}

@@ -11,7 +11,9 @@
 //!   timestamp (SET); a duplicate gets 409 with the existing entry's Location;
 //! * `GET /api/v1/log/entries/{uuid}`, `GET /api/v1/log/entries?logIndex=N`:
 //!   the entry with a proof against the current tree;
-//! * `GET /api/v1/log/publicKey` (PEM), `GET /api/v1/log` (size and root).
+//! * `GET /api/v1/log/publicKey` (PEM), `GET /api/v1/log` (size, root and
+//!   signed checkpoint), `GET /api/v1/log/proof?firstSize=M&lastSize=N`
+//!   (RFC 6962 consistency proof).
 //!
 //! The Merkle tree is computed with RFC 6962 §2.1's recursive definitions
 //! (MTH and PATH), independent of the iterative verifier in
@@ -181,6 +183,7 @@ impl TestLog {
             .route("/api/v1/log/entries/{uuid}", get(get_by_uuid))
             .route("/api/v1/log/publicKey", get(public_key))
             .route("/api/v1/log", get(log_info))
+            .route("/api/v1/log/proof", get(consistency_proof))
             .with_state(shared.clone());
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -294,6 +297,28 @@ fn path(m: usize, hashes: &[[u8; 32]]) -> Vec<[u8; 32]> {
     }
 }
 
+/// SUBPROOF(m, D[n], b) of RFC 6962 §2.1.2.
+fn subproof(m: usize, hashes: &[[u8; 32]], complete: bool) -> Vec<[u8; 32]> {
+    let n = hashes.len();
+    if m == n {
+        return if complete {
+            Vec::new()
+        } else {
+            vec![mth(hashes)]
+        };
+    }
+    let k = split(n);
+    if m <= k {
+        let mut p = subproof(m, &hashes[..k], complete);
+        p.push(mth(&hashes[k..]));
+        p
+    } else {
+        let mut p = subproof(m - k, &hashes[k..], false);
+        p.push(mth(&hashes[..k]));
+        p
+    }
+}
+
 // ---- canonical JSON (sorted keys, compact) ------------------------------
 
 fn canonical_json(v: &Value, out: &mut String) {
@@ -333,6 +358,16 @@ fn error(status: StatusCode, message: &str) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
+/// The signed checkpoint for the tree's current size.
+fn checkpoint(shared: &Shared, tree: &Tree) -> String {
+    let size = tree.leaf_hashes.len();
+    let root = mth(&tree.leaf_hashes);
+    let text = format!("{ORIGIN}\n{size}\n{}\n", B64.encode(root));
+    let mut sig = shared.key.note_key_hash().to_vec();
+    sig.extend(shared.key.sign(text.as_bytes()));
+    format!("{text}\n\u{2014} {CHECKPOINT_NAME} {}\n", B64.encode(sig))
+}
+
 /// The JSON of entry `index` with a proof against the tree's current size.
 fn entry_json(shared: &Shared, tree: &Tree, index: usize) -> String {
     let size = tree.leaf_hashes.len();
@@ -341,10 +376,7 @@ fn entry_json(shared: &Shared, tree: &Tree, index: usize) -> String {
         .iter()
         .map(hex::encode)
         .collect();
-    let text = format!("{ORIGIN}\n{size}\n{}\n", B64.encode(root));
-    let mut sig = shared.key.note_key_hash().to_vec();
-    sig.extend(shared.key.sign(text.as_bytes()));
-    let checkpoint = format!("{text}\n\u{2014} {CHECKPOINT_NAME} {}\n", B64.encode(sig));
+    let checkpoint = checkpoint(shared, tree);
     let body_b64 = B64.encode(&tree.leaves[index]);
     let t = shared.opts.integrated_time;
     let set_payload = format!(
@@ -539,6 +571,32 @@ async fn log_info(State(shared): State<Arc<Shared>>) -> Response {
         "rootHash": hex::encode(mth(&tree.leaf_hashes)),
         "treeSize": tree.leaves.len(),
         "treeID": "1",
+        "signedTreeHead": checkpoint(&shared, &tree),
     });
+    json_ok(StatusCode::OK, body.to_string(), None)
+}
+
+async fn consistency_proof(State(shared): State<Arc<Shared>>, RawQuery(q): RawQuery) -> Response {
+    let q = q.unwrap_or_default();
+    let param = |name: &str| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+            .and_then(|v| v.parse::<usize>().ok())
+    };
+    let Ok(tree) = shared.tree.lock() else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "log state poisoned");
+    };
+    let size = tree.leaf_hashes.len();
+    let first = param("firstSize").unwrap_or(1);
+    let last = param("lastSize").unwrap_or(size);
+    if first == 0 || first > last || last > size {
+        return error(StatusCode::BAD_REQUEST, "firstSize/lastSize out of range");
+    }
+    let hashes = &tree.leaf_hashes[..last];
+    let proof: Vec<String> = subproof(first, hashes, true)
+        .iter()
+        .map(hex::encode)
+        .collect();
+    let body = json!({"rootHash": hex::encode(mth(hashes)), "hashes": proof});
     json_ok(StatusCode::OK, body.to_string(), None)
 }

@@ -11,6 +11,7 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use super::entry::{EntryParseError, InclusionProof, LogEntry};
+use super::merkle::Hash;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -79,6 +80,25 @@ pub struct Submission {
     pub retries: u32,
     /// The log already held this entry (409) and returned the existing one.
     pub already_existed: bool,
+}
+
+/// The log's current state (`GET /api/v1/log`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogInfo {
+    pub tree_size: u64,
+    pub root_hash: Hash,
+    /// The signed checkpoint for this size, when the log sends one.
+    pub signed_tree_head: Option<String>,
+}
+
+/// A consistency proof between two tree sizes (`GET /api/v1/log/proof`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsistencyProof {
+    pub first_size: u64,
+    pub last_size: u64,
+    /// Root of the tree at `last_size`.
+    pub root_hash: Hash,
+    pub hashes: Vec<Hash>,
 }
 
 /// A Rekor v1 client.
@@ -328,6 +348,58 @@ impl RekorClient {
             .ok_or(ClientError::NoInclusionProof)
     }
 
+    /// `GET /api/v1/log`: tree size, root and signed checkpoint.
+    pub fn log_info(&self) -> Result<LogInfo, ClientError> {
+        let url = format!("{}/api/v1/log", self.config.base_url);
+        let (_, _, bytes, _) = self.send("GET", &url, None)?;
+        let v: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ClientError::Response(EntryParseError::Json(e.to_string())))?;
+        Ok(LogInfo {
+            tree_size: v
+                .get("treeSize")
+                .and_then(Value::as_u64)
+                .ok_or(ClientError::Response(EntryParseError::MissingField {
+                    field: "treeSize",
+                }))?,
+            root_hash: hex_hash(v.get("rootHash"), "rootHash")?,
+            signed_tree_head: v
+                .get("signedTreeHead")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        })
+    }
+
+    /// `GET /api/v1/log/proof?firstSize=M&lastSize=N`: the consistency proof
+    /// between two tree sizes; check it with [`super::merkle::verify_consistency`].
+    pub fn consistency_proof(
+        &self,
+        first_size: u64,
+        last_size: u64,
+    ) -> Result<ConsistencyProof, ClientError> {
+        let url = format!(
+            "{}/api/v1/log/proof?firstSize={first_size}&lastSize={last_size}",
+            self.config.base_url
+        );
+        let (_, _, bytes, _) = self.send("GET", &url, None)?;
+        let v: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ClientError::Response(EntryParseError::Json(e.to_string())))?;
+        let hashes = v
+            .get("hashes")
+            .and_then(Value::as_array)
+            .ok_or(ClientError::Response(EntryParseError::MissingField {
+                field: "hashes",
+            }))?
+            .iter()
+            .map(|h| hex_hash(Some(h), "hashes"))
+            .collect::<Result<_, _>>()?;
+        Ok(ConsistencyProof {
+            first_size,
+            last_size,
+            root_hash: hex_hash(v.get("rootHash"), "rootHash")?,
+            hashes,
+        })
+    }
+
     /// `GET /api/v1/log/publicKey`: the log's PEM key. Fetching a key is
     /// trust on first use; pin the key you verify with.
     pub fn public_key_pem(&self) -> Result<String, ClientError> {
@@ -337,6 +409,28 @@ impl RekorClient {
             ClientError::Response(EntryParseError::Json("public key is not UTF-8".into()))
         })
     }
+}
+
+fn hex_hash(v: Option<&Value>, field: &'static str) -> Result<Hash, ClientError> {
+    let s =
+        v.and_then(Value::as_str)
+            .ok_or(ClientError::Response(EntryParseError::MissingField {
+                field,
+            }))?;
+    let bytes = hex::decode(s).map_err(|e| {
+        ClientError::Response(EntryParseError::BadEncoding {
+            field,
+            encoding: "hex",
+            reason: e.to_string(),
+        })
+    })?;
+    bytes.as_slice().try_into().map_err(|_| {
+        ClientError::Response(EntryParseError::BadEncoding {
+            field,
+            encoding: "32-byte hash",
+            reason: format!("{} bytes", bytes.len()),
+        })
+    })
 }
 
 /// Rekor errors are `{"code": N, "message": "..."}`; fall back to the text.
