@@ -256,9 +256,3 @@ impl SignedCheckpoint {
         .verify(verifier)
     }
 }
-
-/// Formats checkpoint text (the signed part) for a log that signs its own
-/// checkpoints (the test log uses it).
-pub fn checkpoint_text(origin: &str, tree_size: u64, root: &Hash) -> String {
-    format!("{origin}\n{tree_size}\n{}\n", B64.encode(root))
-}
