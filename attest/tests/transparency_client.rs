@@ -92,9 +92,24 @@ fn create_fetch_and_verify_with_both_key_types() {
                 .unwrap_or_else(|e| panic!("{key:?} entry {i}: {e}"));
             assert_eq!(v.tree_size, i as u64 + 1);
             assert!(v.set_verified);
-            // The stored body is the proposed entry (canonical JSON).
+            // The entry logs this envelope (payload hash and signature).
             let body: serde_json::Value = serde_json::from_slice(&sub.entry.body).unwrap();
-            assert_eq!(body, proposed);
+            if i % 3 == 2 {
+                assert_eq!(body, proposed);
+                sub.entry
+                    .verify_hashedrekord_binding(&[i as u8; 32], b"sig")
+                    .unwrap();
+            } else {
+                let env: serde_json::Value = serde_json::from_slice(&env).unwrap();
+                let payload = B64.decode(env["payload"].as_str().unwrap()).unwrap();
+                let sig = B64
+                    .decode(env["signatures"][0]["sig"].as_str().unwrap())
+                    .unwrap();
+                sub.entry
+                    .verify_dsse_binding(&payload, &[sig.clone()])
+                    .unwrap();
+                assert!(sub.entry.verify_dsse_binding(b"other", &[sig]).is_err());
+            }
             uuids.push(sub.entry.uuid.clone().unwrap());
         }
         assert_eq!(log.size(), 7);

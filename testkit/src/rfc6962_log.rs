@@ -5,8 +5,9 @@
 //!
 //! * `POST /api/v1/log/entries`: accepts a proposed entry of kind
 //!   `hashedrekord`, `dsse` or `intoto` (checked for shape only; the test
-//!   log does not verify the submitter's signature), stores its canonical
-//!   JSON (sorted keys, no whitespace) as the leaf and answers 201 with the
+//!   log does not verify the submitter's signature), stores it as Rekor
+//!   does in shape (payload hashes instead of payloads for `dsse`/`intoto`,
+//!   see `stored_body`) in canonical JSON (sorted keys, no whitespace) as the leaf and answers 201 with the
 //!   entry, an inclusion proof, a signed checkpoint and a signed entry
 //!   timestamp (SET); a duplicate gets 409 with the existing entry's Location;
 //! * `GET /api/v1/log/entries/{uuid}`, `GET /api/v1/log/entries?logIndex=N`:
@@ -466,6 +467,74 @@ fn check_proposed(v: &Value) -> Result<(), String> {
     Ok(())
 }
 
+fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+/// What the log stores for a proposed entry. Like Rekor, `dsse` and
+/// `intoto` entries keep hashes of the payload instead of the payload:
+/// `dsse`: `{envelopeHash, payloadHash, signatures[{signature, verifier}]}`;
+/// `intoto` 0.0.2: the envelope without `payload`, plus `hash` and
+/// `payloadHash`. (The test log's `envelopeHash`/`hash` are SHA-256 of the
+/// envelope JSON as submitted; Rekor's exact inputs are not reproduced.)
+/// `hashedrekord` is stored as proposed.
+fn stored_body(v: &Value) -> Result<Value, String> {
+    let kind = v.get("kind").and_then(Value::as_str).unwrap_or("");
+    let api = v.get("apiVersion").cloned().unwrap_or(Value::Null);
+    match kind {
+        "dsse" => {
+            let env_text = v
+                .pointer("/spec/proposedContent/envelope")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let env: Value = serde_json::from_str(env_text).map_err(|e| e.to_string())?;
+            let payload = B64
+                .decode(env.get("payload").and_then(Value::as_str).unwrap_or(""))
+                .map_err(|e| format!("dsse: payload is not base64: {e}"))?;
+            let verifier = v
+                .pointer("/spec/proposedContent/verifiers/0")
+                .cloned()
+                .unwrap_or(Value::Null);
+            let sigs: Vec<Value> = env
+                .get("signatures")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|s| json!({"signature": s.get("sig").cloned().unwrap_or(Value::Null), "verifier": verifier}))
+                .collect();
+            Ok(json!({"apiVersion": api, "kind": "dsse", "spec": {
+                "envelopeHash": {"algorithm": "sha256", "value": sha256_hex(env_text.as_bytes())},
+                "payloadHash": {"algorithm": "sha256", "value": sha256_hex(&payload)},
+                "signatures": sigs,
+            }}))
+        }
+        "intoto" => {
+            let mut env = v
+                .pointer("/spec/content/envelope")
+                .cloned()
+                .ok_or("intoto: no envelope")?;
+            let twice = env.get("payload").and_then(Value::as_str).unwrap_or("");
+            let payload = B64
+                .decode(twice)
+                .ok()
+                .and_then(|once| B64.decode(once).ok())
+                .ok_or("intoto: payload is not base64 of base64")?;
+            let env_hash = sha256_hex(env.to_string().as_bytes());
+            if let Some(o) = env.as_object_mut() {
+                o.remove("payload");
+            }
+            Ok(
+                json!({"apiVersion": api, "kind": "intoto", "spec": {"content": {
+                    "envelope": env,
+                    "hash": {"algorithm": "sha256", "value": env_hash},
+                    "payloadHash": {"algorithm": "sha256", "value": sha256_hex(&payload)},
+                }}}),
+            )
+        }
+        _ => Ok(v.clone()),
+    }
+}
+
 struct InFlight<'a>(&'a AtomicUsize);
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
@@ -489,8 +558,12 @@ async fn create_entry(State(shared): State<Arc<Shared>>, body: Bytes) -> Respons
     if !shared.opts.sequencing_delay.is_zero() {
         tokio::time::sleep(shared.opts.sequencing_delay).await;
     }
+    let stored = match stored_body(&proposed) {
+        Ok(v) => v,
+        Err(m) => return error(StatusCode::BAD_REQUEST, &m),
+    };
     let mut canonical = String::new();
-    canonical_json(&proposed, &mut canonical);
+    canonical_json(&stored, &mut canonical);
     let leaf = canonical.into_bytes();
     let uuid = hex::encode(leaf_hash(&leaf));
     let Ok(mut tree) = shared.tree.lock() else {
