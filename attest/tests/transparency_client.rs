@@ -106,7 +106,7 @@ fn create_fetch_and_verify_with_both_key_types() {
                     .decode(env["signatures"][0]["sig"].as_str().unwrap())
                     .unwrap();
                 sub.entry
-                    .verify_dsse_binding(&payload, &[sig.clone()])
+                    .verify_dsse_binding(&payload, std::slice::from_ref(&sig))
                     .unwrap();
                 assert!(sub.entry.verify_dsse_binding(b"other", &[sig]).is_err());
             }
