@@ -118,6 +118,9 @@ fn create_fetch_and_verify_with_both_key_types() {
             let by_uuid = c.get_entry_by_uuid(uuid).unwrap();
             let by_index = c.get_entry_by_index(i as u64).unwrap();
             assert_eq!(by_uuid, by_index);
+            // Rekor's 80-hex form: a 16-hex tree ID before the leaf hash.
+            let with_tree_id = c.get_entry_by_uuid(&format!("{:016x}{uuid}", 1)).unwrap();
+            assert_eq!(with_tree_id.log_index, i as u64);
             assert_eq!(&by_uuid.leaf_uuid(), uuid);
             let v = by_uuid.verify(&pinned).unwrap();
             assert_eq!(v.tree_size, 7);

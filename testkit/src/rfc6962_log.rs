@@ -591,10 +591,9 @@ async fn create_entry(State(shared): State<Arc<Shared>>, body: Bytes) -> Respons
 
 async fn get_by_uuid(State(shared): State<Arc<Shared>>, Path(uuid): Path<String>) -> Response {
     // Rekor accepts a 16-hex tree ID prefix before the 64-hex leaf hash.
-    let key = if uuid.len() == 80 {
-        &uuid[16..]
-    } else {
-        uuid.as_str()
+    let key = match uuid.get(16..) {
+        Some(leaf) if uuid.len() == 80 => leaf,
+        _ => uuid.as_str(),
     };
     let Ok(tree) = shared.tree.lock() else {
         return error(StatusCode::INTERNAL_SERVER_ERROR, "log state poisoned");
