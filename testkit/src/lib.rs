@@ -14,3 +14,4 @@ pub mod docker_images;
 pub mod http;
 pub mod oras;
 pub mod proxy;
+pub mod rfc6962_log;

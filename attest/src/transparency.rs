@@ -1,1 +1,0 @@
-//! Transparency log: RFC 6962 proofs, checkpoints, a Rekor client (filled in by the transparency work).
