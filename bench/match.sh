@@ -77,7 +77,7 @@ measure() { # NAME INVENTORY THREADS
   local out="$results/match-$1-t$3.jsonl"
   : > "$out"
   for _ in $(seq "$ROUNDS"); do
-    MATCH_BENCH_THREADS=$3 "$MATCH_BENCH" "$cache" "$2" 1 | head -n 1 >> "$out"
+    MATCH_BENCH_THREADS=$3 "$MATCH_BENCH" "$cache" "$2" 1 | sed -n 1p >> "$out"
   done
 }
 
