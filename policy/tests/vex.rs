@@ -560,6 +560,51 @@ fn cyclonedx_1_4_with_a_purl_ref() {
     assert_eq!(state(&findings[0]), Some(VexState::NotAffected));
 }
 
+#[test]
+fn cyclonedx_affects_versions_narrow_the_statement() {
+    let d = doc("versions.cdx.json");
+    let mut findings = vec![
+        // Listed unaffected: the not_affected analysis applies.
+        jinja2(),
+        // Listed affected: it does not.
+        finding(
+            "CVE-2020-28493",
+            &["GHSA-g3rq-g295-4j3m"],
+            "pkg:pypi/jinja2@2.11.3",
+        ),
+        // Inside the vers range: ranges are not evaluated, so not applied.
+        finding("CVE-2020-28493", &[], "pkg:pypi/jinja2@3.0.1"),
+        // The ref names 1.26.4, the only listed version is 1.26.5.
+        urllib3(),
+        // No status: `affected` (the schema's default) agrees with exploitable.
+        deb("CVE-2023-0286", "openssl"),
+    ];
+    vex::apply(&mut findings, std::slice::from_ref(&d), None);
+    let states: Vec<Option<VexState>> = findings.iter().map(state).collect();
+    assert_eq!(
+        states,
+        vec![
+            Some(VexState::NotAffected),
+            None,
+            None,
+            None,
+            Some(VexState::Affected)
+        ]
+    );
+    let notes: Vec<String> = d.warnings.iter().map(|w| w.to_string()).collect();
+    for expected in [
+        "affects[0].versions[1] not applied",
+        "affects[0].versions[2] not applied: a version range",
+        "is not the ref's version",
+    ] {
+        assert!(
+            notes.iter().any(|n| n.contains(expected)),
+            "{expected}: {notes:#?}"
+        );
+    }
+    assert!(!d.has_invalid_statements());
+}
+
 // ------------------------------------------------------------ the spec's examples
 
 #[test]

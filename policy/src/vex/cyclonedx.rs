@@ -8,6 +8,11 @@
 //! | `exploitable` | affected |
 //! | `in_triage` | under_investigation |
 //!
+//! An `affects[]` item with `versions` applies only to the versions it
+//! lists whose `status` agrees with the state (`unaffected` for
+//! not_affected/fixed, `affected` — the default — for exploitable,
+//! `unknown` for in_triage); `range` items are reported, not applied.
+//!
 //! `affects[].ref` is resolved through the BOM's own `bom-ref`s
 //! (`components`, nested, and `metadata.component`) to a purl; a BOM-Link
 //! (`urn:cdx:SERIAL/VERSION#REF`) to another BOM is resolved by its
@@ -19,7 +24,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 use stella_model::{Digest, VexState};
 
-use super::product::{identify, Identified, VexProduct};
+use super::product::{identify, Identified, ProductId, VexProduct};
 use super::{
     kind_of, short, short_str, Timestamp, VexDocument, VexError, VexFormat, VexStatement,
     VexWarning, WarningKind, MAX_PRODUCTS, MAX_STATEMENTS,
@@ -180,6 +185,86 @@ fn collect_refs(components: &[Value], depth: usize, refs: &mut BTreeMap<String, 
     }
 }
 
+/// The `affects[].versions` status that agrees with a statement's state:
+/// a `not_affected` analysis applies to the versions listed `unaffected`,
+/// an `exploitable` one to those listed `affected` (the default status),
+/// `in_triage` to `unknown` ones.
+fn status_for(state: VexState) -> &'static str {
+    match state {
+        VexState::NotAffected | VexState::Fixed => "unaffected",
+        VexState::Affected => "affected",
+        VexState::UnderInvestigation => "unknown",
+    }
+}
+
+/// A product narrowed by `affects[].versions`: one product per listed
+/// `version` whose status agrees with the statement's state, and why each
+/// other item was not applied. Version ranges (`range`, in `vers:` syntax)
+/// are not evaluated: such items are reported and skipped, so a statement
+/// never reaches versions it may not mean.
+fn narrow_to_versions(
+    id: &ProductId,
+    versions: &Value,
+    state: VexState,
+) -> (Vec<ProductId>, Vec<String>) {
+    let mut products = Vec::new();
+    let mut notes = Vec::new();
+    let Value::Array(items) = versions else {
+        notes.push(format!(
+            "versions is {}, not an array: ignored",
+            kind_of(versions)
+        ));
+        return (products, notes);
+    };
+    let ProductId::Package(pattern) = id else {
+        notes.push("versions of an image ref are not applied".to_string());
+        return (products, notes);
+    };
+    if items.len() > MAX_PRODUCTS {
+        notes.push(format!(
+            "versions: {} items, over the limit of {MAX_PRODUCTS}: ignored",
+            items.len()
+        ));
+        return (products, notes);
+    }
+    let wanted = status_for(state);
+    for (j, item) in items.iter().enumerate() {
+        let status = item
+            .get("status")
+            .and_then(Value::as_str)
+            .unwrap_or("affected");
+        let version = item.get("version").and_then(Value::as_str);
+        if version.is_none() {
+            let what = if item.get("range").is_some() {
+                "a version range (vers ranges are not evaluated)"
+            } else {
+                "neither a version nor a range"
+            };
+            notes.push(format!("versions[{j}] not applied: {what}"));
+            continue;
+        }
+        let version = version.unwrap_or_default();
+        if status != wanted {
+            notes.push(format!(
+                "versions[{j}] not applied: {} is {}, the analysis speaks of {wanted} versions",
+                short_str(version),
+                short_str(status)
+            ));
+            continue;
+        }
+        match pattern.version() {
+            Some(named) if named != version => notes.push(format!(
+                "versions[{j}] not applied: {} is not the ref's version {}",
+                short_str(version),
+                short_str(named)
+            )),
+            Some(_) => products.push(id.clone()),
+            None => products.push(ProductId::Package(pattern.with_version(version))),
+        }
+    }
+    (products, notes)
+}
+
 struct Resolver<'a> {
     serial: Option<&'a str>,
     refs: &'a BTreeMap<String, Option<String>>,
@@ -332,10 +417,24 @@ fn statement(
             }
         };
         match identify(&resolved) {
-            Identified::Id(id) => products.push(VexProduct {
-                ids: vec![id],
-                subcomponents: Vec::new(),
-            }),
+            Identified::Id(id) => match a.get("versions") {
+                None | Some(Value::Null) => products.push(VexProduct {
+                    ids: vec![id],
+                    subcomponents: Vec::new(),
+                }),
+                Some(versions) => {
+                    let (narrowed, why_not) = narrow_to_versions(&id, versions, state);
+                    products.extend(narrowed.into_iter().map(|id| VexProduct {
+                        ids: vec![id],
+                        subcomponents: Vec::new(),
+                    }));
+                    notes.extend(
+                        why_not
+                            .into_iter()
+                            .map(|why| at(format!("affects[{i}].{why}"))),
+                    );
+                }
+            },
             Identified::Unusable(why) => notes.push(at(format!("affects[{i}] ignored: {why}"))),
         }
     }

@@ -73,6 +73,24 @@ impl PurlPattern {
         &self.text
     }
 
+    /// The version this pattern names, if any.
+    pub fn version(&self) -> Option<&str> {
+        self.version.as_deref()
+    }
+
+    /// This package at `version` (a CycloneDX `affects[].versions[]`
+    /// item narrowing a versionless ref).
+    pub fn with_version(&self, version: &str) -> PurlPattern {
+        // The text gains `@version` before any qualifiers or subpath.
+        let cut = self.text.find(['?', '#']).unwrap_or(self.text.len());
+        let (head, tail) = self.text.split_at(cut);
+        PurlPattern {
+            version: Some(version.to_string()),
+            text: format!("{head}@{version}{tail}"),
+            ..self.clone()
+        }
+    }
+
     /// The specificity of a match of this pattern.
     pub fn specificity(&self) -> Specificity {
         if self.version.is_some() {
