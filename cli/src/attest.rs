@@ -126,9 +126,7 @@ fn open_image(args: &ImageArgs) -> anyhow::Result<Image> {
             false
         }
         SourceSpec::Registry { .. } => true,
-        _ => bail!(
-            "{source}: attestations live in an OCI layout (oci-dir:PATH) or a registry"
-        ),
+        _ => bail!("{source}: attestations live in an OCI layout (oci-dir:PATH) or a registry"),
     };
     let open = args.open_options()?;
     let target = open_target(source, &StoreOptions::from(&open))

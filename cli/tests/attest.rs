@@ -20,8 +20,12 @@ fn attest_ok(image: &str, type_: &str, key_name: &str, extra: &[&str]) -> Value 
 }
 
 fn blob(layout: &Path, digest: &str) -> Vec<u8> {
-    std::fs::read(layout.join("blobs/sha256").join(digest.trim_start_matches("sha256:")))
-        .expect("blob in layout")
+    std::fs::read(
+        layout
+            .join("blobs/sha256")
+            .join(digest.trim_start_matches("sha256:")),
+    )
+    .expect("blob in layout")
 }
 
 #[test]
@@ -53,7 +57,14 @@ fn attest_and_verify_in_a_layout() {
     let bomidx = work.path().join("image.bomidx");
     let bomidx_arg = format!("bom-index={}", bomidx.display());
     ok(&stella(&[
-        "scan", &image, "-q", "--attach", "-o", "json=/dev/null", "-o", &bomidx_arg,
+        "scan",
+        &image,
+        "-q",
+        "--attach",
+        "-o",
+        "json=/dev/null",
+        "-o",
+        &bomidx_arg,
     ]));
 
     // CycloneDX, ECDSA P-256.
@@ -141,7 +152,10 @@ fn attest_and_verify_in_a_layout() {
     // --type narrows to what the key signed.
     let (code, report) = verify(&image, &["p256.pub.pem"], &["--type", "cyclonedx"]);
     assert_eq!(code, 0, "{report:#}");
-    assert_eq!((report["verified"].as_u64(), report["skipped"].as_u64()), (Some(1), Some(3)));
+    assert_eq!(
+        (report["verified"].as_u64(), report["skipped"].as_u64()),
+        (Some(1), Some(3))
+    );
     let (code, _) = verify(&image, &["p256.pub.pem"], &["--type", "verdict"]);
     assert_eq!(code, 3);
     // Table output says the same.
@@ -159,7 +173,9 @@ fn attest_and_verify_in_a_layout() {
 
 /// Appends an artifact manifest (attacker-made) to the layout's index.
 fn attach_raw(dir: &Path, subject: &str, subject_size: u64, envelope: &[u8]) -> String {
-    let layout = oci::Layout { dir: dir.to_path_buf() };
+    let layout = oci::Layout {
+        dir: dir.to_path_buf(),
+    };
     let layer = layout.blob(DSSE, envelope);
     let config = layout.blob("application/vnd.oci.empty.v1+json", b"{}");
     let manifest = serde_json::to_vec(&json!({
@@ -195,7 +211,11 @@ fn tampering_is_rejected_with_its_reason() {
     let (_, subject) = image_layout(&dir, "a");
     let image = format!("oci-dir:{}", dir.display());
     let predicate = work.path().join("p.json");
-    std::fs::write(&predicate, br#"{"bomFormat":"CycloneDX","specVersion":"1.6"}"#).unwrap();
+    std::fs::write(
+        &predicate,
+        br#"{"bomFormat":"CycloneDX","specVersion":"1.6"}"#,
+    )
+    .unwrap();
     let p = predicate.to_str().unwrap();
     let r = attest_ok(&image, "cyclonedx", "p256.pkcs8.pem", &["--predicate", p]);
     let envelope_digest = r["envelope"]["digest"].as_str().unwrap().to_string();
@@ -208,7 +228,11 @@ fn tampering_is_rejected_with_its_reason() {
     assert_eq!(code, 4);
     assert_eq!(
         verdicts(&report),
-        vec![("rejected".into(), "signature-mismatch".into(), "referrer".into())]
+        vec![(
+            "rejected".into(),
+            "signature-mismatch".into(),
+            "referrer".into()
+        )]
     );
 
     // The envelope blob rewritten in place (payload changed, signature kept).
@@ -217,27 +241,40 @@ fn tampering_is_rejected_with_its_reason() {
     statement["predicate"]["specVersion"] = json!("1.5");
     envelope["payload"] = json!(b64_encode(&serde_json::to_vec(&statement).unwrap()));
     let forged = serde_json::to_vec(&envelope).unwrap();
-    let blob_path = dir.join("blobs/sha256").join(envelope_digest.trim_start_matches("sha256:"));
+    let blob_path = dir
+        .join("blobs/sha256")
+        .join(envelope_digest.trim_start_matches("sha256:"));
     std::fs::write(&blob_path, &forged).unwrap();
     let (code, report) = verify(&image, &["p256.pub.pem"], &[]);
     assert_eq!(code, 4, "{report:#}");
     assert_eq!(
         verdicts(&report),
-        vec![("rejected".into(), "blob-digest-mismatch".into(), "referrer".into())]
+        vec![(
+            "rejected".into(),
+            "blob-digest-mismatch".into(),
+            "referrer".into()
+        )]
     );
     std::fs::write(&blob_path, &original).unwrap();
 
     // The forged envelope stored consistently (its own digest, a new referrer).
-    let size = std::fs::metadata(dir.join("blobs/sha256").join(subject.trim_start_matches("sha256:")))
-        .unwrap()
-        .len();
+    let size = std::fs::metadata(
+        dir.join("blobs/sha256")
+            .join(subject.trim_start_matches("sha256:")),
+    )
+    .unwrap()
+    .len();
     attach_raw(&dir, &subject, size, &forged);
     let (code, report) = verify(&image, &["p256.pub.pem"], &[]);
     assert_eq!(code, 4, "{report:#}");
     assert_eq!(
         verdicts(&report),
         vec![
-            ("rejected".into(), "signature-mismatch".into(), "referrer".into()),
+            (
+                "rejected".into(),
+                "signature-mismatch".into(),
+                "referrer".into()
+            ),
             ("verified".into(), "verified".into(), "referrer".into()),
         ]
     );
@@ -246,29 +283,57 @@ fn tampering_is_rejected_with_its_reason() {
     // A genuine envelope about image A attached to image B.
     let dir_b = work.path().join("b");
     let (_, subject_b) = image_layout(&dir_b, "b");
-    let size_b = std::fs::metadata(dir_b.join("blobs/sha256").join(subject_b.trim_start_matches("sha256:")))
-        .unwrap()
-        .len();
+    let size_b = std::fs::metadata(
+        dir_b
+            .join("blobs/sha256")
+            .join(subject_b.trim_start_matches("sha256:")),
+    )
+    .unwrap()
+    .len();
     attach_raw(&dir_b, &subject_b, size_b, &original);
-    let (code, report) = verify(&format!("oci-dir:{}", dir_b.display()), &["p256.pub.pem"], &[]);
+    let (code, report) = verify(
+        &format!("oci-dir:{}", dir_b.display()),
+        &["p256.pub.pem"],
+        &[],
+    );
     assert_eq!(code, 4, "{report:#}");
     assert_eq!(
         verdicts(&report),
-        vec![("rejected".into(), "subject-mismatch".into(), "referrer".into())]
+        vec![(
+            "rejected".into(),
+            "subject-mismatch".into(),
+            "referrer".into()
+        )]
     );
     let reason = report["attestations"][0]["reason"].as_str().unwrap();
-    assert!(reason.contains(subject_b.trim_start_matches("sha256:")), "{reason}");
+    assert!(
+        reason.contains(subject_b.trim_start_matches("sha256:")),
+        "{reason}"
+    );
 
     // Bad inputs are errors (1), not verdicts.
     let out = stella(&["verify", &image, "--key", &key_arg("p256.pkcs8.pem")]);
-    assert_eq!(out.status.code(), Some(1), "a private key is not a public key");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a private key is not a public key"
+    );
     let out = stella(&["verify", &image]);
     assert_eq!(out.status.code(), Some(64), "--key is required");
     let out = stella(&[
-        "attest", &image, "--type", "nonsense", "--key", &key_arg("p256.pkcs8.pem"),
+        "attest",
+        &image,
+        "--type",
+        "nonsense",
+        "--key",
+        &key_arg("p256.pkcs8.pem"),
     ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("unknown predicate type"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("unknown predicate type"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = oci::stella()
         .args(["attest", &image, "--type", "cyclonedx", "--predicate", p])
         .arg("--key")
@@ -277,10 +342,25 @@ fn tampering_is_rejected_with_its_reason() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("COSIGN_PASSWORD"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("COSIGN_PASSWORD"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = stella(&[
-        "attest", &image, "--type", "cyclonedx", "--predicate", p, "--cosign-compat",
-        "--key", &key_arg("cosign.key"),
+        "attest",
+        &image,
+        "--type",
+        "cyclonedx",
+        "--predicate",
+        p,
+        "--cosign-compat",
+        "--key",
+        &key_arg("cosign.key"),
     ]);
-    assert_eq!(out.status.code(), Some(1), "--cosign-compat is for registries");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "--cosign-compat is for registries"
+    );
 }

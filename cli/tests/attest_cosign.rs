@@ -77,7 +77,11 @@ fn skopeo(args: &[&str]) -> Vec<u8> {
         .args(args)
         .output()
         .expect("skopeo (apt-get install skopeo)");
-    assert!(out.status.success(), "skopeo {args:?}: {}", text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "skopeo {args:?}: {}",
+        text(&out.stderr)
+    );
     out.stdout
 }
 
@@ -142,7 +146,14 @@ fn cosign_interop_through_a_registry() {
     let by_digest = format!("{repo}@{digest}");
     let cosign_pub = key("cosign.pub");
 
-    ok(&stella(&["scan", &image, "-q", "--attach", "-o", "json=/dev/null"]));
+    ok(&stella(&[
+        "scan",
+        &image,
+        "-q",
+        "--attach",
+        "-o",
+        "json=/dev/null",
+    ]));
     let bundle = w.join("att.bundle.json");
     let r: Value = serde_json::from_str(&ok(&stella(&[
         "attest",
@@ -166,8 +177,18 @@ fn cosign_interop_through_a_registry() {
 
     // cosign accepts ours, and its refusals show it looks.
     let out = cosign_verify(&cosign_path, &home, "cyclonedx", &cosign_pub, &by_digest);
-    assert!(out.status.success(), "cosign rejects ours: {}", text(&out.stderr));
-    let out = cosign_verify(&cosign_path, &home, "cyclonedx", &key("p256.pub.pem"), &by_digest);
+    assert!(
+        out.status.success(),
+        "cosign rejects ours: {}",
+        text(&out.stderr)
+    );
+    let out = cosign_verify(
+        &cosign_path,
+        &home,
+        "cyclonedx",
+        &key("p256.pub.pem"),
+        &by_digest,
+    );
     assert!(!out.status.success(), "cosign accepted another key");
     let out = cosign_verify(&cosign_path, &home, "spdx", &cosign_pub, &by_digest);
     assert!(!out.status.success(), "cosign found an spdx attestation");
@@ -211,8 +232,8 @@ fn cosign_interop_through_a_registry() {
         .or_else(|| discovered["referrers"].as_array())
         .expect("oras discover JSON");
     assert!(
-        list.iter().any(|d| d["artifactType"] == DSSE
-            && d["digest"] == r["referrer"]["digest"]),
+        list.iter()
+            .any(|d| d["artifactType"] == DSSE && d["digest"] == r["referrer"]["digest"]),
         "{discovered:#}"
     );
 
@@ -256,7 +277,11 @@ fn cosign_interop_through_a_registry() {
     assert!(r2.get("referrer").is_none());
     for t in ["cyclonedx", "spdx", "custom"] {
         let out = cosign_verify(&cosign_path, &home, t, &cosign_pub, &by_digest);
-        assert!(out.status.success(), "cosign --type {t}: {}", text(&out.stderr));
+        assert!(
+            out.status.success(),
+            "cosign --type {t}: {}",
+            text(&out.stderr)
+        );
     }
 
     // stella verify: the referrer and the three .att layers.
@@ -289,13 +314,26 @@ fn cosign_interop_through_a_registry() {
     let genuine = oras(
         &oras_bin,
         w,
-        &["blob", "fetch", "--plain-http", "--output", "-", &format!("{repo}@{envelope_digest}")],
+        &[
+            "blob",
+            "fetch",
+            "--plain-http",
+            "--output",
+            "-",
+            &format!("{repo}@{envelope_digest}"),
+        ],
     );
     let mut envelope: Value = serde_json::from_slice(&genuine).unwrap();
     let mut statement = statement_of(&envelope);
     statement["predicate"]["components"] = json!([]);
     envelope["payload"] = json!(b64_encode(&serde_json::to_vec(&statement).unwrap()));
-    oras_attach(&oras_bin, w, &by_digest, &serde_json::to_vec(&envelope).unwrap(), "forged.json");
+    oras_attach(
+        &oras_bin,
+        w,
+        &by_digest,
+        &serde_json::to_vec(&envelope).unwrap(),
+        "forged.json",
+    );
     let (code, report) = verify(&image, &["cosign.pub"], &["--type", "cyclonedx"]);
     assert_eq!(code, 4, "{report:#}");
     assert!(verdicts(&report).contains(&(
@@ -316,7 +354,12 @@ fn cosign_interop_through_a_registry() {
     let att = oras(
         &oras_bin,
         w,
-        &["manifest", "fetch", "--plain-http", &format!("{repo}:{att_tag}")],
+        &[
+            "manifest",
+            "fetch",
+            "--plain-http",
+            &format!("{repo}:{att_tag}"),
+        ],
     );
     std::fs::write(w.join("att.json"), &att).unwrap();
     let att_b = format!("sha256-{}.att", digest_b.trim_start_matches("sha256:"));
@@ -334,13 +377,18 @@ fn cosign_interop_through_a_registry() {
         ],
     );
     let out = cosign_verify(&cosign_path, &home, "cyclonedx", &cosign_pub, &b_by_digest);
-    assert!(!out.status.success(), "cosign accepted another image's attestation");
+    assert!(
+        !out.status.success(),
+        "cosign accepted another image's attestation"
+    );
     let (code, report) = verify(&format!("registry:{repo}:v2"), &["cosign.pub"], &[]);
     assert_eq!(code, 4, "{report:#}");
     let codes: Vec<(String, String, String)> = verdicts(&report);
     assert_eq!(codes.len(), 4, "{report:#}");
     assert!(
-        codes.iter().all(|(v, c, _)| v == "rejected" && c == "subject-mismatch"),
+        codes
+            .iter()
+            .all(|(v, c, _)| v == "rejected" && c == "subject-mismatch"),
         "{report:#}"
     );
 }
@@ -357,7 +405,13 @@ fn scan_signs_the_verdict() {
     let image = format!("oci-dir:{}", dir.display());
     let osv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../feeds/tests/fixtures/osv/osv-go");
     let db = format!("oci-dir:{}", w.join("db").display());
-    ok(&stella(&["feeds", "build", &format!("osv:{}", osv.display()), "-o", &db]));
+    ok(&stella(&[
+        "feeds",
+        "build",
+        &format!("osv:{}", osv.display()),
+        "-o",
+        &db,
+    ]));
     let policy = w.join("policy.yaml");
     std::fs::write(
         &policy,
@@ -398,8 +452,11 @@ fn scan_signs_the_verdict() {
     // The signed predicate is the verdict `-o verdict-json` wrote.
     let layer = a["layer"].as_str().unwrap();
     let envelope: Value = serde_json::from_slice(
-        &std::fs::read(dir.join("blobs/sha256").join(layer.trim_start_matches("sha256:")))
-            .unwrap(),
+        &std::fs::read(
+            dir.join("blobs/sha256")
+                .join(layer.trim_start_matches("sha256:")),
+        )
+        .unwrap(),
     )
     .unwrap();
     assert!(openssl_verifies(&envelope, &key("ed25519.pub.pem"), true));
@@ -409,11 +466,23 @@ fn scan_signs_the_verdict() {
         statement["predicateType"],
         "https://stella-ops.org/attestations/verdict/v1"
     );
-    assert_eq!(statement["subject"][0]["digest"]["sha256"], subject.trim_start_matches("sha256:"));
+    assert_eq!(
+        statement["subject"][0]["digest"]["sha256"],
+        subject.trim_start_matches("sha256:")
+    );
     // Without a policy there is no verdict to sign.
     let out = stella(&[
-        "scan", &image, "-q", "--attach", "--sign-key", &key_arg("ed25519.pkcs8.pem"),
+        "scan",
+        &image,
+        "-q",
+        "--attach",
+        "--sign-key",
+        &key_arg("ed25519.pkcs8.pem"),
     ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("--policy"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--policy"),
+        "{}",
+        text(&out.stderr)
+    );
 }

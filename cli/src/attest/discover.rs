@@ -7,7 +7,6 @@
 use serde::Serialize;
 use serde_json::Value;
 use stella_attest::bundle::{Bundle, BundleError, BUNDLE_V03_MEDIA_TYPE};
-use stella_attest::cosign_layout::PREDICATE_TYPE_ANNOTATION;
 use stella_attest::dsse::ENVELOPE_MEDIA_TYPE;
 use stella_attest::keys::VerifyingKey;
 use stella_attest::sign::{verify_attestation, Expect, VerifyError};
@@ -68,7 +67,9 @@ impl Problem {
 /// attestation); anything else (network, auth, I/O) stops the command.
 fn content_problem(e: StoreError) -> Result<Problem, StoreError> {
     match e {
-        StoreError::DigestMismatch { .. } => Ok(Problem::new("blob-digest-mismatch", e.to_string())),
+        StoreError::DigestMismatch { .. } => {
+            Ok(Problem::new("blob-digest-mismatch", e.to_string()))
+        }
         StoreError::BlobNotFound { .. } | StoreError::NotFound { .. } => {
             Ok(Problem::new("missing-blob", e.to_string()))
         }
@@ -90,10 +91,10 @@ fn read_blob(store: &dyn ArtifactStore, layer: &Descriptor) -> Result<Vec<u8>, S
     }
     let data = store.get_blob(&layer.digest, MAX_ENVELOPE_BYTES)?;
     if data.len() as u64 != layer.size {
-        return Err(StoreError::malformed(
-            format!("attestation blob {}", layer.digest),
-            format!("{} bytes, its descriptor says {}", data.len(), layer.size),
-        ));
+        return Err(StoreError::Malformed {
+            what: format!("attestation blob {}", layer.digest),
+            reason: format!("{} bytes, its descriptor says {}", data.len(), layer.size),
+        });
     }
     Ok(data)
 }
@@ -391,11 +392,10 @@ fn judge(f: Found, keys: &[VerifyingKey], key_names: &[String], wanted: Option<&
             checked.key = key_names.get(verified.key_index).cloned();
             checked.key_id = Some(key.key_id());
             checked.reason = format!(
-                "signature {} verified with {} ({}); subject {}",
+                "signature {} verified with {} ({})",
                 verified.signature_index,
                 checked.key.as_deref().unwrap_or("-"),
-                key.algorithm(),
-                f.subject
+                key.algorithm()
             );
         }
         Err(e) => {
@@ -468,10 +468,7 @@ impl VerifyReport {
                 reason,
             ]);
         }
-        let mut out = format!(
-            "attestations of {} ({})\n",
-            self.subject.digest, self.image
-        );
+        let mut out = format!("attestations of {} ({})\n", self.subject.digest, self.image);
         out.push_str(&crate::output::aligned(&rows));
         out.push_str(&format!(
             "\n{} verified, {} rejected, {} skipped: {}\n",

@@ -155,8 +155,11 @@ pub fn image_layout(dir: &Path, marker: &str) -> (oci::Layout, String) {
     tar.file("etc/os-release", oci::DEBIAN_OS_RELEASE.as_bytes())
         .file(
             "var/lib/dpkg/status",
-            oci::dpkg_status(&[("libssl3", "3.0.11-1~deb12u2"), ("openssl", "3.0.11-1~deb12u2")])
-                .as_bytes(),
+            oci::dpkg_status(&[
+                ("libssl3", "3.0.11-1~deb12u2"),
+                ("openssl", "3.0.11-1~deb12u2"),
+            ])
+            .as_bytes(),
         )
         .file("etc/marker", marker.as_bytes());
     let (layout, manifest, _) = oci::Layout::simple(dir, &[tar.finish()]);
