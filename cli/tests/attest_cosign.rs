@@ -394,8 +394,8 @@ fn cosign_interop_through_a_registry() {
 }
 
 /// `stella scan --attach --sign-key`: the verdict, signed, next to the
-/// plain one; `stella verify --type verdict` accepts it and cosign too
-/// (its statement format is cosign's).
+/// plain one; `stella verify --type verdict` accepts it, openssl verifies
+/// the signature over PAE, and the predicate is the `-o verdict-json` file.
 #[test]
 fn scan_signs_the_verdict() {
     let work = tempfile::tempdir().unwrap();
