@@ -364,3 +364,50 @@ fn tampering_is_rejected_with_its_reason() {
         "--cosign-compat is for registries"
     );
 }
+
+/// A multi-platform image: the statement is about the `--platform`
+/// manifest, not the index, and is found only for that platform.
+#[test]
+fn multi_platform_images_attest_the_platform_manifest() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("multi");
+    let layout = oci::Layout::create(&dir);
+    let mut tar = oci::Tar::new();
+    tar.file("etc/os-release", oci::DEBIAN_OS_RELEASE.as_bytes());
+    let layer = layout.layer_gz(&tar.finish());
+    let amd64 = layout.image("amd64", std::slice::from_ref(&layer));
+    let arm64 = layout.image("arm64", std::slice::from_ref(&layer));
+    let entry = |d: &oci::Desc, arch: &str| {
+        let mut v = d.json();
+        v["platform"] = json!({"os": "linux", "architecture": arch});
+        v
+    };
+    let index_bytes = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": oci::MEDIA_INDEX,
+        "manifests": [entry(&amd64, "amd64"), entry(&arm64, "arm64")],
+    }))
+    .unwrap();
+    let index = layout.blob(oci::MEDIA_INDEX, &index_bytes);
+    layout.index(std::slice::from_ref(&index));
+    let image = format!("oci-dir:{}", dir.display());
+    let predicate = work.path().join("p.json");
+    std::fs::write(&predicate, br#"{"ok":true}"#).unwrap();
+    let r = attest_ok(
+        &image,
+        "custom",
+        "p256.pkcs8.pem",
+        &[
+            "--platform",
+            "linux/arm64",
+            "--predicate",
+            predicate.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r["subject"]["digest"], arm64.digest.as_str());
+    let (code, report) = verify(&image, &["p256.pub.pem"], &["--platform", "linux/arm64"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["index"], index.digest.as_str());
+    let (code, _) = verify(&image, &["p256.pub.pem"], &["--platform", "linux/amd64"]);
+    assert_eq!(code, 3, "the amd64 manifest has no attestation");
+}
