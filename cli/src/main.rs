@@ -3,11 +3,13 @@
 //!
 //! Exit codes: 0 success; 1 the command failed (bad input, I/O, registry);
 //! 2 reserved for policy failures; 3 nothing found (`index query`: none of
-//! the purls; `sbom`: no SBOM attached; `attach`: no Stella attestation);
+//! the purls; `sbom`: no SBOM attached; `attach`: no Stella attestation;
+//! `verify`: no attestation); 4 `verify`: an attestation was rejected;
 //! 64 usage errors.
 
 mod artifacts;
 mod attach;
+mod attest;
 mod cache;
 mod docker_plugin;
 mod feeds;
@@ -52,6 +54,11 @@ enum Command {
     /// Attach CycloneDX, SPDX and BOM-Index from the SBOM attestation a Stella
     /// generator wrote during `docker buildx build --sbom=generator=…` (no layer is read).
     Attach(attach::AttachArgs),
+    /// Sign an in-toto attestation (SBOM, verdict, BOM-Index, …) about an image
+    /// and attach it (OCI referrer; cosign's .att tag with --cosign-compat).
+    Attest(Box<attest::AttestArgs>),
+    /// Verify an image's attestations (Stella's and cosign's) offline with public keys.
+    Verify(attest::VerifyArgs),
     /// Print the SBOM attached to an image (by `stella scan --attach`) instead of rescanning.
     Sbom(artifacts::SbomArgs),
     /// The BuildKit SBOM generator image.
@@ -109,6 +116,8 @@ fn main() -> ExitCode {
         Command::Referrers(args) => artifacts::referrers(args),
         Command::Sbom(args) => artifacts::sbom(args),
         Command::Attach(args) => attach::run(args),
+        Command::Attest(args) => attest::attest(*args),
+        Command::Verify(args) => attest::verify(args),
         Command::Generator(command) => generator_image::run(command).map(|()| 0),
         Command::DockerPlugin(command) => docker_plugin::run(command).map(|()| 0),
         Command::Version(command) => version::run(command),

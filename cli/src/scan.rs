@@ -50,6 +50,11 @@ pub struct ScanArgs {
     /// manifest (oci-dir: and registry sources; see `stella referrers`, `stella sbom`).
     #[arg(long)]
     pub attach: bool,
+    /// With --attach and --policy: also sign the verdict into an in-toto
+    /// attestation with this key (PKCS#8/SEC1 PEM, or cosign.key with
+    /// COSIGN_PASSWORD) and attach it, as `stella attest --type verdict` does.
+    #[arg(long = "sign-key", value_name = "FILE", requires = "attach")]
+    pub sign_key: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub cache: CacheArgs,
     #[command(flatten)]
@@ -136,6 +141,14 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
             bail!("--attach attaches the full SBOM (it marks usage); drop --view usage");
         }
     }
+    // A bad key or password fails before the scan, not after it.
+    let sign_key = match &args.sign_key {
+        Some(_) if args.findings.policy.is_none() => {
+            bail!("--sign-key signs the verdict: add --feeds REF and --policy REF")
+        }
+        Some(path) => Some(crate::attest::load_signing_key(path)?),
+        None => None,
+    };
     let mut open = artifacts::open_options(&args.insecure_registries, args.platform.as_deref())?;
     open.containerd_address = args.containerd.address.clone();
     open.containerd_namespace = args.containerd.namespace.clone();
@@ -203,6 +216,16 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         if let Some(verdict) = findings.as_ref().and_then(|f| f.verdict()) {
             let tool = format!("stella {}", inventory.tool.version);
             findings::attach_verdict(&subject, verdict, &render.sbom.timestamp, &tool, args.quiet)?;
+            if let Some(key) = &sign_key {
+                crate::attest::attach_signed_verdict(
+                    &subject,
+                    inventory.image.name.clone(),
+                    verdict,
+                    key,
+                    &render.sbom.timestamp,
+                    args.quiet,
+                )?;
+            }
         }
     }
     Ok(findings.map_or(0, |f| f.exit_code()))
