@@ -14,6 +14,7 @@
 //! every envelope offline against the given public keys, and says for each
 //! why it was accepted or rejected. Exit codes: see [`verify`].
 
+pub mod bench;
 mod cosign_tag;
 mod discover;
 mod predicate;

@@ -57,6 +57,9 @@ enum Command {
     /// Sign an in-toto attestation (SBOM, verdict, BOM-Index, …) about an image
     /// and attach it (OCI referrer; cosign's .att tag with --cosign-compat).
     Attest(Box<attest::AttestArgs>),
+    /// `stella attest bench`: the DSSE batch-size sweep against a transparency log.
+    #[command(name = "attest-bench", hide = true)]
+    AttestBench(attest::bench::BenchArgs),
     /// Verify an image's attestations (Stella's and cosign's) offline with public keys.
     Verify(attest::VerifyArgs),
     /// Print the SBOM attached to an image (by `stella scan --attach`) instead of rescanning.
@@ -102,7 +105,7 @@ fn main() -> ExitCode {
             Err(e) => return report(Err(e.into())),
         }
     }
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match Cli::try_parse_from(attest_bench_as_one_word(args)) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
@@ -118,6 +121,7 @@ fn main() -> ExitCode {
         Command::Attach(args) => attach::run(args),
         Command::Attest(args) => attest::attest(*args),
         Command::Verify(args) => attest::verify(args),
+        Command::AttestBench(args) => attest::bench::run(args),
         Command::Generator(command) => generator_image::run(command).map(|()| 0),
         Command::DockerPlugin(command) => docker_plugin::run(command).map(|()| 0),
         Command::Version(command) => version::run(command),
@@ -126,6 +130,14 @@ fn main() -> ExitCode {
         Command::Vex(command) => vex::run(command),
     };
     report(result)
+}
+
+/// `stella attest bench …` → `stella attest-bench …` (see cli/src/attest/bench.rs).
+fn attest_bench_as_one_word(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    if args.get(1).is_some_and(|a| a == "attest") && args.get(2).is_some_and(|a| a == "bench") {
+        args.splice(1..3, [std::ffi::OsString::from("attest-bench")]);
+    }
+    args
 }
 
 /// Points the TLS stack at the distribution's CA bundle file. Without it,
