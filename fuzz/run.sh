@@ -309,8 +309,21 @@ seed_policy_docs() {
     done
 }
 
+# attest_docs: the repository's envelopes, bundles and log-entry fixtures.
+seed_attest_docs() {
+    local d="$corpus/attest_docs"
+    mkdir -p "$d"
+    local i=0
+    for f in "$repo"/attest/tests/fixtures/signing/*.json "$repo"/attest/tests/fixtures/transparency/*.json; do
+        [ -f "$f" ] || continue
+        cp "$f" "$d/seed-$i"
+        i=$((i + 1))
+    done
+}
+
 seed_dpkg
 seed_policy_docs
+seed_attest_docs
 seed_bom_index
 seed_elf
 seed_entry_script
