@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use super::log_key::{LogKey, LogKeyError};
 use super::merkle::Hash;
+use crate::keys::VerifyingKey;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 /// The em dash and space every signature line starts with.
@@ -74,9 +75,9 @@ impl NoteVerifier {
     /// The verifier for a Rekor (v1) log: ECDSA keys are named by the first
     /// 4 bytes of the log ID; Ed25519 keys by the Go note key hash.
     pub fn for_log(name: &str, key: LogKey) -> Self {
-        let key_hash = match &key {
-            LogKey::EcdsaP256(_) => first4(&key.log_id()),
-            LogKey::Ed25519(k) => ed25519_note_key_hash(name, k.as_bytes()),
+        let key_hash = match key.key() {
+            VerifyingKey::P256(_) => first4(&key.log_id()),
+            VerifyingKey::Ed25519(k) => ed25519_note_key_hash(name, k.as_bytes()),
         };
         NoteVerifier {
             name: name.to_string(),
@@ -113,7 +114,7 @@ impl NoteVerifier {
         Ok(NoteVerifier {
             name: name.to_string(),
             key_hash,
-            key: LogKey::Ed25519(key),
+            key: LogKey::from(VerifyingKey::Ed25519(key)),
         })
     }
 }

@@ -2,9 +2,10 @@
 //! Ed25519, loaded from SPKI (PEM or DER), and the log ID Rekor derives
 //! from them (SHA-256 of the SPKI DER).
 
-use ed25519_dalek::pkcs8::{DecodePublicKey as _, EncodePublicKey as _};
-use p256::ecdsa::signature::Verifier as _;
 use sha2::{Digest, Sha256};
+
+use crate::keys::VerifyingKey;
+use crate::sign::verify_bytes;
 
 /// Why a log key could not be loaded or a signature by it did not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -17,48 +18,41 @@ pub enum LogKeyError {
     SignatureMismatch { alg: &'static str },
 }
 
-/// A transparency log's public key.
+/// A transparency log's public key: the same keys (and the same signature
+/// checks) as attestation signers, [`VerifyingKey`], with typed failures
+/// and the log ID.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LogKey {
-    EcdsaP256(p256::ecdsa::VerifyingKey),
-    Ed25519(ed25519_dalek::VerifyingKey),
+pub struct LogKey(VerifyingKey);
+
+impl From<VerifyingKey> for LogKey {
+    fn from(key: VerifyingKey) -> LogKey {
+        LogKey(key)
+    }
 }
 
 impl LogKey {
     /// Loads a `PUBLIC KEY` PEM (SubjectPublicKeyInfo).
     pub fn from_spki_pem(pem: &str) -> Result<Self, LogKeyError> {
-        if let Ok(k) = p256::ecdsa::VerifyingKey::from_public_key_pem(pem) {
-            return Ok(LogKey::EcdsaP256(k));
-        }
-        ed25519_dalek::VerifyingKey::from_public_key_pem(pem)
-            .map(LogKey::Ed25519)
+        VerifyingKey::from_pem(pem.as_bytes())
+            .map(LogKey)
             .map_err(|e| LogKeyError::UnsupportedKey(e.to_string()))
     }
 
     /// Loads a DER SubjectPublicKeyInfo (what a trusted root's `rawBytes` holds).
     pub fn from_spki_der(der: &[u8]) -> Result<Self, LogKeyError> {
-        if let Ok(k) = p256::ecdsa::VerifyingKey::from_public_key_der(der) {
-            return Ok(LogKey::EcdsaP256(k));
-        }
-        ed25519_dalek::VerifyingKey::from_public_key_der(der)
-            .map(LogKey::Ed25519)
+        VerifyingKey::from_spki_der(der)
+            .map(LogKey)
             .map_err(|e| LogKeyError::UnsupportedKey(e.to_string()))
+    }
+
+    /// The key itself.
+    pub fn key(&self) -> &VerifyingKey {
+        &self.0
     }
 
     /// The SubjectPublicKeyInfo DER encoding.
     pub fn spki_der(&self) -> Vec<u8> {
-        // Encoding a valid in-memory key cannot fail; an empty result would
-        // only make log IDs mismatch, never verify something wrongly.
-        match self {
-            LogKey::EcdsaP256(k) => k
-                .to_public_key_der()
-                .map(|d| d.as_bytes().to_vec())
-                .unwrap_or_default(),
-            LogKey::Ed25519(k) => k
-                .to_public_key_der()
-                .map(|d| d.as_bytes().to_vec())
-                .unwrap_or_default(),
-        }
+        self.0.to_spki_der()
     }
 
     /// Rekor's log ID: SHA-256 of the SPKI DER.
@@ -67,9 +61,9 @@ impl LogKey {
     }
 
     pub fn algorithm(&self) -> &'static str {
-        match self {
-            LogKey::EcdsaP256(_) => "ECDSA P-256",
-            LogKey::Ed25519(_) => "Ed25519",
+        match self.0 {
+            VerifyingKey::P256(_) => "ECDSA P-256",
+            VerifyingKey::Ed25519(_) => "Ed25519",
         }
     }
 
@@ -77,27 +71,19 @@ impl LogKey {
     /// signature (what Rekor writes), or plain Ed25519 (64 bytes).
     pub fn verify(&self, message: &[u8], sig: &[u8]) -> Result<(), LogKeyError> {
         let alg = self.algorithm();
-        match self {
-            LogKey::EcdsaP256(k) => {
-                let s = p256::ecdsa::DerSignature::from_bytes(sig).map_err(|e| {
-                    LogKeyError::MalformedSignature {
-                        alg,
-                        reason: e.to_string(),
-                    }
-                })?;
-                k.verify(message, &s)
-                    .map_err(|_| LogKeyError::SignatureMismatch { alg })
-            }
-            LogKey::Ed25519(k) => {
-                let s = ed25519_dalek::Signature::from_slice(sig).map_err(|e| {
-                    LogKeyError::MalformedSignature {
-                        alg,
-                        reason: e.to_string(),
-                    }
-                })?;
-                k.verify_strict(message, &s)
-                    .map_err(|_| LogKeyError::SignatureMismatch { alg })
-            }
+        let malformed = |reason: String| LogKeyError::MalformedSignature { alg, reason };
+        match self.0 {
+            VerifyingKey::P256(_) => p256::ecdsa::DerSignature::from_bytes(sig)
+                .map(drop)
+                .map_err(|e| malformed(e.to_string()))?,
+            VerifyingKey::Ed25519(_) => ed25519_dalek::Signature::from_slice(sig)
+                .map(drop)
+                .map_err(|e| malformed(e.to_string()))?,
+        }
+        if verify_bytes(message, sig, &self.0) {
+            Ok(())
+        } else {
+            Err(LogKeyError::SignatureMismatch { alg })
         }
     }
 }
