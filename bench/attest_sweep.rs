@@ -1,7 +1,7 @@
 //! DSSE → Rekor batch-size sweep runner (bench, not a test).
 //!
 //! For each batch size, signs K fresh synthetic in-toto Statements into DSSE envelopes (ECDSA P-256,
-//! PAE as the DSSE spec defines it), submits them with
+//! `stella_attest::sign`), submits them with
 //! `stella_attest::transparency::sweep::run_sweep` for each batch size and
 //! writes the CSV. Without `--rekor-url` it starts the in-process RFC 6962
 //! test log of stella-testkit (not Rekor), optionally with a sequencing
@@ -17,16 +17,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use base64::Engine as _;
-use p256::ecdsa::signature::Signer as _;
-use p256::pkcs8::EncodePublicKey as _;
+use stella_attest::keys::SigningKey;
+use stella_attest::sign::sign_statement;
+use stella_attest::statement::{Statement, PREDICATE_VERDICT};
 use stella_attest::transparency::sweep::{
     recommend, run_sweep_with, write_csv, EnvelopeKind, SweepConfig,
 };
 use stella_attest::transparency::{LogKey, TrustedLog};
 use stella_testkit::rfc6962_log::{TestLog, TestLogOptions, CHECKPOINT_NAME};
-
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 struct Args {
     k: usize,
@@ -90,35 +88,24 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
-/// K signed envelopes over verdict-like Statements of `findings` entries.
+/// K signed envelopes over verdict-like Statements of `findings` entries,
+/// signed by stella-attest with a fixed P-256 key.
 fn envelopes(k: usize, findings: usize, round: usize) -> (Vec<Vec<u8>>, String) {
-    let key = p256::ecdsa::SigningKey::from_slice(&[0x5a; 32]).expect("fixed key");
-    let pem = key
-        .verifying_key()
-        .to_public_key_pem(p256::pkcs8::LineEnding::LF)
-        .expect("encode key");
-    let ptype = "application/vnd.in-toto+json";
+    let key =
+        SigningKey::P256(p256::ecdsa::SigningKey::from_slice(&[0x5a; 32]).expect("fixed key"));
+    let pem = key.verifying_key().to_pem();
     let envs = (0..k)
         .map(|i| {
             let finding_list: Vec<_> = (0..findings)
                 .map(|f| serde_json::json!({"id": format!("CVE-2024-{:05}", i * 1000 + f), "severity": "high", "package": format!("pkg:deb/debian/lib{f}@1.{i}")}))
                 .collect();
-            let statement = serde_json::json!({
-                "_type": "https://in-toto.io/Statement/v1",
-                "subject": [{"name": format!("registry.local/app{i}-round{round}"), "digest": {"sha256": format!("{:064x}", i)}}],
-                "predicateType": "https://stella-ops.org/attestations/verdict/v1",
-                "predicate": {"verdict": "fail", "findings": finding_list}
-            });
-            let payload = serde_json::to_vec(&statement).expect("json");
-            let mut pae = format!("DSSEv1 {} {ptype} {} ", ptype.len(), payload.len()).into_bytes();
-            pae.extend_from_slice(&payload);
-            let sig: p256::ecdsa::Signature = key.sign(&pae);
-            serde_json::to_vec(&serde_json::json!({
-                "payloadType": ptype,
-                "payload": B64.encode(&payload),
-                "signatures": [{"keyid": "", "sig": B64.encode(sig.to_der().as_bytes())}]
-            }))
-            .expect("json")
+            let statement = Statement::new(
+                format!("registry.local/app{i}-round{round}"),
+                format!("{i:064x}"),
+                PREDICATE_VERDICT,
+                serde_json::json!({"verdict": "fail", "findings": finding_list}),
+            );
+            sign_statement(&statement, &key).expect("sign").to_json()
         })
         .collect();
     (envs, pem)
