@@ -187,6 +187,24 @@ fn merged_lookups_follow_alias_groups() {
         }
     }
     assert!(merged_somewhere, "no GHSA/OSV pair was merged");
+
+    // A matching handle leaves out only each advisory's long description
+    // (and so the merge has no `details` choice to explain).
+    let lean = FeedDb::open(&cache).unwrap().without_details();
+    let mut described = 0;
+    for (eco, name) in oracle.keys() {
+        let full = db.lookup_merged(eco, name).unwrap();
+        let without = lean.lookup_merged(eco, name).unwrap();
+        assert_eq!(full.len(), without.len(), "{eco}/{name}");
+        for (mut f, w) in full.into_iter().zip(without) {
+            described += usize::from(f.details.is_some());
+            assert!(w.details.is_none(), "{}: details kept", w.id);
+            f.details = None;
+            f.decisions.retain(|d| d.field != "details");
+            assert_eq!(f, w, "{eco}/{name}");
+        }
+    }
+    assert!(described > 0, "no fixture advisory has details");
     let ecosystems: BTreeSet<String> = oracle.keys().map(|(e, _)| e.clone()).collect();
     assert_eq!(db.ecosystems(), ecosystems.into_iter().collect::<Vec<_>>());
     assert!(db

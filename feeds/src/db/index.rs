@@ -432,7 +432,8 @@ impl FeedDb {
     /// The advisory without `affected` at `span`, parsed once.
     /// This handle's lookups leave out each advisory's `details` (the long
     /// description), which a matcher never reports: a third of a distro
-    /// advisory's bytes, held once per advisory in the head cache.
+    /// advisory's bytes, held once per advisory in the head cache. Merged
+    /// records then carry no `details` decision either.
     pub fn without_details(mut self) -> FeedDb {
         self.keep_details = false;
         self
