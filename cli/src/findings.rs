@@ -74,9 +74,10 @@ impl AdvisorySource for FeedSource<'_> {
         &self,
         ecosystem: &str,
         name: &str,
-    ) -> Result<Vec<stella_model::Advisory>, SourceError> {
+    ) -> Result<std::sync::Arc<[stella_model::Advisory]>, SourceError> {
         self.0
             .lookup_merged(ecosystem, name)
+            .map(Into::into)
             .map_err(|e| SourceError(e.to_string()))
     }
 

@@ -205,6 +205,26 @@ fn merged_lookups_follow_alias_groups() {
         }
     }
     assert!(described > 0, "no fixture advisory has details");
+
+    // Loaded into memory (1 and 3 threads), the DB answers exactly what
+    // the lazy one does, for every key and for names spelled otherwise.
+    for threads in [1, 3] {
+        let loaded = db.load(threads).unwrap();
+        assert_eq!(loaded.key_count(), db.key_count());
+        assert_eq!(loaded.ecosystems(), db.ecosystems().as_slice());
+        assert_eq!(loaded.manifest_digest(), db.manifest_digest());
+        for (eco, name) in db.keys() {
+            let lazy = db.lookup_merged(&eco, &name).unwrap();
+            assert!(!lazy.is_empty(), "{eco}/{name}");
+            assert_eq!(*loaded.lookup_merged(&eco, &name), *lazy, "{eco}/{name}");
+        }
+        assert_eq!(
+            *loaded.lookup_merged("PyPI", "GitPython"),
+            *db.lookup_merged("PyPI", "GitPython").unwrap()
+        );
+        assert!(!loaded.lookup_merged("PyPI", "GitPython").is_empty());
+        assert!(loaded.lookup_merged("PyPI", "no-such-package").is_empty());
+    }
     let ecosystems: BTreeSet<String> = oracle.keys().map(|(e, _)| e.clone()).collect();
     assert_eq!(db.ecosystems(), ecosystems.into_iter().collect::<Vec<_>>());
     assert!(db

@@ -736,3 +736,37 @@ fn folded_go_stdlib_is_matched_only_when_asked() {
     );
     assert_eq!(f.installed_version, "1.21.5");
 }
+
+/// OSV: a version is affected when a range holds it **or** the entry lists
+/// it. A listed version outside every range still matches (compared by
+/// the ecosystem's ordering: PEP 440 says `2.0.0` is `2.0`, the first
+/// equal listed text is reported), one inside a range matches by the
+/// range (with its fix), and one in neither does not.
+#[test]
+fn listed_versions_outside_the_ranges_still_match() {
+    let advisory: stella_model::Advisory = serde_json::from_value(serde_json::json!({
+        "id": "PYSEC-0000-1",
+        "affected": [{
+            "ecosystem": "PyPI",
+            "name": "demo",
+            "status": "affected",
+            "ranges": [{"scheme": "pypi", "events": [{"introduced": "0"}, {"fixed": "1.0"}]}],
+            "versions": ["0.5", "1.5", "2.0", "2.0.0"]
+        }]
+    }))
+    .expect("advisory");
+    let source = MemSource::new(vec![advisory]);
+    let matched = |version: &str| {
+        let report = run(&inventory(None, vec![pypi("demo", version)]), &source);
+        report
+            .findings
+            .first()
+            .map(|f| (f.matched_by.rule.clone(), f.fixed_version.clone()))
+    };
+    assert_eq!(matched("0.5"), Some(("<1.0".into(), Some("1.0".into()))));
+    assert_eq!(matched("1.5"), Some(("= 1.5 (listed)".into(), None)));
+    assert_eq!(matched("2.0.0"), Some(("= 2.0 (listed)".into(), None)));
+    assert_eq!(matched("2.0"), Some(("= 2.0 (listed)".into(), None)));
+    assert_eq!(matched("1.2"), None);
+    assert_eq!(matched("3"), None);
+}

@@ -21,7 +21,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-use super::common::{first_difference, order_from_ord, Decimal};
+use super::common::{compare_digits, first_difference, order_from_ord, Decimal};
 use super::{Scheme, VersionError};
 
 /// Compares two PEP 440 versions.
@@ -105,23 +105,35 @@ fn is_python_space(c: char) -> bool {
     ) || (!c.is_ascii() && c.is_whitespace())
 }
 
+/// Release segments padded with zeros (`1.0` = `1.0.0`); comparisons are
+/// the matcher's inner loop, so nothing here allocates.
 fn compare_release(a: &[Decimal], b: &[Decimal]) -> Ordering {
-    let zero = Decimal::zero();
+    fn digits(d: Option<&Decimal>) -> &[u8] {
+        d.map_or(b"0", |d| d.as_str().as_bytes())
+    }
     first_difference(a.len().max(b.len()), |i| {
-        a.get(i).unwrap_or(&zero).cmp(b.get(i).unwrap_or(&zero))
+        compare_digits(digits(a.get(i)), digits(b.get(i)))
     })
+}
+
+/// A missing development release sorts after every present one.
+fn compare_dev(a: &Option<Decimal>, b: &Option<Decimal>) -> Ordering {
+    match (a, b) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Greater,
+        (Some(_), None) => Ordering::Less,
+        (Some(a), Some(b)) => a.cmp(b),
+    }
 }
 
 impl Ord for Pep440Version {
     fn cmp(&self, other: &Pep440Version) -> Ordering {
-        // A missing development release sorts after every present one.
-        let dev_key = |v: &Pep440Version| (v.dev.is_none(), v.dev.clone());
         self.epoch
             .cmp(&other.epoch)
             .then_with(|| compare_release(&self.release, &other.release))
             .then_with(|| self.pre_key().cmp(&other.pre_key()))
             .then_with(|| self.post.cmp(&other.post))
-            .then_with(|| dev_key(self).cmp(&dev_key(other)))
+            .then_with(|| compare_dev(&self.dev, &other.dev))
             .then_with(|| self.local.cmp(&other.local))
     }
 }

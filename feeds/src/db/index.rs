@@ -370,6 +370,11 @@ impl FeedDb {
         &self.manifest_digest
     }
 
+    /// The DB directory.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// What the DB was built from.
     pub fn metadata(&self) -> &FeedMetadata {
         &self.metadata

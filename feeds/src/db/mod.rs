@@ -21,6 +21,8 @@
 //! **Lookup** ([`FeedDb`]): [`FeedDb::open`] reads the index in one go;
 //! [`FeedDb::lookup`] binary-searches (ecosystem, name) and parses only the
 //! advisories it returns; [`FeedDb::lookup_merged`] merges them by alias.
+//! [`FeedDb::load`] merges every key into memory once ([`LoadedFeeds`]), for
+//! a process that matches many images.
 //!
 //! **Where the merge happens.** The DB keeps each source's own records,
 //! sharded by (source, ecosystem family), and merges at lookup time, over
@@ -35,6 +37,7 @@ mod artifact;
 mod classify;
 mod error;
 mod index;
+mod loaded;
 mod metadata;
 mod pull;
 mod shard;
@@ -44,6 +47,7 @@ pub use artifact::{build, push, BuildOptions, BuiltDb, PushReport, PushedBlob, S
 pub use classify::classify;
 pub use error::DbError;
 pub use index::{FeedDb, CURRENT_FILE};
+pub use loaded::LoadedFeeds;
 pub use metadata::{FeedMetadata, ShardEntry, SourceEntry, METADATA_SCHEMA_VERSION};
 pub use pull::{default_cache_dir, pull, PullReport};
 pub use source::{ImportedSource, SourceSpec};

@@ -63,21 +63,24 @@ pub(super) struct RuleHit {
 /// advisories repeat the same bounds and version lists: TensorFlow's 280
 /// PyPA entries list mostly the same few hundred versions).
 pub(super) struct KeyAdvisories {
-    pub advisories: Vec<Advisory>,
-    /// Per advisory, per entry.
-    compiled: Vec<Vec<CompiledEntry>>,
+    pub advisories: Arc<[Advisory]>,
+    /// Per advisory, per entry; `None` for a withdrawn advisory (never
+    /// matched).
+    compiled: Vec<Option<Vec<CompiledEntry>>>,
 }
 
 impl KeyAdvisories {
-    pub(super) fn new(advisories: Vec<Advisory>) -> KeyAdvisories {
+    pub(super) fn new(advisories: Arc<[Advisory]>) -> KeyAdvisories {
         let mut versions = VersionCache::default();
         let compiled = advisories
             .iter()
             .map(|a| {
-                a.affected
-                    .iter()
-                    .map(|entry| CompiledEntry::new(entry, &mut versions))
-                    .collect()
+                a.withdrawn.is_none().then(|| {
+                    a.affected
+                        .iter()
+                        .map(|entry| CompiledEntry::new(entry, &mut versions))
+                        .collect()
+                })
             })
             .collect();
         KeyAdvisories {
@@ -141,6 +144,13 @@ struct CompiledEntry {
     /// The explicit `versions` list, each parsed by the ecosystem's scheme
     /// when it can be.
     listed: Vec<(String, Option<Arc<Version>>)>,
+    /// Positions in `listed` of the versions no rule contains, found the
+    /// first time the list is consulted. Only they can decide: the list is
+    /// read when no rule holds the installed version, and a version equal
+    /// to one a rule (of the list's scheme) contains is contained too.
+    /// PyPA entries list exactly the versions their ranges hold, so this
+    /// is usually empty.
+    uncovered: OnceLock<Vec<usize>>,
     listed_scheme: Option<Scheme>,
     ecosystem_scheme: String,
     /// The severity choice, per OS/language probe (it depends only on the
@@ -181,6 +191,7 @@ impl CompiledEntry {
             fixed_outcome: None,
             rules: Vec::new(),
             listed: Vec::new(),
+            uncovered: OnceLock::new(),
             listed_scheme: Scheme::for_ecosystem(&entry.ecosystem),
             ecosystem_scheme,
             rating: Default::default(),
@@ -282,13 +293,41 @@ impl CompiledEntry {
             return None;
         }
         let parsed = self.listed_scheme.and_then(|s| installed.under(s).ok());
-        self.listed
+        self.uncovered()
             .iter()
+            .filter_map(|&i| self.listed.get(i))
             .find(|(text, listed)| {
                 text == installed.text
                     || matches!((listed, parsed), (Some(l), Some(p)) if l.compare(p) == Some(Ordering::Equal))
             })
             .map(|(text, _)| text.as_str())
+    }
+
+    /// See [`CompiledEntry::uncovered`]: a listed version is covered when a
+    /// rule of the list's own scheme surely contains it.
+    fn uncovered(&self) -> &[usize] {
+        self.uncovered.get_or_init(|| {
+            let covering: Vec<&CompiledRule> = self
+                .rules
+                .iter()
+                .filter(|r| {
+                    self.listed_scheme.is_some()
+                        && r.scheme.as_ref().ok() == self.listed_scheme.as_ref()
+                })
+                .collect();
+            self.listed
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, parsed))| {
+                    !parsed.as_ref().is_some_and(|v| {
+                        covering
+                            .iter()
+                            .any(|rule| rule.contains_version(v) == Ok(true))
+                    })
+                })
+                .map(|(i, _)| i)
+                .collect()
+        })
     }
 
     /// Sources and severities of a finding of this entry (see [`severity`]).
@@ -344,6 +383,11 @@ impl CompiledRule {
         let version = installed
             .under(*scheme)
             .map_err(|e| format!("installed version not readable: {e}"))?;
+        self.contains_version(version)
+    }
+
+    /// Whether the rule contains `version` (parsed by the rule's scheme).
+    fn contains_version(&self, version: &Version) -> Result<bool, String> {
         let test = self.test.as_ref().map_err(Clone::clone)?;
         // Same scheme on both sides: `compare` always answers.
         let cmp = |bound: &Version| version.compare(bound).unwrap_or(Ordering::Equal);
@@ -619,7 +663,8 @@ impl<'a> ComponentMatch<'a> {
         installed: &InstalledVersion<'_>,
         options: &MatchOptions,
     ) {
-        let (Some(advisory), Some(compiled)) = (key.advisories.get(index), key.compiled.get(index))
+        let (Some(advisory), Some(Some(compiled))) =
+            (key.advisories.get(index), key.compiled.get(index))
         else {
             return;
         };

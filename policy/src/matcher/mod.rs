@@ -43,6 +43,7 @@ mod parallel;
 mod severity;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use stella_model::{Advisory, Finding, Inventory};
 
@@ -63,8 +64,10 @@ pub trait AdvisorySource: Sync {
     /// must answer for the normalized name whatever spelling its records
     /// use; every other ecosystem's name is passed as the component names
     /// it. The returned advisories may hold other packages' entries too;
-    /// the matcher only reads the ones for this key.
-    fn advisories(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, SourceError>;
+    /// the matcher only reads the ones for this key. Shared, not owned: a
+    /// source that keeps its advisories in memory hands out the same ones
+    /// to every match without copying them.
+    fn advisories(&self, ecosystem: &str, name: &str) -> Result<Arc<[Advisory]>, SourceError>;
 
     /// The ecosystems the source holds (to resolve a distro release to its
     /// ecosystem string, e.g. `Alpine:v3.19`).
@@ -213,12 +216,8 @@ pub fn match_inventory(
                 error,
             })?;
         let read = found.len();
-        let live: Vec<Advisory> = found
-            .into_iter()
-            .filter(|a| a.withdrawn.is_none())
-            .collect();
-        let withdrawn = read - live.len();
-        Ok((evaluate::KeyAdvisories::new(live), read, withdrawn))
+        let withdrawn = found.iter().filter(|a| a.withdrawn.is_some()).count();
+        Ok((evaluate::KeyAdvisories::new(found), read, withdrawn))
     });
     let mut keys: Vec<evaluate::KeyAdvisories> = Vec::with_capacity(distinct.len());
     for found in looked_up {
@@ -258,9 +257,10 @@ pub fn match_inventory(
         .collect();
     {
         let key_of = |&(g, i): &(usize, usize)| groups[g][i].as_ref().map(Finding::sort_key);
-        // Stable, and dedup keeps the first of equals: the same order and
-        // choice as sorting the findings themselves.
-        order.sort_by(|a, b| key_of(a).cmp(&key_of(b)));
+        // Each key built once (they borrow from `groups`); stable, and
+        // dedup keeps the first of equals: the same order and choice as
+        // sorting the findings themselves.
+        order.sort_by_cached_key(key_of);
         order.dedup_by(|a, b| key_of(a) == key_of(b));
     }
     let mut findings = Vec::with_capacity(order.len());

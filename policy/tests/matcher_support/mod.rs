@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 
 use stella_feeds::connector::{self, SourceKind};
 use stella_feeds::merge::{merge, MergeOptions, SourceClass, SourceInfo};
@@ -122,7 +123,7 @@ impl MemSource {
 }
 
 impl AdvisorySource for MemSource {
-    fn advisories(&self, ecosystem: &str, name: &str) -> Result<Vec<Advisory>, SourceError> {
+    fn advisories(&self, ecosystem: &str, name: &str) -> Result<Arc<[Advisory]>, SourceError> {
         self.lookups
             .lock()
             .expect("lookups lock")
@@ -131,7 +132,8 @@ impl AdvisorySource for MemSource {
             .by_key
             .get(&(ecosystem.to_string(), name.to_string()))
             .cloned()
-            .unwrap_or_default())
+            .unwrap_or_default()
+            .into())
     }
 
     fn ecosystems(&self) -> Result<Vec<String>, SourceError> {
