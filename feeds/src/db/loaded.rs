@@ -16,6 +16,9 @@ use stella_model::{Advisory, Digest};
 use super::{DbError, FeedDb};
 use crate::merge::package_key;
 
+/// One key's merged advisories, or why they could not be read.
+type Merged = Result<Vec<Advisory>, DbError>;
+
 /// Every key's merged advisories, in memory.
 #[derive(Debug)]
 pub struct LoadedFeeds {
@@ -38,26 +41,24 @@ impl FeedDb {
         }
         .clamp(1, keys.len().max(1));
         // Interleaved, so every thread meets large and small ecosystems.
-        let merged: Vec<Vec<(usize, Result<Vec<Advisory>, DbError>)>> =
-            std::thread::scope(|scope| {
-                let workers: Vec<_> = (0..threads)
-                    .map(|t| {
-                        let keys = &keys;
-                        scope.spawn(move || {
-                            (t..keys.len())
-                                .step_by(threads)
-                                .map(|i| (i, self.lookup_merged(&keys[i].0, &keys[i].1)))
-                                .collect::<Vec<_>>()
-                        })
+        let merged: Vec<Vec<(usize, Merged)>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|t| {
+                    let keys = &keys;
+                    scope.spawn(move || {
+                        (t..keys.len())
+                            .step_by(threads)
+                            .map(|i| (i, self.lookup_merged(&keys[i].0, &keys[i].1)))
+                            .collect::<Vec<_>>()
                     })
-                    .collect();
-                workers
-                    .into_iter()
-                    .map(|w| w.join().unwrap_or_default())
-                    .collect()
-            });
-        let mut results: Vec<Option<Result<Vec<Advisory>, DbError>>> =
-            (0..keys.len()).map(|_| None).collect();
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().unwrap_or_default())
+                .collect()
+        });
+        let mut results: Vec<Option<Merged>> = (0..keys.len()).map(|_| None).collect();
         for (i, result) in merged.into_iter().flatten() {
             results[i] = Some(result);
         }
