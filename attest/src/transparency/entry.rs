@@ -128,6 +128,17 @@ impl TrustedLog {
             require_set: false,
         }
     }
+
+    /// A log known only by its public key (`--rekor-key`): checkpoints
+    /// signed with this key count under any signer name
+    /// ([`NoteVerifier::for_key`]).
+    pub fn for_key(key: LogKey) -> Self {
+        TrustedLog {
+            checkpoint_signer: NoteVerifier::for_key(key.clone()),
+            key,
+            require_set: false,
+        }
+    }
 }
 
 fn field<'a>(v: &'a Value, name: &'static str) -> Result<&'a Value, EntryParseError> {
@@ -326,6 +337,53 @@ impl LogEntry {
             .collect()
     }
 
+    /// `(kind, apiVersion)` the canonicalized body states (empty strings
+    /// when the body is not JSON or does not say).
+    pub fn body_kind_version(&self) -> (String, String) {
+        let body: Value = serde_json::from_slice(&self.body).unwrap_or(Value::Null);
+        let text = |k: &str| {
+            body.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        (text("kind"), text("apiVersion"))
+    }
+
+    /// This entry as an element of a Sigstore bundle's
+    /// `verificationMaterial.tlogEntries` (protobuf JSON: 64-bit integers
+    /// as strings, bytes in base64; `kindVersion` from the body), the shape
+    /// [`LogEntry::from_bundle_tlog_entry`] reads back.
+    pub fn to_bundle_tlog_entry(&self) -> Value {
+        let (kind, version) = match &self.kind_version {
+            Some(kv) => kv.clone(),
+            None => self.body_kind_version(),
+        };
+        let mut entry = serde_json::json!({
+            "logIndex": self.log_index.to_string(),
+            "logId": {"keyId": B64.encode(self.log_id)},
+            "kindVersion": {"kind": kind, "version": version},
+            "integratedTime": self.integrated_time.to_string(),
+            "canonicalizedBody": B64.encode(&self.body),
+        });
+        if let Some(set) = &self.signed_entry_timestamp {
+            entry["inclusionPromise"] = serde_json::json!({"signedEntryTimestamp": B64.encode(set)});
+        }
+        if let Some(p) = &self.inclusion_proof {
+            let mut proof = serde_json::json!({
+                "logIndex": p.log_index.to_string(),
+                "rootHash": B64.encode(p.root_hash),
+                "treeSize": p.tree_size.to_string(),
+                "hashes": p.hashes.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
+            });
+            if let Some(cp) = &p.checkpoint {
+                proof["checkpoint"] = serde_json::json!({ "envelope": cp });
+            }
+            entry["inclusionProof"] = proof;
+        }
+        entry
+    }
+
     /// The leaf hash of this entry in the log's Merkle tree.
     pub fn leaf_hash(&self) -> Hash {
         leaf_hash(&self.body)
@@ -420,10 +478,8 @@ impl LogEntry {
         let Some((kind, version)) = &self.kind_version else {
             return Ok(());
         };
-        let body: Value = serde_json::from_slice(&self.body).unwrap_or(Value::Null);
-        let body_kind = body.get("kind").and_then(Value::as_str).unwrap_or("");
-        let body_version = body.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-        if body_kind != kind || body_version != version {
+        let (body_kind, body_version) = self.body_kind_version();
+        if body_kind != *kind || body_version != *version {
             return Err(EntryVerifyError::KindMismatch {
                 body: format!("{body_kind} {body_version}"),
                 declared: format!("{kind} {version}"),

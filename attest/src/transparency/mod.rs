@@ -16,7 +16,7 @@ pub mod log_key;
 pub mod merkle;
 pub mod sweep;
 
-pub use binding::BindingError;
+pub use binding::{BindingError, EnvelopeEntryError};
 pub use checkpoint::{CheckpointError, NoteVerifier, SignedCheckpoint, SignedNote};
 pub use entry::{
     EntryParseError, EntryVerifyError, InclusionProof, LogEntry, TrustedLog, VerifiedEntry,
