@@ -649,7 +649,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
                 .as_ref()
                 .map(|k| k.display().to_string())
                 .unwrap_or_default(),
-            log_id: hex::encode(p.log.key.log_id()),
+            log_id: stella_attest::transparency::to_hex(&p.log.key.log_id()),
             required: p.require,
         }),
         outcome,

@@ -23,3 +23,9 @@ pub use entry::{
 };
 pub use log_key::{LogKey, LogKeyError};
 pub use merkle::{leaf_hash, node_hash, verify_consistency, verify_inclusion, Hash, ProofError};
+
+/// Lower-case hex, as logs write log IDs and hashes (for callers without
+/// a hex crate of their own).
+pub fn to_hex(bytes: &[u8]) -> String {
+    hex::encode(bytes)
+}

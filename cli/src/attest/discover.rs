@@ -5,7 +5,6 @@
 //! attestation (someone changed it), not an error of the command.
 
 use serde::Serialize;
-use sha2::Digest as _;
 use serde_json::Value;
 use stella_attest::bundle::{Bundle, BundleError, BUNDLE_V03_MEDIA_TYPE};
 use stella_attest::dsse::ENVELOPE_MEDIA_TYPE;
@@ -205,7 +204,7 @@ fn find_referrers(
 /// attestation of `subject` (the image's platform manifest). `manifest`
 /// is the file's own sha256.
 pub fn found_in_bundle_file(path: &str, bytes: &[u8], subject: &Digest) -> anyhow::Result<Found> {
-    let manifest: Digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes))).parse()?;
+    let manifest = Digest::sha256_of(bytes);
     let (envelope, tlog_entries) = match envelope_of_bundle(bytes) {
         Ok((envelope, entries)) => (Ok(envelope), entries),
         Err(problem) => (Err(problem), Vec::new()),

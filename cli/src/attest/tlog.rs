@@ -102,7 +102,7 @@ pub fn submit(
             eprintln!(
                 "stella: WARNING: trusting the log key {url} sent (log ID {}) on first use; \
                  pass --rekor-key to pin it",
-                hex::encode(key.log_id())
+                stella_attest::transparency::to_hex(&key.log_id())
             );
             (key, KeySource::TrustOnFirstUse)
         }
@@ -130,10 +130,10 @@ pub fn submit(
         kind: format!("{kind} {version}"),
         uuid: entry.uuid.clone(),
         log_index: entry.log_index,
-        log_id: hex::encode(entry.log_id),
+        log_id: stella_attest::transparency::to_hex(&entry.log_id),
         integrated_time: entry.integrated_time,
         tree_size: verified.tree_size,
-        root_hash: hex::encode(verified.root_hash),
+        root_hash: stella_attest::transparency::to_hex(&verified.root_hash),
         already_logged: submission.already_existed,
         log_key: source,
         log_key_file: log_key_file.map(|p| p.display().to_string()),
