@@ -603,6 +603,53 @@ fn cosign_reads_our_logged_bundle_referrer_and_we_read_cosigns() {
     let image = format!("registry:{repo}:v1");
     let by_digest = format!("{repo}@{digest}");
 
+    // A first entry, so that no bundle below holds a proof in a one-leaf
+    // tree: sigstore-go refuses an inclusion proof without hashes ("nil
+    // value in transaction log entry"), which only a one-leaf tree has.
+    let first = w.join("first.json");
+    std::fs::write(&first, br#"{"first":true}"#).unwrap();
+    ok(&attest(
+        &image,
+        &first,
+        &[
+            "--no-referrer",
+            "--bundle",
+            w.join("first.sigstore.json").to_str().unwrap(),
+            "--rekor-url",
+            &log.url(),
+            "--rekor-key",
+            &log_key_arg,
+        ],
+    ));
+    // cosign attests through the test log.
+    let cosign_type = "https://example.com/cosign-made/v1";
+    let cosign_pred = w.join("cosign-pred.json");
+    std::fs::write(&cosign_pred, br#"{"from":"cosign"}"#).unwrap();
+    let out = cosign(
+        &cosign_path,
+        &home,
+        &[
+            "attest",
+            "--new-bundle-format",
+            "--allow-http-registry",
+            "--rekor-url",
+            &log.url(),
+            "--type",
+            cosign_type,
+            "--predicate",
+            cosign_pred.to_str().unwrap(),
+            "--key",
+            key("cosign.key").to_str().unwrap(),
+            &by_digest,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "cosign attest --rekor-url <test log>: {}",
+        text(&out.stderr)
+    );
+    assert_eq!(log.size(), 2, "cosign logged its attestation in the test log");
+
     let predicate = w.join("predicate.json");
     std::fs::write(&predicate, br#"{"reviewed":true}"#).unwrap();
     let r: Value = serde_json::from_str(&ok(&attest(
@@ -612,8 +659,10 @@ fn cosign_reads_our_logged_bundle_referrer_and_we_read_cosigns() {
     )))
     .unwrap();
     assert_eq!(r["subject"]["digest"], digest.as_str());
+    assert_eq!(r["tlog"]["logIndex"], 2);
+    assert_eq!(log.size(), 3);
 
-    // cosign finds our bundle referrer and verifies it, log included.
+    // cosign finds both bundle referrers and verifies each, log included.
     let verify_args = |type_: &str| {
         vec![
             "verify-attestation".to_string(),
@@ -628,44 +677,38 @@ fn cosign_reads_our_logged_bundle_referrer_and_we_read_cosigns() {
             by_digest.clone(),
         ]
     };
+    for type_ in ["custom", cosign_type] {
+        let args = verify_args(type_);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = cosign(&cosign_path, &home, &args);
+        assert!(
+            out.status.success(),
+            "cosign verify-attestation --type {type_} (tlog on): {}{}",
+            text(&out.stderr),
+            text(&out.stdout)
+        );
+        println!(
+            "cosign verify-attestation --type {type_}: {}",
+            text(&out.stderr).trim()
+        );
+    }
+    // With another log in the trusted root cosign refuses ours.
+    let mut other_root = trusted_root(&log);
+    let other_der = pem_der(&std::fs::read_to_string(key("p256.pub.pem")).unwrap());
+    other_root["tlogs"][0]["publicKey"]["rawBytes"] = json!(b64_encode(&other_der));
+    other_root["tlogs"][0]["logId"]["keyId"] =
+        json!(b64_encode(&hex::decode(sha256_hex(&other_der)).unwrap()));
+    std::fs::write(&root, other_root.to_string()).unwrap();
     let args = verify_args("custom");
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = cosign(&cosign_path, &home, &args);
-    assert!(
-        out.status.success(),
-        "cosign verify-attestation (tlog on) rejects our referrer: {}{}",
-        text(&out.stderr),
-        text(&out.stdout)
-    );
-    println!("cosign verify-attestation: {}", text(&out.stderr).trim());
-
-    // cosign attests through the same test log; stella verifies its entry.
-    let spdx = w.join("cosign-pred.json");
-    std::fs::write(&spdx, br#"{"from":"cosign"}"#).unwrap();
-    let out = cosign(
-        &cosign_path,
-        &home,
-        &[
-            "attest",
-            "--new-bundle-format",
-            "--allow-http-registry",
-            "--rekor-url",
-            &log.url(),
-            "--type",
-            "https://example.com/cosign-made/v1",
-            "--predicate",
-            spdx.to_str().unwrap(),
-            "--key",
-            key("cosign.key").to_str().unwrap(),
-            &by_digest,
-        ],
-    );
+    assert!(!out.status.success(), "cosign accepted an untrusted log");
     println!(
-        "cosign attest --rekor-url <test log>: exit {:?}: {}",
-        out.status.code(),
+        "cosign verify-attestation, another log trusted: {}",
         text(&out.stderr).trim()
     );
-    assert!(out.status.success(), "cosign attest through the test log failed");
+
+    // stella verifies cosign's entry and its own.
     let (code, report) = verify(
         &image,
         &["cosign.pub"],
@@ -674,10 +717,15 @@ fn cosign_reads_our_logged_bundle_referrer_and_we_read_cosigns() {
     assert_eq!(code, 0, "{report:#}");
     let list = report["attestations"].as_array().unwrap();
     assert_eq!(list.len(), 2, "{report:#}");
+    let mut indexes: Vec<i64> = Vec::new();
     for a in list {
         assert_eq!(a["origin"], "bundle-referrer", "{report:#}");
+        assert_eq!(a["verdict"], "verified", "{report:#}");
         assert_eq!(a["tlog"]["status"], "verified", "{report:#}");
+        indexes.push(a["tlog"]["logIndex"].as_i64().unwrap());
     }
+    indexes.sort();
+    assert_eq!(indexes, vec![1, 2]);
     // Pinning another log's key rejects both.
     let other = key_arg("p256.pub.pem");
     let (code, report) = verify(&image, &["cosign.pub"], &["--rekor-key", &other]);

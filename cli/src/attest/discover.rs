@@ -116,10 +116,50 @@ pub fn find_all(store: &dyn ArtifactStore, subjects: &[Descriptor]) -> anyhow::R
     Ok(out)
 }
 
+/// The parts of a referrer's manifest that say what it holds.
 #[derive(serde::Deserialize)]
-struct Layers {
+struct ArtifactManifest {
+    #[serde(default, rename = "artifactType")]
+    artifact_type: Option<String>,
+    #[serde(default)]
+    config: Option<ConfigDescriptor>,
     #[serde(default)]
     layers: Vec<Descriptor>,
+    #[serde(default)]
+    annotations: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(serde::Deserialize)]
+struct ConfigDescriptor {
+    #[serde(default, rename = "artifactType")]
+    artifact_type: Option<String>,
+}
+
+impl ArtifactManifest {
+    /// What the manifest itself says it is (top-level `artifactType`, else
+    /// the config descriptor's, as cosign writes it).
+    fn origin(&self) -> Option<Origin> {
+        origin_of(self.artifact_type.as_deref())
+            .or_else(|| origin_of(self.config.as_ref()?.artifact_type.as_deref()))
+    }
+
+    fn claim(&self) -> Option<String> {
+        self.annotations
+            .get(ANNOTATION_PREDICATE_TYPE)
+            .or_else(|| self.annotations.get(BUNDLE_PREDICATE_TYPE))
+            .cloned()
+    }
+}
+
+const EMPTY_JSON_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
+
+/// The kind of attestation referrer an artifact type names.
+fn origin_of(artifact_type: Option<&str>) -> Option<Origin> {
+    match artifact_type? {
+        ENVELOPE_MEDIA_TYPE => Some(Origin::Referrer),
+        BUNDLE_V03_MEDIA_TYPE => Some(Origin::BundleReferrer),
+        _ => None,
+    }
 }
 
 fn find_referrers(
@@ -129,10 +169,30 @@ fn find_referrers(
 ) -> anyhow::Result<()> {
     let referrers = store.referrers(subject, None)?;
     for referrer in referrers {
-        let origin = match referrer.artifact_type.as_deref() {
-            Some(ENVELOPE_MEDIA_TYPE) => Origin::Referrer,
-            Some(BUNDLE_V03_MEDIA_TYPE) => Origin::BundleReferrer,
-            _ => continue,
+        let listed = origin_of(referrer.artifact_type.as_deref());
+        // A referrers fallback index written by go-containerregistry (cosign)
+        // lists its own bundle referrers with the config's media type
+        // (google/go-containerregistry#1997): such entries are looked at.
+        let ambiguous = matches!(
+            referrer.artifact_type.as_deref(),
+            None | Some(EMPTY_JSON_MEDIA_TYPE)
+        );
+        if listed.is_none() && !ambiguous {
+            continue;
+        }
+        let fetched = store.get_manifest(&ManifestRef::Digest(referrer.digest.clone()));
+        let parsed = fetched
+            .as_ref()
+            .ok()
+            .and_then(|m| serde_json::from_slice::<ArtifactManifest>(&m.bytes).ok());
+        let origin = match (listed, &parsed) {
+            (Some(origin), _) => origin,
+            (None, Some(m)) => match m.origin() {
+                Some(origin) => origin,
+                None => continue,
+            },
+            // Unreadable and not listed as an attestation: not ours to judge.
+            (None, None) => continue,
         };
         let layer_type = match origin {
             Origin::BundleReferrer => BUNDLE_V03_MEDIA_TYPE,
@@ -142,7 +202,8 @@ fn find_referrers(
             .annotations
             .get(ANNOTATION_PREDICATE_TYPE)
             .or_else(|| referrer.annotations.get(BUNDLE_PREDICATE_TYPE))
-            .cloned();
+            .cloned()
+            .or_else(|| parsed.as_ref().and_then(ArtifactManifest::claim));
         let base = |layer: Option<Digest>, claimed_type, envelope| Found {
             origin,
             subject: subject.clone(),
@@ -154,17 +215,14 @@ fn find_referrers(
             tlog_entries: Vec::new(),
             file: None,
         };
-        let manifest = match store.get_manifest(&ManifestRef::Digest(referrer.digest.clone())) {
-            Ok(m) => m,
-            Err(e) => {
-                out.push(base(None, manifest_claim, Err(content_problem(e)?)));
-                continue;
-            }
-        };
-        let layers = match serde_json::from_slice::<Layers>(&manifest.bytes) {
-            Ok(l) => l.layers,
-            Err(e) => {
-                let problem = Problem::new("malformed-artifact", format!("manifest: {e}"));
+        if let Err(e) = fetched {
+            out.push(base(None, manifest_claim, Err(content_problem(e)?)));
+            continue;
+        }
+        let layers = match parsed {
+            Some(m) => m.layers,
+            None => {
+                let problem = Problem::new("malformed-artifact", "manifest is not an image manifest");
                 out.push(base(None, manifest_claim, Err(problem)));
                 continue;
             }
