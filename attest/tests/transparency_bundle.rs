@@ -34,7 +34,10 @@ fn bundle(name: &str) -> Value {
 }
 
 const FIXTURES: [(&str, &str); 3] = [
-    ("prod-hashedrekord.bundle-v0.2.json", "rekor.sigstore.dev.pub"),
+    (
+        "prod-hashedrekord.bundle-v0.2.json",
+        "rekor.sigstore.dev.pub",
+    ),
     ("prod-intoto.bundle-v0.2.json", "rekor.sigstore.dev.pub"),
     (
         "staging-hashedrekord.bundle-v0.3.json",
@@ -69,9 +72,8 @@ fn real_entries_verify_with_the_log_key_alone() {
     }
     // Another log's checkpoint (same shape, other key) is not accepted: the
     // staging checkpoint in the production entry.
-    let mut prod = bundle("prod-intoto.bundle-v0.2.json")["verificationMaterial"]["tlogEntries"]
-        [0]
-    .clone();
+    let mut prod =
+        bundle("prod-intoto.bundle-v0.2.json")["verificationMaterial"]["tlogEntries"][0].clone();
     let staging = bundle("staging-hashedrekord.bundle-v0.3.json");
     prod["inclusionProof"]["checkpoint"] =
         staging["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["checkpoint"].clone();

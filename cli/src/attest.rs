@@ -537,9 +537,7 @@ fn print_attest_report(report: &AttestReport, format: ListFormat) -> anyhow::Res
             if let Some(t) = &report.tlog {
                 let key = match t.log_key {
                     tlog::KeySource::Pinned => "log key pinned".to_string(),
-                    tlog::KeySource::TrustOnFirstUse => {
-                        "log key TRUSTED ON FIRST USE".to_string()
-                    }
+                    tlog::KeySource::TrustOnFirstUse => "log key TRUSTED ON FIRST USE".to_string(),
                 };
                 rows.push([
                     "tlog".into(),
@@ -611,7 +609,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
             &path.display().to_string(),
             &bytes,
             &image.manifest.digest,
-        )?);
+        ));
     }
     let key_names: Vec<String> = args.keys.iter().map(|p| p.display().to_string()).collect();
     let results = discover::verify_all(

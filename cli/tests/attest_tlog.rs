@@ -221,7 +221,7 @@ fn attest_logs_the_envelope_and_verify_checks_the_entry() {
         .expect("tlogEntries");
     assert_eq!(entries.len(), 1);
     let e = &entries[0];
-    let served: Value = reqwest_get(&format!("{url}/api/v1/log/entries?logIndex=3"));
+    let served = log_get(&log, "/api/v1/log/entries?logIndex=3");
     let (uuid, s) = served.as_object().unwrap().iter().next().unwrap();
     assert_eq!(r["tlog"]["uuid"], uuid.as_str());
     assert_eq!(e["logIndex"], "3");
@@ -231,7 +231,10 @@ fn attest_logs_the_envelope_and_verify_checks_the_entry() {
         b64(e["logId"]["keyId"].as_str().unwrap()),
         hex::decode(s["logID"].as_str().unwrap()).unwrap()
     );
-    assert_eq!(e["kindVersion"], json!({"kind": "dsse", "version": "0.0.1"}));
+    assert_eq!(
+        e["kindVersion"],
+        json!({"kind": "dsse", "version": "0.0.1"})
+    );
     assert_eq!(
         e["inclusionPromise"]["signedEntryTimestamp"],
         s["verification"]["signedEntryTimestamp"]
@@ -260,7 +263,8 @@ fn attest_logs_the_envelope_and_verify_checks_the_entry() {
     assert_eq!(hashes.len(), 2, "index 3 of 4 has a two-hash path");
     assert_eq!(p["checkpoint"]["envelope"], sp["checkpoint"]);
     // The body logs this envelope: payload hash and signature.
-    let body: Value = serde_json::from_slice(&b64(e["canonicalizedBody"].as_str().unwrap())).unwrap();
+    let body: Value =
+        serde_json::from_slice(&b64(e["canonicalizedBody"].as_str().unwrap())).unwrap();
     let envelope = &b["dsseEnvelope"];
     assert_eq!(
         body["spec"]["payloadHash"]["value"],
@@ -280,7 +284,12 @@ fn attest_logs_the_envelope_and_verify_checks_the_entry() {
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(
         only(&report),
-        ("verified".into(), "verified".into(), "verified".into(), "-".into())
+        (
+            "verified".into(),
+            "verified".into(),
+            "verified".into(),
+            "-".into()
+        )
     );
     assert_eq!(report["attestations"][0]["origin"], "bundle-referrer");
     assert_eq!(report["attestations"][0]["tlog"]["logIndex"], 3);
@@ -297,13 +306,18 @@ fn attest_logs_the_envelope_and_verify_checks_the_entry() {
     ]));
     assert!(table.contains("TLOG"), "{table}");
     assert!(
-        table.lines().any(|l| l.starts_with("verified") && l.contains(" verified ")),
+        table
+            .lines()
+            .any(|l| l.starts_with("verified") && l.contains(" verified ")),
         "{table}"
     );
     // Without --rekor-key nothing changes: no tlog field.
     let (code, report) = verify(&image, &["cosign.pub"], &[]);
     assert_eq!(code, 0, "{report:#}");
-    assert!(report["attestations"][0].get("tlog").is_none(), "{report:#}");
+    assert!(
+        report["attestations"][0].get("tlog").is_none(),
+        "{report:#}"
+    );
     assert!(report.get("tlog").is_none());
 
     // Another log's key: the entry is rejected, naming both logs.
@@ -332,7 +346,12 @@ fn attest_logs_the_envelope_and_verify_checks_the_entry() {
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(
         only(&report),
-        ("verified".into(), "verified".into(), "absent".into(), "-".into())
+        (
+            "verified".into(),
+            "verified".into(),
+            "absent".into(),
+            "-".into()
+        )
     );
     let (code, report) = verify(
         &plain,
@@ -342,7 +361,12 @@ fn attest_logs_the_envelope_and_verify_checks_the_entry() {
     assert_eq!(code, 4, "{report:#}");
     assert_eq!(
         only(&report),
-        ("rejected".into(), "tlog-missing".into(), "absent".into(), "-".into())
+        (
+            "rejected".into(),
+            "tlog-missing".into(),
+            "absent".into(),
+            "-".into()
+        )
     );
     // --require-tlog without a log key is a usage error.
     let out = stella(&[
@@ -363,7 +387,8 @@ fn attest_logs_the_envelope_and_verify_checks_the_entry() {
     let r: Value = serde_json::from_str(&ok(&out)).unwrap();
     assert_eq!(r["tlog"]["logKey"], "trust-on-first-use");
     assert!(
-        text(&out.stderr).contains("trusting the log key") && text(&out.stderr).contains("first use"),
+        text(&out.stderr).contains("trusting the log key")
+            && text(&out.stderr).contains("first use"),
         "{}",
         text(&out.stderr)
     );
@@ -375,23 +400,86 @@ fn attest_logs_the_envelope_and_verify_checks_the_entry() {
         &["--rekor-url", &url, "--rekor-key", &other_arg],
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
-    assert!(text(&out.stderr).contains("does not verify"), "{}", text(&out.stderr));
-    assert_eq!(log.size(), before + 1, "the log took it; we refused its answer");
+    assert!(
+        text(&out.stderr).contains("does not verify"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        log.size(),
+        before + 1,
+        "the log took it; we refused its answer"
+    );
     let (_, report) = verify(&plain, &["cosign.pub"], &[]);
-    assert_eq!(report["attestations"].as_array().unwrap().len(), 1, "nothing new attached");
+    assert_eq!(
+        report["attestations"].as_array().unwrap().len(),
+        1,
+        "nothing new attached"
+    );
+
+    // An intoto 0.0.2 entry instead of dsse: the same checks hold.
+    let intoto_dir = w.join("intoto");
+    image_layout(&intoto_dir, "intoto");
+    let intoto = format!("oci-dir:{}", intoto_dir.display());
+    let intoto_bundle = w.join("intoto.sigstore.json");
+    let r: Value = serde_json::from_str(&ok(&attest(
+        &intoto,
+        &predicate,
+        &[
+            "--rekor-url",
+            &url,
+            "--rekor-key",
+            &log_key_arg,
+            "--rekor-entry-type",
+            "intoto",
+            "--bundle",
+            intoto_bundle.to_str().unwrap(),
+        ],
+    )))
+    .unwrap();
+    assert_eq!(r["tlog"]["kind"], "intoto 0.0.2");
+    let (code, report) = verify(
+        &intoto,
+        &["cosign.pub"],
+        &["--rekor-key", &log_key_arg, "--require-tlog"],
+    );
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["attestations"][0]["tlog"]["status"], "verified");
 
     // The tampered-bundle matrix, judged by stella and by cosign.
     tamper_matrix(&log, w, &dir, &subject, &bundle, &log_key_arg);
+    if let Some(bin) = cosign_bin() {
+        let home = w.join("home");
+        let blob = w.join("intoto-manifest.json");
+        let (_, intoto_subject) = image_layout(&w.join("intoto-copy"), "intoto");
+        std::fs::write(&blob, manifest_bytes(&intoto_dir, &intoto_subject)).unwrap();
+        let out = cosign_verify_bundle(
+            &bin,
+            &home,
+            &w.join("trusted_root.json"),
+            &intoto_bundle,
+            &blob,
+        );
+        println!(
+            "cosign on the intoto 0.0.2 bundle: exit {:?}: {}",
+            out.status.code(),
+            text(&out.stderr).trim()
+        );
+        assert!(
+            out.status.success(),
+            "cosign (tlog on) rejects our intoto entry"
+        );
+    }
 }
 
-/// GET a JSON document from the test log (an independent reading of it).
-fn reqwest_get(url: &str) -> Value {
-    let out = Command::new("curl")
-        .args(["-sSf", url])
-        .output()
-        .expect("curl");
-    assert!(out.status.success(), "curl {url}: {}", text(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("JSON from the log")
+/// GET a JSON document from the test log (its own answer, read here with
+/// a raw HTTP client, not through our Rekor client).
+fn log_get(log: &TestLog, path: &str) -> Value {
+    let url = log.url();
+    let addr = url.trim_start_matches("http://");
+    let resp = stella_testkit::http::raw_request(addr, "GET", path, &[]).expect("GET the test log");
+    assert_eq!(resp.status, 200, "GET {path}: {}", text(&resp.body));
+    serde_json::from_slice(&resp.body).expect("JSON from the log")
 }
 
 /// Each tampering of a genuine bundle (written by `stella attest
@@ -444,20 +532,29 @@ fn tamper_matrix(
         let mut e = entry(&good);
         let body = String::from_utf8(b64(e["canonicalizedBody"].as_str().unwrap())).unwrap();
         let v: Value = serde_json::from_str(&body).unwrap();
-        let h = v["spec"]["payloadHash"]["value"].as_str().unwrap().to_string();
+        let h = v["spec"]["payloadHash"]["value"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let changed = format!("{}{}", if h.starts_with('0') { "1" } else { "0" }, &h[1..]);
         e["canonicalizedBody"] = json!(b64_encode(body.replace(&h, &changed).as_bytes()));
         cases.push(("body", with_entry(e), "inclusion-proof"));
     }
     {
         let mut e = entry(&good);
-        let h = e["inclusionProof"]["hashes"][0].as_str().unwrap().to_string();
+        let h = e["inclusionProof"]["hashes"][0]
+            .as_str()
+            .unwrap()
+            .to_string();
         e["inclusionProof"]["hashes"][0] = json!(flip_b64(&h, 5));
         cases.push(("proof hash", with_entry(e), "inclusion-proof"));
     }
     {
         let mut e = entry(&good);
-        let h = e["inclusionProof"]["rootHash"].as_str().unwrap().to_string();
+        let h = e["inclusionProof"]["rootHash"]
+            .as_str()
+            .unwrap()
+            .to_string();
         e["inclusionProof"]["rootHash"] = json!(flip_b64(&h, 7));
         cases.push(("root hash", with_entry(e), "inclusion-proof"));
     }
@@ -487,10 +584,18 @@ fn tamper_matrix(
         let (name, sig) = sig_line.trim_end().rsplit_once(' ').unwrap();
         let tampered = format!("{text_part}\n\n{name} {}\n", flip_b64(sig, 12));
         e["inclusionProof"]["checkpoint"]["envelope"] = json!(tampered);
-        cases.push(("checkpoint signature", with_entry(e), "checkpoint-signature"));
+        cases.push((
+            "checkpoint signature",
+            with_entry(e),
+            "checkpoint-signature",
+        ));
     }
     // A genuine entry of another envelope.
-    cases.push(("entry of another envelope", with_entry(entry(&other)), "other-envelope"));
+    cases.push((
+        "entry of another envelope",
+        with_entry(entry(&other)),
+        "other-envelope",
+    ));
 
     let cosign = cosign_bin();
     let home = w.join("home");
@@ -531,8 +636,14 @@ fn tamper_matrix(
         let other_root_path = w.join("other_root.json");
         std::fs::write(&other_root_path, other_root.to_string()).unwrap();
         let out = cosign_verify_bundle(bin, &home, &other_root_path, genuine, &blob);
-        assert!(!out.status.success(), "cosign accepted an entry of an untrusted log");
-        println!("cosign with another log's key: {}", text(&out.stderr).trim());
+        assert!(
+            !out.status.success(),
+            "cosign accepted an entry of an untrusted log"
+        );
+        println!(
+            "cosign with another log's key: {}",
+            text(&out.stderr).trim()
+        );
     }
 
     for (what, bundle, check) in cases {
@@ -648,7 +759,11 @@ fn cosign_reads_our_logged_bundle_referrer_and_we_read_cosigns() {
         "cosign attest --rekor-url <test log>: {}",
         text(&out.stderr)
     );
-    assert_eq!(log.size(), 2, "cosign logged its attestation in the test log");
+    assert_eq!(
+        log.size(),
+        2,
+        "cosign logged its attestation in the test log"
+    );
 
     let predicate = w.join("predicate.json");
     std::fs::write(&predicate, br#"{"reviewed":true}"#).unwrap();

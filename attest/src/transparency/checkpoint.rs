@@ -107,7 +107,9 @@ impl NoteVerifier {
             return sig.name == self.name && sig.key_hash == self.key_hash;
         }
         match self.key.key() {
-            VerifyingKey::Ed25519(k) => sig.key_hash == ed25519_note_key_hash(&sig.name, k.as_bytes()),
+            VerifyingKey::Ed25519(k) => {
+                sig.key_hash == ed25519_note_key_hash(&sig.name, k.as_bytes())
+            }
             VerifyingKey::P256(_) => sig.key_hash == self.key_hash,
         }
     }

@@ -367,7 +367,8 @@ impl LogEntry {
             "canonicalizedBody": B64.encode(&self.body),
         });
         if let Some(set) = &self.signed_entry_timestamp {
-            entry["inclusionPromise"] = serde_json::json!({"signedEntryTimestamp": B64.encode(set)});
+            entry["inclusionPromise"] =
+                serde_json::json!({"signedEntryTimestamp": B64.encode(set)});
         }
         if let Some(p) = &self.inclusion_proof {
             let mut proof = serde_json::json!({

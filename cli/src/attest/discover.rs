@@ -222,7 +222,8 @@ fn find_referrers(
         let layers = match parsed {
             Some(m) => m.layers,
             None => {
-                let problem = Problem::new("malformed-artifact", "manifest is not an image manifest");
+                let problem =
+                    Problem::new("malformed-artifact", "manifest is not an image manifest");
                 out.push(base(None, manifest_claim, Err(problem)));
                 continue;
             }
@@ -261,13 +262,13 @@ fn find_referrers(
 /// A Sigstore bundle file (`stella verify --bundle FILE`), judged as an
 /// attestation of `subject` (the image's platform manifest). `manifest`
 /// is the file's own sha256.
-pub fn found_in_bundle_file(path: &str, bytes: &[u8], subject: &Digest) -> anyhow::Result<Found> {
+pub fn found_in_bundle_file(path: &str, bytes: &[u8], subject: &Digest) -> Found {
     let manifest = Digest::sha256_of(bytes);
     let (envelope, tlog_entries) = match envelope_of_bundle(bytes) {
         Ok((envelope, entries)) => (Ok(envelope), entries),
         Err(problem) => (Err(problem), Vec::new()),
     };
-    Ok(Found {
+    Found {
         origin: Origin::BundleFile,
         subject: subject.clone(),
         manifest,
@@ -277,7 +278,7 @@ pub fn found_in_bundle_file(path: &str, bytes: &[u8], subject: &Digest) -> anyho
         envelope,
         tlog_entries,
         file: Some(path.to_string()),
-    })
+    }
 }
 
 /// The predicate-type annotation cosign puts on bundle referrers.

@@ -89,8 +89,8 @@ pub fn submit(
     envelope_json: &[u8],
     signer: &VerifyingKey,
 ) -> anyhow::Result<(LogEntry, Logged)> {
-    let client = RekorClient::new(ClientConfig::new(url))
-        .with_context(|| format!("--rekor-url {url}"))?;
+    let client =
+        RekorClient::new(ClientConfig::new(url)).with_context(|| format!("--rekor-url {url}"))?;
     let (log_key, source) = match log_key_file {
         Some(path) => (load_log_key(path)?, KeySource::Pinned),
         None => {
@@ -118,12 +118,14 @@ pub fn submit(
     let entry = submission.entry;
     let mut trusted = TrustedLog::for_key(log_key);
     trusted.require_set = true;
-    let verified = entry.verify_for_envelope(&trusted, envelope).with_context(|| {
-        format!(
-            "the log at {url} answered with an entry (index {}) that does not verify",
-            entry.log_index
-        )
-    })?;
+    let verified = entry
+        .verify_for_envelope(&trusted, envelope)
+        .with_context(|| {
+            format!(
+                "the log at {url} answered with an entry (index {}) that does not verify",
+                entry.log_index
+            )
+        })?;
     let (kind, version) = entry.body_kind_version();
     let logged = Logged {
         url: url.to_string(),
