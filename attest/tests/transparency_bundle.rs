@@ -152,3 +152,40 @@ fn a_stella_bundle_keeps_its_entries() {
         vec![entry]
     );
 }
+
+#[test]
+fn a_promise_alone_is_checked_in_cosigns_annotation_format() {
+    let b = bundle("prod-intoto.bundle-v0.2.json");
+    let envelope = Envelope::from_wire_value(b["dsseEnvelope"].clone()).unwrap();
+    let entry =
+        LogEntry::from_bundle_tlog_entry(&b["verificationMaterial"]["tlogEntries"][0]).unwrap();
+    let log = TrustedLog::for_key(key("rekor.sigstore.dev.pub"));
+    // Through cosign's `.att` annotation shape and back: no proof travels.
+    let annotation = entry.to_cosign_bundle_annotation();
+    let promised = LogEntry::from_cosign_bundle_annotation(annotation.as_bytes()).unwrap();
+    assert!(promised.inclusion_proof.is_none());
+    assert_eq!(promised.body, entry.body);
+    let verified = promised
+        .verify_promise_for_envelope(&log, &envelope)
+        .unwrap();
+    assert!(verified.set_verified && !verified.inclusion_verified);
+    // The full check needs the proof it does not have.
+    assert_eq!(
+        promised.verify(&log).unwrap_err(),
+        EntryVerifyError::NoInclusionProof
+    );
+    // A changed integrated time breaks the SET.
+    let mut v: Value = serde_json::from_str(&annotation).unwrap();
+    v["Payload"]["integratedTime"] = Value::from(1738701348_i64);
+    let changed = LogEntry::from_cosign_bundle_annotation(v.to_string().as_bytes()).unwrap();
+    let err = changed
+        .verify_promise_for_envelope(&log, &envelope)
+        .unwrap_err();
+    assert_eq!(err.code(), "set-signature", "{err}");
+    // Staging's key does not vouch for a production entry.
+    let staging = TrustedLog::for_key(key("rekor.sigstage.dev.pub"));
+    let err = promised
+        .verify_promise_for_envelope(&staging, &envelope)
+        .unwrap_err();
+    assert_eq!(err.code(), "unknown-log", "{err}");
+}

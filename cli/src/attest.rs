@@ -315,8 +315,12 @@ pub fn attest(args: AttestArgs) -> anyhow::Result<u8> {
         )?),
         None => None,
     };
+    let (log_entry, logged) = match logged {
+        Some((entry, report)) => (Some(entry), Some(report)),
+        None => (None, None),
+    };
     let mut bundle = Bundle::new(envelope, key.verifying_key().bundle_hint());
-    if let Some((entry, _)) = &logged {
+    if let Some(entry) = &log_entry {
         bundle.tlog_entries.push(entry.to_bundle_tlog_entry());
     }
     let mut report = AttestReport {
@@ -331,7 +335,7 @@ pub fn attest(args: AttestArgs) -> anyhow::Result<u8> {
         referrer: None,
         cosign_tag: None,
         bundle: None,
-        tlog: logged.map(|(_, l)| l),
+        tlog: logged,
     };
     if !args.no_referrer {
         let created = epoch_time()?.or(found.created);
@@ -357,11 +361,13 @@ pub fn attest(args: AttestArgs) -> anyhow::Result<u8> {
         report.referrer = Some(attached);
     }
     if args.cosign_compat {
+        let log_bundle = log_entry.as_ref().map(|e| e.to_cosign_bundle_annotation());
         report.cosign_tag = Some(cosign_tag::push(
             image.store.as_ref(),
             &image.manifest.digest,
             &envelope_json,
             &predicate_type,
+            log_bundle.as_deref(),
         )?);
     }
     if let Some(path) = &args.bundle {

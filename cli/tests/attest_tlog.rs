@@ -846,3 +846,160 @@ fn cosign_reads_our_logged_bundle_referrer_and_we_read_cosigns() {
     let (code, report) = verify(&image, &["cosign.pub"], &["--rekor-key", &other]);
     assert_eq!(code, 4, "{report:#}");
 }
+
+/// cosign's tag layout: `--cosign-compat --rekor-url` puts the entry in the
+/// `.att` layer's `dev.sigstore.cosign/bundle` annotation (SET, no proof),
+/// which `cosign verify-attestation` checks offline with the log key
+/// (SIGSTORE_REKOR_PUBLIC_KEY) when tlog verification is on; and stella
+/// verifies what `cosign attest --rekor-url` put there.
+#[test]
+fn cosign_tag_layers_carry_the_log_promise() {
+    let Some(cosign_path) = cosign_bin() else {
+        return;
+    };
+    let log = TestLog::start(TestLogOptions::default()).expect("test log");
+    let registry = Distribution::start(None);
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let home = w.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let log_key = w.join("log.pub");
+    std::fs::write(&log_key, log.public_key_pem()).unwrap();
+    let log_key_arg = log_key.display().to_string();
+
+    let repo = format!("{}/stella/tlog-att", registry.addr);
+    let layout = w.join("one");
+    image_layout(&layout, "att");
+    let out = Command::new("skopeo")
+        .args(["copy", "--quiet", "--dest-tls-verify=false"])
+        .arg(format!("oci:{}", layout.display()))
+        .arg(format!("docker://{repo}:v1"))
+        .output()
+        .expect("skopeo");
+    assert!(out.status.success(), "skopeo: {}", text(&out.stderr));
+    let raw = Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false", "--raw"])
+        .arg(format!("docker://{repo}:v1"))
+        .output()
+        .expect("skopeo")
+        .stdout;
+    let digest = format!("sha256:{}", sha256_hex(&raw));
+    let image = format!("registry:{repo}:v1");
+    let by_digest = format!("{repo}@{digest}");
+
+    let predicate = w.join("predicate.json");
+    std::fs::write(&predicate, br#"{"reviewed":true}"#).unwrap();
+    let r: Value = serde_json::from_str(&ok(&attest(
+        &image,
+        &predicate,
+        &[
+            "--cosign-compat",
+            "--no-referrer",
+            "--bundle",
+            w.join("b.json").to_str().unwrap(),
+            "--rekor-url",
+            &log.url(),
+            "--rekor-key",
+            &log_key_arg,
+        ],
+    )))
+    .unwrap();
+    assert_eq!(r["cosignTag"]["layers"], 1);
+
+    // cosign (old format, tlog on) verifies the SET with the test log's key.
+    let cosign_verify = |type_: &str, rekor_pub: &Path| {
+        Command::new(&cosign_path)
+            .args([
+                "verify-attestation",
+                "--allow-http-registry",
+                "--offline",
+                "--type",
+                type_,
+                "--key",
+            ])
+            .arg(key("cosign.pub"))
+            .arg(&by_digest)
+            .current_dir(&home)
+            .env("COSIGN_PASSWORD", PASSWORD)
+            .env("HOME", &home)
+            .env("DOCKER_CONFIG", &home)
+            .env("TUF_ROOT", home.join("tuf"))
+            .env("SIGSTORE_REKOR_PUBLIC_KEY", rekor_pub)
+            .output()
+            .expect("cosign")
+    };
+    let out = cosign_verify("custom", &log_key);
+    assert!(
+        out.status.success(),
+        "cosign verify-attestation (tlog on) rejects our .att layer: {}",
+        text(&out.stderr)
+    );
+    println!(
+        "cosign verify-attestation on our .att layer: {}",
+        text(&out.stderr).trim()
+    );
+    let out = cosign_verify("custom", &key("p256.pub.pem"));
+    assert!(!out.status.success(), "cosign accepted another log's key");
+    println!(
+        "cosign verify-attestation, another log key: {}",
+        text(&out.stderr).trim()
+    );
+
+    // cosign attest (old format) through the test log: stella checks the
+    // promise it stored.
+    let cosign_pred = w.join("cosign-pred.json");
+    std::fs::write(&cosign_pred, br#"{"from":"cosign"}"#).unwrap();
+    let out = Command::new(&cosign_path)
+        .args([
+            "attest",
+            "--allow-http-registry",
+            "--rekor-url",
+            &log.url(),
+            "--type",
+            "https://example.com/cosign-made/v1",
+            "--predicate",
+        ])
+        .arg(&cosign_pred)
+        .arg("--key")
+        .arg(key("cosign.key"))
+        .arg(&by_digest)
+        .current_dir(&home)
+        .env("COSIGN_PASSWORD", PASSWORD)
+        .env("COSIGN_YES", "true")
+        .env("HOME", &home)
+        .env("DOCKER_CONFIG", &home)
+        .env("TUF_ROOT", home.join("tuf"))
+        .env("SIGSTORE_REKOR_PUBLIC_KEY", &log_key)
+        .output()
+        .expect("cosign");
+    assert!(
+        out.status.success(),
+        "cosign attest --rekor-url: {}",
+        text(&out.stderr)
+    );
+    assert_eq!(log.size(), 2);
+    let (code, report) = verify(
+        &image,
+        &["cosign.pub"],
+        &["--rekor-key", &log_key_arg, "--require-tlog"],
+    );
+    assert_eq!(code, 0, "{report:#}");
+    let list = report["attestations"].as_array().unwrap();
+    assert_eq!(list.len(), 2, "{report:#}");
+    for a in list {
+        assert_eq!(a["origin"], "cosign-tag", "{report:#}");
+        assert_eq!(a["tlog"]["status"], "verified", "{report:#}");
+        assert_eq!(a["tlog"]["inclusionVerified"], false, "{report:#}");
+    }
+    let out = cosign_verify("https://example.com/cosign-made/v1", &log_key);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // Another log's key: both promises are rejected.
+    let other = key_arg("p256.pub.pem");
+    let (code, report) = verify(&image, &["cosign.pub"], &["--rekor-key", &other]);
+    assert_eq!(code, 4, "{report:#}");
+    for a in report["attestations"].as_array().unwrap() {
+        assert_eq!(a["code"], "tlog-rejected", "{report:#}");
+        assert_eq!(a["tlog"]["check"], "unknown-log", "{report:#}");
+    }
+}

@@ -198,8 +198,23 @@ impl LogEntry {
         envelope: &Envelope,
     ) -> Result<VerifiedEntry, EnvelopeEntryError> {
         let verified = self.verify(log)?;
-        let signatures: Vec<Vec<u8>> = envelope.signatures.iter().map(|s| s.sig.clone()).collect();
-        self.verify_dsse_binding(&envelope.payload, &signatures)?;
+        self.verify_dsse_binding(&envelope.payload, &signatures_of(envelope))?;
         Ok(verified)
     }
+
+    /// [`LogEntry::verify_for_envelope`] for an entry without an inclusion
+    /// proof (cosign's `.att` layer annotation): log ID, kind, SET, binding.
+    pub fn verify_promise_for_envelope(
+        &self,
+        log: &TrustedLog,
+        envelope: &Envelope,
+    ) -> Result<VerifiedEntry, EnvelopeEntryError> {
+        let verified = self.verify_promise(log)?;
+        self.verify_dsse_binding(&envelope.payload, &signatures_of(envelope))?;
+        Ok(verified)
+    }
+}
+
+fn signatures_of(envelope: &Envelope) -> Vec<Vec<u8>> {
+    envelope.signatures.iter().map(|s| s.sig.clone()).collect()
 }

@@ -107,6 +107,10 @@ pub struct VerifiedEntry {
     pub integrated_time: i64,
     /// Whether `integrated_time` is vouched for by a verified SET.
     pub set_verified: bool,
+    /// Whether an inclusion proof and checkpoint were verified (false for
+    /// a promise-only check, [`LogEntry::verify_promise`]; `tree_size` and
+    /// `root_hash` are then zero).
+    pub inclusion_verified: bool,
 }
 
 /// The log an entry must come from: its key and the name it signs
@@ -514,6 +518,69 @@ impl LogEntry {
             root_hash: proof.root_hash,
             integrated_time: self.integrated_time,
             set_verified,
+            inclusion_verified: true,
         })
+    }
+
+    /// The checks possible without an inclusion proof: the entry names the
+    /// trusted log and its SET (the log's promise to include the entry)
+    /// verifies. What cosign's `.att` layers carry (see
+    /// [`LogEntry::from_cosign_bundle_annotation`]).
+    pub fn verify_promise(&self, log: &TrustedLog) -> Result<VerifiedEntry, EntryVerifyError> {
+        let trusted = log.key.log_id();
+        if self.log_id != trusted {
+            return Err(EntryVerifyError::UnknownLog {
+                entry_log_id: hex::encode(self.log_id),
+                trusted_log_id: hex::encode(trusted),
+            });
+        }
+        self.verify_kind()?;
+        self.verify_set(&log.key)?;
+        Ok(VerifiedEntry {
+            log_index: self.log_index,
+            tree_size: 0,
+            root_hash: [0; 32],
+            integrated_time: self.integrated_time,
+            set_verified: true,
+            inclusion_verified: false,
+        })
+    }
+
+    /// Parses cosign's `dev.sigstore.cosign/bundle` layer annotation:
+    /// `{"SignedEntryTimestamp": <base64>, "Payload": {"body": <base64>,
+    /// "integratedTime": N, "logIndex": N, "logID": <hex>}}` (no inclusion
+    /// proof).
+    pub fn from_cosign_bundle_annotation(json: &[u8]) -> Result<LogEntry, EntryParseError> {
+        let v: Value =
+            serde_json::from_slice(json).map_err(|e| EntryParseError::Json(e.to_string()))?;
+        let payload = field(&v, "Payload")?;
+        Ok(LogEntry {
+            uuid: None,
+            body: b64("Payload.body", str_field(payload, "body")?)?,
+            integrated_time: int_field(payload, "integratedTime")?,
+            log_id: hex32("Payload.logID", str_field(payload, "logID")?)?,
+            log_index: uint_field(payload, "logIndex")?,
+            kind_version: None,
+            inclusion_proof: None,
+            signed_entry_timestamp: Some(b64(
+                "SignedEntryTimestamp",
+                str_field(&v, "SignedEntryTimestamp")?,
+            )?),
+        })
+    }
+
+    /// This entry as cosign's `dev.sigstore.cosign/bundle` annotation (what
+    /// `cosign verify-attestation` checks offline against the log key).
+    pub fn to_cosign_bundle_annotation(&self) -> String {
+        serde_json::json!({
+            "SignedEntryTimestamp": self.signed_entry_timestamp.as_deref().map(|s| B64.encode(s)),
+            "Payload": {
+                "body": B64.encode(&self.body),
+                "integratedTime": self.integrated_time,
+                "logIndex": self.log_index,
+                "logID": hex::encode(self.log_id),
+            }
+        })
+        .to_string()
     }
 }

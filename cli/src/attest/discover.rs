@@ -15,7 +15,7 @@ use stella_model::Digest;
 use stella_registry_store::oci::Descriptor;
 use stella_registry_store::{ArtifactStore, ManifestRef, StoreError};
 
-use super::tlog::{check_entries, TlogPolicy, TlogState, TlogStatus};
+use super::tlog::{check_entries, Evidence, TlogPolicy, TlogState, TlogStatus};
 use super::{cosign_tag, ANNOTATION_PREDICATE_TYPE};
 
 /// Envelopes (with embedded SBOMs) larger than this are not read.
@@ -52,6 +52,8 @@ pub struct Found {
     tlog_entries: Vec<Value>,
     /// The bundle file it was read from (`--bundle`).
     file: Option<String>,
+    /// cosign's `dev.sigstore.cosign/bundle` annotation (`.att` layers).
+    cosign_log_bundle: Option<String>,
 }
 
 /// Why an attestation is not verified: a stable code and the details.
@@ -214,6 +216,7 @@ fn find_referrers(
             envelope,
             tlog_entries: Vec::new(),
             file: None,
+            cosign_log_bundle: None,
         };
         if let Err(e) = fetched {
             out.push(base(None, manifest_claim, Err(content_problem(e)?)));
@@ -278,6 +281,7 @@ pub fn found_in_bundle_file(path: &str, bytes: &[u8], subject: &Digest) -> Found
         envelope,
         tlog_entries,
         file: Some(path.to_string()),
+        cosign_log_bundle: None,
     }
 }
 
@@ -315,7 +319,9 @@ fn find_cosign_tag(
         envelope,
         tlog_entries: Vec::new(),
         file: None,
+        cosign_log_bundle: None,
     };
+    let log_bundles = cosign_tag::bundle_annotations(&manifest);
     let layers = match cosign_tag::layers(&manifest) {
         Ok(l) => l,
         Err(e) => {
@@ -339,7 +345,12 @@ fn find_cosign_tag(
                 format!("layer digest {:?}: {e}", layer.digest),
             )),
         };
-        out.push(base(digest.ok(), layer.predicate_type.clone(), envelope));
+        let mut found = base(digest.ok(), layer.predicate_type.clone(), envelope);
+        found.cosign_log_bundle = log_bundles
+            .iter()
+            .find(|(d, _)| *d == layer.digest)
+            .map(|(_, b)| b.clone());
+        out.push(found);
     }
     Ok(())
 }
@@ -431,11 +442,14 @@ pub fn verify_all(
     let mut out: Vec<Checked> = found
         .into_iter()
         .map(|f| {
-            let entries = f.tlog_entries.clone();
+            let evidence = Evidence {
+                entries: f.tlog_entries.clone(),
+                cosign_bundle: f.cosign_log_bundle.clone(),
+            };
             let envelope = f.envelope.as_ref().ok().cloned();
             let checked = judge(f, keys, key_names, wanted);
             match (tlog, envelope) {
-                (Some(policy), Some(envelope)) => with_tlog(checked, &envelope, &entries, policy),
+                (Some(policy), Some(envelope)) => with_tlog(checked, &envelope, &evidence, policy),
                 _ => checked,
             }
         })
@@ -533,14 +547,19 @@ fn judge(f: Found, keys: &[VerifyingKey], key_names: &[String], wanted: Option<&
 fn with_tlog(
     mut checked: Checked,
     envelope_json: &[u8],
-    entries: &[Value],
+    evidence: &Evidence,
     policy: &TlogPolicy,
 ) -> Checked {
     if checked.verdict == Verdict::Skipped {
         return checked;
     }
     let status = match stella_attest::dsse::Envelope::from_json(envelope_json) {
-        Ok(envelope) => check_entries(entries, &envelope, &policy.log),
+        Ok(envelope) => check_entries(
+            &evidence.entries,
+            evidence.cosign_bundle.as_deref(),
+            &envelope,
+            &policy.log,
+        ),
         // Judged malformed already; nothing a log entry could vouch for.
         Err(_) => super::tlog::absent(),
     };

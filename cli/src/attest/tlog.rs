@@ -182,12 +182,17 @@ pub struct TlogStatus {
     pub log_index: Option<u64>,
     #[serde(rename = "integratedTime", skip_serializing_if = "Option::is_none")]
     pub integrated_time: Option<i64>,
+    /// Whether an inclusion proof and signed checkpoint were verified (not
+    /// for cosign's `.att` annotation, which carries only the SET).
+    #[serde(rename = "inclusionVerified")]
+    pub inclusion_verified: bool,
 }
 
 impl TlogStatus {
     /// `verified`, `absent` or `rejected(CHECK)` for the table.
     pub fn short(&self) -> String {
         match (self.status, self.check) {
+            (TlogState::Verified, _) if !self.inclusion_verified => "verified(set-only)".into(),
             (TlogState::Verified, _) => "verified".into(),
             (TlogState::Absent, _) => "absent".into(),
             (TlogState::Rejected, Some(check)) => format!("rejected({check})"),
@@ -196,10 +201,30 @@ impl TlogStatus {
     }
 }
 
+/// What an attestation carries as transparency log evidence.
+pub struct Evidence {
+    /// A Sigstore bundle's `tlogEntries` (full entries with proofs).
+    pub entries: Vec<Value>,
+    /// cosign's `.att` layer annotation (SET only).
+    pub cosign_bundle: Option<String>,
+}
+
 /// Checks every log entry an attestation carries against the trusted log
 /// and `envelope`: all must verify (a bundle is not allowed to carry a bad
-/// entry next to a good one); none is `absent`.
-pub fn check_entries(entries: &[Value], envelope: &Envelope, log: &TrustedLog) -> TlogStatus {
+/// entry next to a good one); none is `absent`. Bundle entries need their
+/// inclusion proof and checkpoint; cosign's `.att` annotation has only the
+/// SET (the log's signed promise), which is what is checked then.
+pub fn check_entries(
+    entries: &[Value],
+    cosign_bundle: Option<&str>,
+    envelope: &Envelope,
+    log: &TrustedLog,
+) -> TlogStatus {
+    if entries.is_empty() {
+        if let Some(annotation) = cosign_bundle {
+            return check_cosign_annotation(annotation, envelope, log);
+        }
+    }
     let mut first = None;
     for (i, value) in entries.iter().enumerate() {
         let outcome = LogEntry::from_bundle_tlog_entry(value)
@@ -216,6 +241,7 @@ pub fn check_entries(entries: &[Value], envelope: &Envelope, log: &TrustedLog) -
                     check: Some(e.code()),
                     log_index: None,
                     integrated_time: None,
+                    inclusion_verified: false,
                 }
             }
         }
@@ -241,6 +267,36 @@ pub fn check_entries(entries: &[Value], envelope: &Envelope, log: &TrustedLog) -
         check: None,
         log_index: Some(verified.log_index),
         integrated_time: Some(verified.integrated_time),
+        inclusion_verified: true,
+    }
+}
+
+/// cosign's `dev.sigstore.cosign/bundle` annotation: log ID, SET, binding.
+fn check_cosign_annotation(annotation: &str, envelope: &Envelope, log: &TrustedLog) -> TlogStatus {
+    let outcome = LogEntry::from_cosign_bundle_annotation(annotation.as_bytes())
+        .map_err(stella_attest::transparency::EnvelopeEntryError::from)
+        .and_then(|entry| entry.verify_promise_for_envelope(log, envelope));
+    match outcome {
+        Ok(verified) => TlogStatus {
+            status: TlogState::Verified,
+            reason: format!(
+                "cosign log bundle verified: log index {}, integrated {}, SET verified \
+                 (no inclusion proof in this format)",
+                verified.log_index, verified.integrated_time
+            ),
+            check: None,
+            log_index: Some(verified.log_index),
+            integrated_time: Some(verified.integrated_time),
+            inclusion_verified: false,
+        },
+        Err(e) => TlogStatus {
+            status: TlogState::Rejected,
+            reason: format!("cosign log bundle annotation: {e}"),
+            check: Some(e.code()),
+            log_index: None,
+            integrated_time: None,
+            inclusion_verified: false,
+        },
     }
 }
 
@@ -252,5 +308,6 @@ pub fn absent() -> TlogStatus {
         check: None,
         log_index: None,
         integrated_time: None,
+        inclusion_verified: false,
     }
 }
