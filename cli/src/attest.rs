@@ -8,11 +8,14 @@
 //! and the annotation `in-toto.io/predicate-type`; with `--cosign-compat`
 //! also cosign's tag layout (`sha256-<hex>.att`, one layer per attestation,
 //! merged with what is there); with `--bundle FILE` a Sigstore bundle v0.3.
+//! With `--rekor-url` the envelope is logged first ([`tlog`]) and the
+//! referrer is a Sigstore bundle carrying the verified log entry.
 //!
 //! `stella verify` reads both places (referrers of the platform manifest
 //! and of the index it was picked from, and their `.att` tags), verifies
-//! every envelope offline against the given public keys, and says for each
-//! why it was accepted or rejected. Exit codes: see [`verify`].
+//! every envelope offline against the given public keys (and, with
+//! `--rekor-key`, the log entries they carry), and says for each why it was
+//! accepted or rejected. Exit codes: see [`verify`].
 
 pub mod bench;
 mod cosign_tag;
@@ -590,7 +593,9 @@ fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 /// - 3: no attestation (of that type) is attached at all;
 /// - 4: at least one (of that type) was rejected — tampered blob or
 ///   payload, a signature no given key verifies, a statement about another
-///   image, a predicate type other than its annotation claims;
+///   image, a predicate type other than its annotation claims; with
+///   `--rekor-key` a log entry that does not verify, with `--require-tlog`
+///   a missing one;
 /// - 1: the check could not be made (unreadable key, registry error).
 pub fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
     let keys = load_verifying_keys(&args.keys)?;

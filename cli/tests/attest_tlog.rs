@@ -1003,3 +1003,44 @@ fn cosign_tag_layers_carry_the_log_promise() {
         assert_eq!(a["tlog"]["check"], "unknown-log", "{report:#}");
     }
 }
+
+/// A log with an Ed25519 key (its checkpoint key hash is the Go note
+/// format's, over the signer name): known only by its key, it still
+/// verifies; another key's log does not.
+#[test]
+fn an_ed25519_log_known_only_by_its_key() {
+    use stella_testkit::rfc6962_log::TestLogKeyType;
+    let log = TestLog::start(TestLogOptions {
+        key: TestLogKeyType::Ed25519,
+        ..Default::default()
+    })
+    .expect("test log");
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let dir = w.join("image");
+    image_layout(&dir, "ed25519");
+    let image = format!("oci-dir:{}", dir.display());
+    let log_key = w.join("log.pub");
+    std::fs::write(&log_key, log.public_key_pem()).unwrap();
+    let log_key_arg = log_key.display().to_string();
+    let predicate = w.join("predicate.json");
+    std::fs::write(&predicate, br#"{"ed25519":true}"#).unwrap();
+    let r: Value = serde_json::from_str(&ok(&attest(
+        &image,
+        &predicate,
+        &["--rekor-url", &log.url(), "--rekor-key", &log_key_arg],
+    )))
+    .unwrap();
+    assert_eq!(r["tlog"]["logId"], log.log_id_hex());
+    let (code, report) = verify(
+        &image,
+        &["cosign.pub"],
+        &["--rekor-key", &log_key_arg, "--require-tlog"],
+    );
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["attestations"][0]["tlog"]["status"], "verified");
+    let other = key_arg("ed25519.pub.pem");
+    let (code, report) = verify(&image, &["cosign.pub"], &["--rekor-key", &other]);
+    assert_eq!(code, 4, "{report:#}");
+    assert_eq!(report["attestations"][0]["tlog"]["check"], "unknown-log");
+}
