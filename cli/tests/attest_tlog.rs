@@ -275,6 +275,26 @@ fn attest_logs_the_envelope_and_verify_checks_the_entry() {
         envelope["signatures"][0]["sig"]
     );
 
+    // The same envelope again: the log answers 409 and its existing entry
+    // (with a fresh proof) is used; nothing new is logged.
+    let again: Value = serde_json::from_str(&ok(&attest(
+        &image,
+        &predicate,
+        &[
+            "--no-referrer",
+            "--bundle",
+            w.join("again.json").to_str().unwrap(),
+            "--rekor-url",
+            &url,
+            "--rekor-key",
+            &log_key_arg,
+        ],
+    )))
+    .unwrap();
+    assert_eq!(again["tlog"]["alreadyLogged"], true);
+    assert_eq!(again["tlog"]["logIndex"], 3);
+    assert_eq!(log.size(), 4);
+
     // stella verify: the bundle referrer's entry verifies.
     let (code, report) = verify(
         &image,
