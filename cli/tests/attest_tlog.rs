@@ -324,6 +324,7 @@ fn attest_logs_the_envelope_and_verify_checks_the_entry() {
         "--rekor-key",
         &log_key_arg,
     ]));
+    println!("{table}");
     assert!(table.contains("TLOG"), "{table}");
     assert!(
         table
