@@ -8,16 +8,20 @@
 //! and the annotation `in-toto.io/predicate-type`; with `--cosign-compat`
 //! also cosign's tag layout (`sha256-<hex>.att`, one layer per attestation,
 //! merged with what is there); with `--bundle FILE` a Sigstore bundle v0.3.
+//! With `--rekor-url` the envelope is logged first ([`tlog`]) and the
+//! referrer is a Sigstore bundle carrying the verified log entry.
 //!
 //! `stella verify` reads both places (referrers of the platform manifest
 //! and of the index it was picked from, and their `.att` tags), verifies
-//! every envelope offline against the given public keys, and says for each
-//! why it was accepted or rejected. Exit codes: see [`verify`].
+//! every envelope offline against the given public keys (and, with
+//! `--rekor-key`, the log entries they carry), and says for each why it was
+//! accepted or rejected. Exit codes: see [`verify`].
 
 pub mod bench;
 mod cosign_tag;
 mod discover;
 mod predicate;
+pub mod tlog;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -26,7 +30,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use clap::Args;
 use serde::Serialize;
-use stella_attest::bundle::Bundle;
+use stella_attest::bundle::{Bundle, BUNDLE_V03_MEDIA_TYPE};
 use stella_attest::dsse::ENVELOPE_MEDIA_TYPE;
 use stella_attest::keys::{SigningKey, VerifyingKey};
 use stella_attest::predicates::image_statement;
@@ -83,6 +87,19 @@ pub struct AttestArgs {
     /// Do not push the OCI 1.1 referrer (with --cosign-compat or --bundle).
     #[arg(long = "no-referrer")]
     pub no_referrer: bool,
+    /// Submit the signed envelope to this Rekor v1 transparency log, verify
+    /// the returned entry offline and keep it in the Sigstore bundle (the
+    /// referrer is then a Sigstore bundle v0.3). Without it nothing leaves
+    /// the machine.
+    #[arg(long = "rekor-url", value_name = "URL")]
+    pub rekor_url: Option<String>,
+    /// The log's public key (SPKI PEM). Without it the key the log serves
+    /// is used: trust on first use, reported as such.
+    #[arg(long = "rekor-key", value_name = "FILE", requires = "rekor_url")]
+    pub rekor_key: Option<PathBuf>,
+    /// Entry kind: dsse (default, as cosign 2.5 attest) or intoto.
+    #[arg(long = "rekor-entry-type", value_enum, requires = "rekor_url")]
+    pub rekor_entry_type: Option<tlog::EntryType>,
     /// table (default) or json.
     #[arg(short = 'o', long = "output", alias = "format", value_enum, default_value_t = ListFormat::Table)]
     pub output: ListFormat,
@@ -99,6 +116,18 @@ pub struct VerifyArgs {
     /// Only attestations of this predicate type (short name or URI).
     #[arg(long = "type", value_name = "TYPE")]
     pub predicate_type: Option<String>,
+    /// A transparency log's public key (SPKI PEM): the log entries the
+    /// attestations carry (Sigstore bundles) are verified offline against
+    /// it, and a bad one rejects its attestation.
+    #[arg(long = "rekor-key", value_name = "FILE")]
+    pub rekor_key: Option<PathBuf>,
+    /// Reject attestations without a verified log entry.
+    #[arg(long = "require-tlog", requires = "rekor_key")]
+    pub require_tlog: bool,
+    /// Also judge this Sigstore bundle file (what `stella attest --bundle`
+    /// or cosign wrote) as an attestation of IMAGE. Repeatable.
+    #[arg(long = "bundle", value_name = "FILE")]
+    pub bundles: Vec<PathBuf>,
     /// table (default) or json.
     #[arg(short = 'o', long = "output", alias = "format", value_enum, default_value_t = ListFormat::Table)]
     pub output: ListFormat,
@@ -195,6 +224,22 @@ fn load_verifying_keys(paths: &[PathBuf]) -> anyhow::Result<Vec<VerifyingKey>> {
         .collect()
 }
 
+/// Bundles with embedded SBOMs can be large, not unbounded.
+const MAX_BUNDLE_BYTES: u64 = 256 << 20;
+
+fn read_bundle_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("reading bundle {}", path.display()))?
+        .len();
+    if size > MAX_BUNDLE_BYTES {
+        bail!(
+            "{}: {size} bytes, larger than a bundle may be (limit {MAX_BUNDLE_BYTES})",
+            path.display()
+        );
+    }
+    std::fs::read(path).with_context(|| format!("reading bundle {}", path.display()))
+}
+
 /// `SOURCE_DATE_EPOCH` as an RFC 3339 time, when set.
 fn epoch_time() -> anyhow::Result<Option<String>> {
     Ok(crate::scan::source_date_epoch()?.map(crate::scan::timestamp_of))
@@ -225,6 +270,9 @@ struct AttestReport {
     cosign_tag: Option<cosign_tag::Pushed>,
     #[serde(skip_serializing_if = "Option::is_none")]
     bundle: Option<String>,
+    /// The transparency log entry (with --rekor-url).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tlog: Option<tlog::Logged>,
 }
 
 /// `stella attest`: exit 0 when everything asked for was written; 1 on
@@ -257,6 +305,27 @@ pub fn attest(args: AttestArgs) -> anyhow::Result<u8> {
     let envelope = sign_statement(&statement, &key).context("signing the statement")?;
     let envelope_json = envelope.to_json();
     let envelope_blob = envelope_blob(envelope_json.clone(), &predicate_type);
+    // The log first: if it fails or answers with an entry that does not
+    // verify, nothing has been written.
+    let logged = match &args.rekor_url {
+        Some(url) => Some(tlog::submit(
+            url,
+            args.rekor_key.as_ref(),
+            args.rekor_entry_type.unwrap_or(tlog::EntryType::Dsse),
+            &envelope,
+            &envelope_json,
+            &key.verifying_key(),
+        )?),
+        None => None,
+    };
+    let (log_entry, logged) = match logged {
+        Some((entry, report)) => (Some(entry), Some(report)),
+        None => (None, None),
+    };
+    let mut bundle = Bundle::new(envelope, key.verifying_key().bundle_hint());
+    if let Some(entry) = &log_entry {
+        bundle.tlog_entries.push(entry.to_bundle_tlog_entry());
+    }
     let mut report = AttestReport {
         image: args.image.image.clone(),
         subject: image.manifest.clone(),
@@ -269,27 +338,42 @@ pub fn attest(args: AttestArgs) -> anyhow::Result<u8> {
         referrer: None,
         cosign_tag: None,
         bundle: None,
+        tlog: logged,
     };
     if !args.no_referrer {
         let created = epoch_time()?.or(found.created);
-        report.referrer = Some(attach_envelope(
-            image.store.as_ref(),
-            &image.manifest,
-            envelope_blob,
-            &predicate_type,
-            created,
-        )?);
+        // With a log entry the referrer is the bundle (a DSSE referrer has
+        // nowhere to keep the entry), as cosign --new-bundle-format pushes it.
+        let attached = if report.tlog.is_some() {
+            attach_bundle(
+                image.store.as_ref(),
+                &image.manifest,
+                bundle.to_json(),
+                &predicate_type,
+                created,
+            )?
+        } else {
+            attach_envelope(
+                image.store.as_ref(),
+                &image.manifest,
+                envelope_blob,
+                &predicate_type,
+                created,
+            )?
+        };
+        report.referrer = Some(attached);
     }
     if args.cosign_compat {
+        let log_bundle = log_entry.as_ref().map(|e| e.to_cosign_bundle_annotation());
         report.cosign_tag = Some(cosign_tag::push(
             image.store.as_ref(),
             &image.manifest.digest,
             &envelope_json,
             &predicate_type,
+            log_bundle.as_deref(),
         )?);
     }
     if let Some(path) = &args.bundle {
-        let bundle = Bundle::new(envelope, key.verifying_key().bundle_hint());
         write_file(path, &bundle.to_json())?;
         report.bundle = Some(path.display().to_string());
     }
@@ -308,6 +392,45 @@ fn envelope_blob(envelope_json: Vec<u8>, predicate_type: &str) -> ArtifactBlob {
     blob
 }
 
+/// Annotations cosign puts on a Sigstore bundle referrer.
+const ANNOTATION_BUNDLE_CONTENT: &str = "dev.sigstore.bundle.content";
+const ANNOTATION_BUNDLE_PREDICATE_TYPE: &str = "dev.sigstore.bundle.predicateType";
+/// The bundle layer's file name for `oras pull`.
+const BUNDLE_TITLE: &str = "attestation.sigstore.json";
+
+/// Attaches a Sigstore bundle v0.3 (holding a DSSE envelope) to `subject`
+/// as cosign `--new-bundle-format` does: artifact type and layer media
+/// type the bundle media type, cosign's annotations plus ours.
+fn attach_bundle(
+    store: &dyn ArtifactStore,
+    subject: &Descriptor,
+    bundle_json: Vec<u8>,
+    predicate_type: &str,
+    created: Option<String>,
+) -> anyhow::Result<Descriptor> {
+    let mut blob = ArtifactBlob::new(BUNDLE_V03_MEDIA_TYPE, bundle_json).titled(BUNDLE_TITLE);
+    blob.annotations.insert(
+        ANNOTATION_PREDICATE_TYPE.to_string(),
+        predicate_type.to_string(),
+    );
+    let mut annotations = referrer_annotations(predicate_type, created);
+    annotations.insert(
+        ANNOTATION_BUNDLE_CONTENT.to_string(),
+        "dsse-envelope".to_string(),
+    );
+    annotations.insert(
+        ANNOTATION_BUNDLE_PREDICATE_TYPE.to_string(),
+        predicate_type.to_string(),
+    );
+    attach(store, subject, BUNDLE_V03_MEDIA_TYPE, &[blob], &annotations).with_context(|| {
+        format!(
+            "attaching the attestation bundle to {} in {}",
+            subject.digest,
+            store.location()
+        )
+    })
+}
+
 /// Attaches an envelope to `subject` as a DSSE referrer.
 fn attach_envelope(
     store: &dyn ArtifactStore,
@@ -316,6 +439,18 @@ fn attach_envelope(
     predicate_type: &str,
     created: Option<String>,
 ) -> anyhow::Result<Descriptor> {
+    let annotations = referrer_annotations(predicate_type, created);
+    attach(store, subject, ENVELOPE_MEDIA_TYPE, &[blob], &annotations).with_context(|| {
+        format!(
+            "attaching the attestation to {} in {}",
+            subject.digest,
+            store.location()
+        )
+    })
+}
+
+/// The manifest annotations of every attestation referrer.
+fn referrer_annotations(predicate_type: &str, created: Option<String>) -> BTreeMap<String, String> {
     let mut annotations = BTreeMap::from([
         (
             ANNOTATION_PREDICATE_TYPE.to_string(),
@@ -329,13 +464,7 @@ fn attach_envelope(
     if let Some(created) = created {
         annotations.insert(ANNOTATION_CREATED.to_string(), created);
     }
-    attach(store, subject, ENVELOPE_MEDIA_TYPE, &[blob], &annotations).with_context(|| {
-        format!(
-            "attaching the attestation to {} in {}",
-            subject.digest,
-            store.location()
-        )
-    })
+    annotations
 }
 
 /// `stella scan --attach --sign-key`: the verdict, signed as an in-toto
@@ -399,7 +528,9 @@ fn print_attest_report(report: &AttestReport, format: ListFormat) -> anyhow::Res
                 rows.push([
                     "referrer".into(),
                     r.digest.to_string(),
-                    ENVELOPE_MEDIA_TYPE.to_string(),
+                    r.artifact_type
+                        .clone()
+                        .unwrap_or_else(|| ENVELOPE_MEDIA_TYPE.to_string()),
                 ]);
             }
             if let Some(c) = &report.cosign_tag {
@@ -411,6 +542,20 @@ fn print_attest_report(report: &AttestReport, format: ListFormat) -> anyhow::Res
             }
             if let Some(b) = &report.bundle {
                 rows.push(["bundle".into(), "-".into(), b.clone()]);
+            }
+            if let Some(t) = &report.tlog {
+                let key = match t.log_key {
+                    tlog::KeySource::Pinned => "log key pinned".to_string(),
+                    tlog::KeySource::TrustOnFirstUse => "log key TRUSTED ON FIRST USE".to_string(),
+                };
+                rows.push([
+                    "tlog".into(),
+                    t.uuid.clone().unwrap_or_else(|| "-".into()),
+                    format!(
+                        "{} index {} in {} ({}, {}, verified)",
+                        t.kind, t.log_index, t.url, t.log_id, key
+                    ),
+                ]);
             }
             writeln!(
                 stdout,
@@ -448,10 +593,17 @@ fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 /// - 3: no attestation (of that type) is attached at all;
 /// - 4: at least one (of that type) was rejected — tampered blob or
 ///   payload, a signature no given key verifies, a statement about another
-///   image, a predicate type other than its annotation claims;
+///   image, a predicate type other than its annotation claims; with
+///   `--rekor-key` a log entry that does not verify, with `--require-tlog`
+///   a missing one;
 /// - 1: the check could not be made (unreadable key, registry error).
 pub fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
     let keys = load_verifying_keys(&args.keys)?;
+    let tlog_policy = args
+        .rekor_key
+        .as_deref()
+        .map(|path| tlog::TlogPolicy::load(path, args.require_tlog))
+        .transpose()?;
     let wanted = args
         .predicate_type
         .as_deref()
@@ -461,9 +613,23 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
     let image = open_image(&args.image)?;
     let mut subjects = vec![image.manifest.clone()];
     subjects.extend(image.index.clone());
-    let found = discover::find_all(image.store.as_ref(), &subjects)?;
+    let mut found = discover::find_all(image.store.as_ref(), &subjects)?;
+    for path in &args.bundles {
+        let bytes = read_bundle_file(path)?;
+        found.push(discover::found_in_bundle_file(
+            &path.display().to_string(),
+            &bytes,
+            &image.manifest.digest,
+        ));
+    }
     let key_names: Vec<String> = args.keys.iter().map(|p| p.display().to_string()).collect();
-    let results = discover::verify_all(found, &keys, &key_names, wanted.as_deref());
+    let results = discover::verify_all(
+        found,
+        &keys,
+        &key_names,
+        wanted.as_deref(),
+        tlog_policy.as_ref(),
+    );
     let verified = results
         .iter()
         .filter(|r| r.verdict == Verdict::Verified)
@@ -486,6 +652,15 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
         subject: image.manifest.clone(),
         index: image.index.as_ref().map(|d| d.digest.to_string()),
         predicate_type: wanted.clone(),
+        tlog: tlog_policy.as_ref().map(|p| discover::TlogSettings {
+            key: args
+                .rekor_key
+                .as_ref()
+                .map(|k| k.display().to_string())
+                .unwrap_or_default(),
+            log_id: stella_attest::transparency::to_hex(&p.log.key.log_id()),
+            required: p.require,
+        }),
         outcome,
         verified,
         rejected,

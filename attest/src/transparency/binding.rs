@@ -16,7 +16,8 @@ use base64::Engine as _;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::entry::LogEntry;
+use super::entry::{EntryParseError, EntryVerifyError, LogEntry, TrustedLog, VerifiedEntry};
+use crate::dsse::Envelope;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -149,4 +150,71 @@ impl LogEntry {
             Err(BindingError::SignatureNotInLog)
         }
     }
+}
+
+/// Why a log entry does not vouch for a DSSE envelope: the entry itself
+/// does not verify against the trusted log, or it logs something else.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeEntryError {
+    #[error("log entry JSON: {0}")]
+    Parse(#[from] EntryParseError),
+    #[error("{0}")]
+    Entry(#[from] EntryVerifyError),
+    #[error("entry does not log this envelope: {0}")]
+    Binding(#[from] BindingError),
+}
+
+impl EnvelopeEntryError {
+    /// A short stable name of what failed, for reports.
+    pub fn code(&self) -> &'static str {
+        use super::checkpoint::CheckpointError as C;
+        match self {
+            EnvelopeEntryError::Parse(_) => "malformed-entry",
+            EnvelopeEntryError::Entry(e) => match e {
+                EntryVerifyError::UnknownLog { .. } => "unknown-log",
+                EntryVerifyError::KindMismatch { .. } => "kind-mismatch",
+                EntryVerifyError::NoInclusionProof => "no-inclusion-proof",
+                EntryVerifyError::InclusionProof(_) => "inclusion-proof",
+                EntryVerifyError::NoCheckpoint => "no-checkpoint",
+                EntryVerifyError::Checkpoint(C::Malformed(_)) => "malformed-checkpoint",
+                EntryVerifyError::Checkpoint(_) => "checkpoint-signature",
+                EntryVerifyError::CheckpointMismatch { .. } => "checkpoint-mismatch",
+                EntryVerifyError::NoSignedEntryTimestamp => "no-set",
+                EntryVerifyError::SignedEntryTimestamp(_) => "set-signature",
+            },
+            EnvelopeEntryError::Binding(_) => "other-envelope",
+        }
+    }
+}
+
+impl LogEntry {
+    /// Everything that makes this entry a transparency-log record of
+    /// `envelope`: the offline checks of [`LogEntry::verify`] (log ID, kind,
+    /// inclusion, checkpoint, SET) and then the binding (the body logs this
+    /// payload's hash and one of these signatures).
+    pub fn verify_for_envelope(
+        &self,
+        log: &TrustedLog,
+        envelope: &Envelope,
+    ) -> Result<VerifiedEntry, EnvelopeEntryError> {
+        let verified = self.verify(log)?;
+        self.verify_dsse_binding(&envelope.payload, &signatures_of(envelope))?;
+        Ok(verified)
+    }
+
+    /// [`LogEntry::verify_for_envelope`] for an entry without an inclusion
+    /// proof (cosign's `.att` layer annotation): log ID, kind, SET, binding.
+    pub fn verify_promise_for_envelope(
+        &self,
+        log: &TrustedLog,
+        envelope: &Envelope,
+    ) -> Result<VerifiedEntry, EnvelopeEntryError> {
+        let verified = self.verify_promise(log)?;
+        self.verify_dsse_binding(&envelope.payload, &signatures_of(envelope))?;
+        Ok(verified)
+    }
+}
+
+fn signatures_of(envelope: &Envelope) -> Vec<Vec<u8>> {
+    envelope.signatures.iter().map(|s| s.sig.clone()).collect()
 }

@@ -69,6 +69,9 @@ pub struct NoteVerifier {
     pub name: String,
     pub key_hash: [u8; 4],
     pub key: LogKey,
+    /// Accept this key's signature under any signer name (see
+    /// [`NoteVerifier::for_key`]); `name` is then unused.
+    pub any_name: bool,
 }
 
 impl NoteVerifier {
@@ -83,6 +86,40 @@ impl NoteVerifier {
             name: name.to_string(),
             key_hash,
             key,
+            any_name: false,
+        }
+    }
+
+    /// The verifier for a log known only by its key (`--rekor-key`): a
+    /// signature line under any name counts when its key hash is this
+    /// key's. Rekor's own verifier does not check the name either; for
+    /// Ed25519 the key hash covers the name, so it is computed with each
+    /// line's own name.
+    pub fn for_key(key: LogKey) -> Self {
+        let mut verifier = NoteVerifier::for_log("", key);
+        verifier.any_name = true;
+        verifier
+    }
+
+    /// Whether a signature line is this key's (name and key hash).
+    fn matches(&self, sig: &NoteSignature) -> bool {
+        if !self.any_name {
+            return sig.name == self.name && sig.key_hash == self.key_hash;
+        }
+        match self.key.key() {
+            VerifyingKey::Ed25519(k) => {
+                sig.key_hash == ed25519_note_key_hash(&sig.name, k.as_bytes())
+            }
+            VerifyingKey::P256(_) => sig.key_hash == self.key_hash,
+        }
+    }
+
+    /// The name reported in errors.
+    fn display_name(&self) -> String {
+        if self.any_name {
+            "the log key (any name)".to_string()
+        } else {
+            self.name.clone()
         }
     }
 }
@@ -115,6 +152,7 @@ impl NoteVerifier {
             name: name.to_string(),
             key_hash,
             key: LogKey::from(VerifyingKey::Ed25519(key)),
+            any_name: false,
         })
     }
 }
@@ -194,16 +232,16 @@ impl SignedNote {
         let sig = self
             .signatures
             .iter()
-            .find(|s| s.name == verifier.name && s.key_hash == verifier.key_hash)
+            .find(|s| verifier.matches(s))
             .ok_or_else(|| CheckpointError::NoSignatureFromKey {
-                name: verifier.name.clone(),
+                name: verifier.display_name(),
                 key_hash: hex::encode(verifier.key_hash),
             })?;
         verifier
             .key
             .verify(self.text.as_bytes(), &sig.signature)
             .map_err(|source| CheckpointError::BadSignature {
-                name: verifier.name.clone(),
+                name: sig.name.clone(),
                 source,
             })
     }

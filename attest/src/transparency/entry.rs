@@ -107,6 +107,10 @@ pub struct VerifiedEntry {
     pub integrated_time: i64,
     /// Whether `integrated_time` is vouched for by a verified SET.
     pub set_verified: bool,
+    /// Whether an inclusion proof and checkpoint were verified (false for
+    /// a promise-only check, [`LogEntry::verify_promise`]; `tree_size` and
+    /// `root_hash` are then zero).
+    pub inclusion_verified: bool,
 }
 
 /// The log an entry must come from: its key and the name it signs
@@ -124,6 +128,17 @@ impl TrustedLog {
     pub fn new(key: LogKey, checkpoint_name: &str) -> Self {
         TrustedLog {
             checkpoint_signer: NoteVerifier::for_log(checkpoint_name, key.clone()),
+            key,
+            require_set: false,
+        }
+    }
+
+    /// A log known only by its public key (`--rekor-key`): checkpoints
+    /// signed with this key count under any signer name
+    /// ([`NoteVerifier::for_key`]).
+    pub fn for_key(key: LogKey) -> Self {
+        TrustedLog {
+            checkpoint_signer: NoteVerifier::for_key(key.clone()),
             key,
             require_set: false,
         }
@@ -326,6 +341,54 @@ impl LogEntry {
             .collect()
     }
 
+    /// `(kind, apiVersion)` the canonicalized body states (empty strings
+    /// when the body is not JSON or does not say).
+    pub fn body_kind_version(&self) -> (String, String) {
+        let body: Value = serde_json::from_slice(&self.body).unwrap_or(Value::Null);
+        let text = |k: &str| {
+            body.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        (text("kind"), text("apiVersion"))
+    }
+
+    /// This entry as an element of a Sigstore bundle's
+    /// `verificationMaterial.tlogEntries` (protobuf JSON: 64-bit integers
+    /// as strings, bytes in base64; `kindVersion` from the body), the shape
+    /// [`LogEntry::from_bundle_tlog_entry`] reads back.
+    pub fn to_bundle_tlog_entry(&self) -> Value {
+        let (kind, version) = match &self.kind_version {
+            Some(kv) => kv.clone(),
+            None => self.body_kind_version(),
+        };
+        let mut entry = serde_json::json!({
+            "logIndex": self.log_index.to_string(),
+            "logId": {"keyId": B64.encode(self.log_id)},
+            "kindVersion": {"kind": kind, "version": version},
+            "integratedTime": self.integrated_time.to_string(),
+            "canonicalizedBody": B64.encode(&self.body),
+        });
+        if let Some(set) = &self.signed_entry_timestamp {
+            entry["inclusionPromise"] =
+                serde_json::json!({"signedEntryTimestamp": B64.encode(set)});
+        }
+        if let Some(p) = &self.inclusion_proof {
+            let mut proof = serde_json::json!({
+                "logIndex": p.log_index.to_string(),
+                "rootHash": B64.encode(p.root_hash),
+                "treeSize": p.tree_size.to_string(),
+                "hashes": p.hashes.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
+            });
+            if let Some(cp) = &p.checkpoint {
+                proof["checkpoint"] = serde_json::json!({ "envelope": cp });
+            }
+            entry["inclusionProof"] = proof;
+        }
+        entry
+    }
+
     /// The leaf hash of this entry in the log's Merkle tree.
     pub fn leaf_hash(&self) -> Hash {
         leaf_hash(&self.body)
@@ -420,10 +483,8 @@ impl LogEntry {
         let Some((kind, version)) = &self.kind_version else {
             return Ok(());
         };
-        let body: Value = serde_json::from_slice(&self.body).unwrap_or(Value::Null);
-        let body_kind = body.get("kind").and_then(Value::as_str).unwrap_or("");
-        let body_version = body.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-        if body_kind != kind || body_version != version {
+        let (body_kind, body_version) = self.body_kind_version();
+        if body_kind != *kind || body_version != *version {
             return Err(EntryVerifyError::KindMismatch {
                 body: format!("{body_kind} {body_version}"),
                 declared: format!("{kind} {version}"),
@@ -457,6 +518,69 @@ impl LogEntry {
             root_hash: proof.root_hash,
             integrated_time: self.integrated_time,
             set_verified,
+            inclusion_verified: true,
         })
+    }
+
+    /// The checks possible without an inclusion proof: the entry names the
+    /// trusted log and its SET (the log's promise to include the entry)
+    /// verifies. What cosign's `.att` layers carry (see
+    /// [`LogEntry::from_cosign_bundle_annotation`]).
+    pub fn verify_promise(&self, log: &TrustedLog) -> Result<VerifiedEntry, EntryVerifyError> {
+        let trusted = log.key.log_id();
+        if self.log_id != trusted {
+            return Err(EntryVerifyError::UnknownLog {
+                entry_log_id: hex::encode(self.log_id),
+                trusted_log_id: hex::encode(trusted),
+            });
+        }
+        self.verify_kind()?;
+        self.verify_set(&log.key)?;
+        Ok(VerifiedEntry {
+            log_index: self.log_index,
+            tree_size: 0,
+            root_hash: [0; 32],
+            integrated_time: self.integrated_time,
+            set_verified: true,
+            inclusion_verified: false,
+        })
+    }
+
+    /// Parses cosign's `dev.sigstore.cosign/bundle` layer annotation:
+    /// `{"SignedEntryTimestamp": <base64>, "Payload": {"body": <base64>,
+    /// "integratedTime": N, "logIndex": N, "logID": <hex>}}` (no inclusion
+    /// proof).
+    pub fn from_cosign_bundle_annotation(json: &[u8]) -> Result<LogEntry, EntryParseError> {
+        let v: Value =
+            serde_json::from_slice(json).map_err(|e| EntryParseError::Json(e.to_string()))?;
+        let payload = field(&v, "Payload")?;
+        Ok(LogEntry {
+            uuid: None,
+            body: b64("Payload.body", str_field(payload, "body")?)?,
+            integrated_time: int_field(payload, "integratedTime")?,
+            log_id: hex32("Payload.logID", str_field(payload, "logID")?)?,
+            log_index: uint_field(payload, "logIndex")?,
+            kind_version: None,
+            inclusion_proof: None,
+            signed_entry_timestamp: Some(b64(
+                "SignedEntryTimestamp",
+                str_field(&v, "SignedEntryTimestamp")?,
+            )?),
+        })
+    }
+
+    /// This entry as cosign's `dev.sigstore.cosign/bundle` annotation (what
+    /// `cosign verify-attestation` checks offline against the log key).
+    pub fn to_cosign_bundle_annotation(&self) -> String {
+        serde_json::json!({
+            "SignedEntryTimestamp": self.signed_entry_timestamp.as_deref().map(|s| B64.encode(s)),
+            "Payload": {
+                "body": B64.encode(&self.body),
+                "integratedTime": self.integrated_time,
+                "logIndex": self.log_index,
+                "logID": hex::encode(self.log_id),
+            }
+        })
+        .to_string()
     }
 }

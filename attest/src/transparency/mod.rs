@@ -16,10 +16,16 @@ pub mod log_key;
 pub mod merkle;
 pub mod sweep;
 
-pub use binding::BindingError;
+pub use binding::{BindingError, EnvelopeEntryError};
 pub use checkpoint::{CheckpointError, NoteVerifier, SignedCheckpoint, SignedNote};
 pub use entry::{
     EntryParseError, EntryVerifyError, InclusionProof, LogEntry, TrustedLog, VerifiedEntry,
 };
 pub use log_key::{LogKey, LogKeyError};
 pub use merkle::{leaf_hash, node_hash, verify_consistency, verify_inclusion, Hash, ProofError};
+
+/// Lower-case hex, as logs write log IDs and hashes (for callers without
+/// a hex crate of their own).
+pub fn to_hex(bytes: &[u8]) -> String {
+    hex::encode(bytes)
+}

@@ -15,6 +15,10 @@ use stella_model::Digest;
 use stella_registry_store::oci::MAX_MANIFEST_BYTES;
 use stella_registry_store::{ArtifactStore, ManifestBytes, ManifestRef, StoreError};
 
+/// The layer annotation holding the transparency log entry (cosign's
+/// "rekor bundle": SET and entry, no inclusion proof).
+pub const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
+
 /// cosign writes this (the zero time) into the config's history.
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 /// A `.att` config is a few hundred bytes per layer.
@@ -47,18 +51,47 @@ pub fn layers(manifest: &ManifestBytes) -> anyhow::Result<Vec<FoundLayer>> {
     Ok(attestation_layers(&manifest.bytes)?)
 }
 
-/// Adds the envelope to `subject`'s `.att` manifest (creating it).
+/// The `dev.sigstore.cosign/bundle` annotation of each layer that has one,
+/// by layer digest (unreadable manifests have none).
+pub fn bundle_annotations(manifest: &ManifestBytes) -> Vec<(String, String)> {
+    let Ok(v) = serde_json::from_slice::<Value>(&manifest.bytes) else {
+        return Vec::new();
+    };
+    v.get("layers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|l| {
+            let digest = l.get("digest")?.as_str()?;
+            let bundle = l
+                .pointer("/annotations")?
+                .get(BUNDLE_ANNOTATION)?
+                .as_str()?;
+            Some((digest.to_string(), bundle.to_string()))
+        })
+        .collect()
+}
+
+/// Adds the envelope to `subject`'s `.att` manifest (creating it), with
+/// `log_bundle` (the transparency log entry) as the layer's
+/// `dev.sigstore.cosign/bundle` annotation when given.
 pub fn push(
     store: &dyn ArtifactStore,
     subject: &Digest,
     envelope_json: &[u8],
     predicate_type: &str,
+    log_bundle: Option<&str>,
 ) -> anyhow::Result<Pushed> {
     let tag = attestation_tag(&subject.to_string())?;
-    let ours = attestation_image(&[AttestationLayer {
+    let mut ours = attestation_image(&[AttestationLayer {
         envelope_json: envelope_json.to_vec(),
         predicate_type: predicate_type.to_string(),
     }]);
+    if let Some(bundle) = log_bundle {
+        let mut manifest: Value = serde_json::from_slice(&ours.manifest)?;
+        manifest["layers"][0]["annotations"][BUNDLE_ANNOTATION] = json!(bundle);
+        ours.manifest = serde_json::to_vec(&manifest)?;
+    }
     let layer_digest: Digest = Digest::sha256_of(envelope_json);
     let (config, manifest, layers, already_present) = match fetch(store, subject)? {
         None => (ours.config.clone(), ours.manifest.clone(), 1, false),

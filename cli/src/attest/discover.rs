@@ -15,6 +15,7 @@ use stella_model::Digest;
 use stella_registry_store::oci::Descriptor;
 use stella_registry_store::{ArtifactStore, ManifestRef, StoreError};
 
+use super::tlog::{check_entries, Evidence, TlogPolicy, TlogState, TlogStatus};
 use super::{cosign_tag, ANNOTATION_PREDICATE_TYPE};
 
 /// Envelopes (with embedded SBOMs) larger than this are not read.
@@ -30,6 +31,8 @@ pub enum Origin {
     BundleReferrer,
     /// cosign's `sha256-<hex>.att` tag.
     CosignTag,
+    /// A Sigstore bundle file given with `stella verify --bundle`.
+    BundleFile,
 }
 
 /// One attestation as found, before judging it.
@@ -45,6 +48,12 @@ pub struct Found {
     claimed_type: Option<String>,
     /// The envelope JSON, or why it could not be read.
     envelope: Result<Vec<u8>, Problem>,
+    /// The transparency log entries it carries (bundles), uninterpreted.
+    tlog_entries: Vec<Value>,
+    /// The bundle file it was read from (`--bundle`).
+    file: Option<String>,
+    /// cosign's `dev.sigstore.cosign/bundle` annotation (`.att` layers).
+    cosign_log_bundle: Option<String>,
 }
 
 /// Why an attestation is not verified: a stable code and the details.
@@ -109,10 +118,50 @@ pub fn find_all(store: &dyn ArtifactStore, subjects: &[Descriptor]) -> anyhow::R
     Ok(out)
 }
 
+/// The parts of a referrer's manifest that say what it holds.
 #[derive(serde::Deserialize)]
-struct Layers {
+struct ArtifactManifest {
+    #[serde(default, rename = "artifactType")]
+    artifact_type: Option<String>,
+    #[serde(default)]
+    config: Option<ConfigDescriptor>,
     #[serde(default)]
     layers: Vec<Descriptor>,
+    #[serde(default)]
+    annotations: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(serde::Deserialize)]
+struct ConfigDescriptor {
+    #[serde(default, rename = "artifactType")]
+    artifact_type: Option<String>,
+}
+
+impl ArtifactManifest {
+    /// What the manifest itself says it is (top-level `artifactType`, else
+    /// the config descriptor's, as cosign writes it).
+    fn origin(&self) -> Option<Origin> {
+        origin_of(self.artifact_type.as_deref())
+            .or_else(|| origin_of(self.config.as_ref()?.artifact_type.as_deref()))
+    }
+
+    fn claim(&self) -> Option<String> {
+        self.annotations
+            .get(ANNOTATION_PREDICATE_TYPE)
+            .or_else(|| self.annotations.get(BUNDLE_PREDICATE_TYPE))
+            .cloned()
+    }
+}
+
+const EMPTY_JSON_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
+
+/// The kind of attestation referrer an artifact type names.
+fn origin_of(artifact_type: Option<&str>) -> Option<Origin> {
+    match artifact_type? {
+        ENVELOPE_MEDIA_TYPE => Some(Origin::Referrer),
+        BUNDLE_V03_MEDIA_TYPE => Some(Origin::BundleReferrer),
+        _ => None,
+    }
 }
 
 fn find_referrers(
@@ -122,10 +171,30 @@ fn find_referrers(
 ) -> anyhow::Result<()> {
     let referrers = store.referrers(subject, None)?;
     for referrer in referrers {
-        let origin = match referrer.artifact_type.as_deref() {
-            Some(ENVELOPE_MEDIA_TYPE) => Origin::Referrer,
-            Some(BUNDLE_V03_MEDIA_TYPE) => Origin::BundleReferrer,
-            _ => continue,
+        let listed = origin_of(referrer.artifact_type.as_deref());
+        // A referrers fallback index written by go-containerregistry (cosign)
+        // lists its own bundle referrers with the config's media type
+        // (google/go-containerregistry#1997): such entries are looked at.
+        let ambiguous = matches!(
+            referrer.artifact_type.as_deref(),
+            None | Some(EMPTY_JSON_MEDIA_TYPE)
+        );
+        if listed.is_none() && !ambiguous {
+            continue;
+        }
+        let fetched = store.get_manifest(&ManifestRef::Digest(referrer.digest.clone()));
+        let parsed = fetched
+            .as_ref()
+            .ok()
+            .and_then(|m| serde_json::from_slice::<ArtifactManifest>(&m.bytes).ok());
+        let origin = match (listed, &parsed) {
+            (Some(origin), _) => origin,
+            (None, Some(m)) => match m.origin() {
+                Some(origin) => origin,
+                None => continue,
+            },
+            // Unreadable and not listed as an attestation: not ours to judge.
+            (None, None) => continue,
         };
         let layer_type = match origin {
             Origin::BundleReferrer => BUNDLE_V03_MEDIA_TYPE,
@@ -135,7 +204,8 @@ fn find_referrers(
             .annotations
             .get(ANNOTATION_PREDICATE_TYPE)
             .or_else(|| referrer.annotations.get(BUNDLE_PREDICATE_TYPE))
-            .cloned();
+            .cloned()
+            .or_else(|| parsed.as_ref().and_then(ArtifactManifest::claim));
         let base = |layer: Option<Digest>, claimed_type, envelope| Found {
             origin,
             subject: subject.clone(),
@@ -144,18 +214,19 @@ fn find_referrers(
             layer,
             claimed_type,
             envelope,
+            tlog_entries: Vec::new(),
+            file: None,
+            cosign_log_bundle: None,
         };
-        let manifest = match store.get_manifest(&ManifestRef::Digest(referrer.digest.clone())) {
-            Ok(m) => m,
-            Err(e) => {
-                out.push(base(None, manifest_claim, Err(content_problem(e)?)));
-                continue;
-            }
-        };
-        let layers = match serde_json::from_slice::<Layers>(&manifest.bytes) {
-            Ok(l) => l.layers,
-            Err(e) => {
-                let problem = Problem::new("malformed-artifact", format!("manifest: {e}"));
+        if let Err(e) = fetched {
+            out.push(base(None, manifest_claim, Err(content_problem(e)?)));
+            continue;
+        }
+        let layers = match parsed {
+            Some(m) => m.layers,
+            None => {
+                let problem =
+                    Problem::new("malformed-artifact", "manifest is not an image manifest");
                 out.push(base(None, manifest_claim, Err(problem)));
                 continue;
             }
@@ -168,12 +239,20 @@ fn find_referrers(
                 .get(ANNOTATION_PREDICATE_TYPE)
                 .cloned()
                 .or_else(|| manifest_claim.clone());
+            let mut tlog_entries = Vec::new();
             let envelope = match read_blob(store, layer) {
-                Ok(bytes) if origin == Origin::BundleReferrer => envelope_of_bundle(&bytes),
+                Ok(bytes) if origin == Origin::BundleReferrer => {
+                    envelope_of_bundle(&bytes).map(|(envelope, entries)| {
+                        tlog_entries = entries;
+                        envelope
+                    })
+                }
                 Ok(bytes) => Ok(bytes),
                 Err(e) => Err(content_problem(e)?),
             };
-            out.push(base(Some(layer.digest.clone()), claim, envelope));
+            let mut found = base(Some(layer.digest.clone()), claim, envelope);
+            found.tlog_entries = tlog_entries;
+            out.push(found);
         }
         if !any {
             let problem = Problem::new("malformed-artifact", format!("no {layer_type} layer"));
@@ -183,12 +262,36 @@ fn find_referrers(
     Ok(())
 }
 
+/// A Sigstore bundle file (`stella verify --bundle FILE`), judged as an
+/// attestation of `subject` (the image's platform manifest). `manifest`
+/// is the file's own sha256.
+pub fn found_in_bundle_file(path: &str, bytes: &[u8], subject: &Digest) -> Found {
+    let manifest = Digest::sha256_of(bytes);
+    let (envelope, tlog_entries) = match envelope_of_bundle(bytes) {
+        Ok((envelope, entries)) => (Ok(envelope), entries),
+        Err(problem) => (Err(problem), Vec::new()),
+    };
+    Found {
+        origin: Origin::BundleFile,
+        subject: subject.clone(),
+        manifest,
+        tag: None,
+        layer: None,
+        claimed_type: None,
+        envelope,
+        tlog_entries,
+        file: Some(path.to_string()),
+        cosign_log_bundle: None,
+    }
+}
+
 /// The predicate-type annotation cosign puts on bundle referrers.
 const BUNDLE_PREDICATE_TYPE: &str = "dev.sigstore.bundle.predicateType";
 
-fn envelope_of_bundle(bytes: &[u8]) -> Result<Vec<u8>, Problem> {
+/// A bundle's envelope JSON and its transparency log entries.
+fn envelope_of_bundle(bytes: &[u8]) -> Result<(Vec<u8>, Vec<Value>), Problem> {
     match Bundle::from_json(bytes) {
-        Ok(bundle) => Ok(bundle.envelope.to_json()),
+        Ok(bundle) => Ok((bundle.envelope.to_json(), bundle.tlog_entries)),
         Err(BundleError::NotDsse) => Err(Problem::new(
             "not-an-attestation",
             "a signature bundle (messageSignature), not an attestation",
@@ -214,7 +317,11 @@ fn find_cosign_tag(
         layer,
         claimed_type,
         envelope,
+        tlog_entries: Vec::new(),
+        file: None,
+        cosign_log_bundle: None,
     };
+    let log_bundles = cosign_tag::bundle_annotations(&manifest);
     let layers = match cosign_tag::layers(&manifest) {
         Ok(l) => l,
         Err(e) => {
@@ -238,7 +345,12 @@ fn find_cosign_tag(
                 format!("layer digest {:?}: {e}", layer.digest),
             )),
         };
-        out.push(base(digest.ok(), layer.predicate_type.clone(), envelope));
+        let mut found = base(digest.ok(), layer.predicate_type.clone(), envelope);
+        found.cosign_log_bundle = log_bundles
+            .iter()
+            .find(|(d, _)| *d == layer.digest)
+            .map(|(_, b)| b.clone());
+        out.push(found);
     }
     Ok(())
 }
@@ -278,6 +390,12 @@ pub struct Checked {
     pub key: Option<String>,
     #[serde(rename = "keyId", skip_serializing_if = "Option::is_none")]
     pub key_id: Option<String>,
+    /// The bundle file (`--bundle`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// The transparency log check (with `--rekor-key`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tlog: Option<TlogStatus>,
 }
 
 /// The predicate type an envelope's payload states, read without trusting
@@ -310,15 +428,31 @@ fn verify_error_code(e: &VerifyError) -> &'static str {
 /// signature over the in-toto payload, the statement names the manifest
 /// it is attached to, and its predicate type is `wanted` (when given) and
 /// what the artifact's annotation claims (when it claims one).
+///
+/// With a log policy, the log entries an attestation carries are checked
+/// too: a bad one rejects it (`tlog-rejected`), and with `require` so does
+/// having none (`tlog-missing`).
 pub fn verify_all(
     found: Vec<Found>,
     keys: &[VerifyingKey],
     key_names: &[String],
     wanted: Option<&str>,
+    tlog: Option<&TlogPolicy>,
 ) -> Vec<Checked> {
     let mut out: Vec<Checked> = found
         .into_iter()
-        .map(|f| judge(f, keys, key_names, wanted))
+        .map(|f| {
+            let evidence = Evidence {
+                entries: f.tlog_entries.clone(),
+                cosign_bundle: f.cosign_log_bundle.clone(),
+            };
+            let envelope = f.envelope.as_ref().ok().cloned();
+            let checked = judge(f, keys, key_names, wanted);
+            match (tlog, envelope) {
+                (Some(policy), Some(envelope)) => with_tlog(checked, &envelope, &evidence, policy),
+                _ => checked,
+            }
+        })
         .collect();
     out.sort_by(|a, b| {
         (&a.subject, a.origin, &a.manifest, &a.layer).cmp(&(
@@ -344,6 +478,8 @@ fn judge(f: Found, keys: &[VerifyingKey], key_names: &[String], wanted: Option<&
         predicate_type: f.claimed_type.clone(),
         key: None,
         key_id: None,
+        file: f.file,
+        tlog: None,
     };
     let envelope = match f.envelope {
         Ok(e) => e,
@@ -406,6 +542,47 @@ fn judge(f: Found, keys: &[VerifyingKey], key_names: &[String], wanted: Option<&
     checked
 }
 
+/// Adds the log check to a judged attestation: a rejected entry (or, when
+/// required, none) turns a verified attestation into a rejected one.
+fn with_tlog(
+    mut checked: Checked,
+    envelope_json: &[u8],
+    evidence: &Evidence,
+    policy: &TlogPolicy,
+) -> Checked {
+    if checked.verdict == Verdict::Skipped {
+        return checked;
+    }
+    let status = match stella_attest::dsse::Envelope::from_json(envelope_json) {
+        Ok(envelope) => check_entries(
+            &evidence.entries,
+            evidence.cosign_bundle.as_deref(),
+            &envelope,
+            &policy.log,
+        ),
+        // Judged malformed already; nothing a log entry could vouch for.
+        Err(_) => super::tlog::absent(),
+    };
+    if checked.verdict == Verdict::Verified {
+        match status.status {
+            TlogState::Rejected => {
+                checked.verdict = Verdict::Rejected;
+                checked.code = "tlog-rejected";
+                checked.reason = format!("transparency log: {}", status.reason);
+            }
+            TlogState::Absent if policy.require => {
+                checked.verdict = Verdict::Rejected;
+                checked.code = "tlog-missing";
+                checked.reason =
+                    "--require-tlog: the attestation carries no transparency log entry".into();
+            }
+            _ => {}
+        }
+    }
+    checked.tlog = Some(status);
+    checked
+}
+
 fn skipped(mut checked: Checked, claim: &str, wanted: &str) -> Checked {
     checked.verdict = Verdict::Skipped;
     checked.code = "other-type";
@@ -425,12 +602,27 @@ pub struct VerifyReport {
     pub index: Option<String>,
     #[serde(rename = "predicateType", skip_serializing_if = "Option::is_none")]
     pub predicate_type: Option<String>,
+    /// The transparency log the entries were checked against (`--rekor-key`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tlog: Option<TlogSettings>,
     /// `verified`, `rejected` or `no-attestation` (exit 0, 4, 3).
     pub outcome: &'static str,
     pub verified: usize,
     pub rejected: usize,
     pub skipped: usize,
     pub attestations: Vec<Checked>,
+}
+
+/// `stella verify --rekor-key`'s settings, as reported.
+#[derive(Debug, Serialize)]
+pub struct TlogSettings {
+    /// The key file.
+    pub key: String,
+    /// Hex SHA-256 of its SPKI DER (Rekor's log ID).
+    #[serde(rename = "logId")]
+    pub log_id: String,
+    /// `--require-tlog`.
+    pub required: bool,
 }
 
 /// A predicate type's short name (`cyclonedx`), else the URI.
@@ -443,13 +635,19 @@ fn short_type(uri: &str) -> &str {
 
 impl VerifyReport {
     pub fn table(&self) -> String {
-        let mut rows: Vec<[String; 5]> =
-            vec![["VERDICT", "TYPE", "ORIGIN", "ARTIFACT", "REASON"].map(String::from)];
+        let with_tlog = self.tlog.is_some();
+        let mut rows: Vec<Vec<String>> = vec![["VERDICT", "TYPE", "ORIGIN", "ARTIFACT"]
+            .into_iter()
+            .chain(with_tlog.then_some("TLOG"))
+            .chain(["REASON"])
+            .map(String::from)
+            .collect()];
         for a in &self.attestations {
             let origin = match a.origin {
                 Origin::Referrer => "referrer".to_string(),
                 Origin::BundleReferrer => "bundle-referrer".to_string(),
                 Origin::CosignTag => a.tag.clone().unwrap_or_else(|| "cosign-tag".into()),
+                Origin::BundleFile => a.file.clone().unwrap_or_else(|| "bundle-file".into()),
             };
             let artifact = a.layer.as_deref().unwrap_or(&a.manifest);
             let reason = if a.verdict == Verdict::Verified {
@@ -457,7 +655,7 @@ impl VerifyReport {
             } else {
                 format!("{}: {}", a.code, a.reason)
             };
-            rows.push([
+            let mut row = vec![
                 a.verdict_text().to_string(),
                 a.predicate_type
                     .as_deref()
@@ -465,8 +663,12 @@ impl VerifyReport {
                     .to_string(),
                 origin,
                 short_digest(artifact).to_string(),
-                reason,
-            ]);
+            ];
+            if with_tlog {
+                row.push(a.tlog.as_ref().map_or("-".into(), TlogStatus::short));
+            }
+            row.push(reason);
+            rows.push(row);
         }
         let mut out = format!("attestations of {} ({})\n", self.subject.digest, self.image);
         out.push_str(&crate::output::aligned(&rows));
