@@ -71,11 +71,21 @@ fi
 results="$bench/work/results"
 mkdir -p "$results"
 ROUNDS=${ROUNDS:-7}
-# One round per process, as a scan runs it: a process's first match pays for
-# fresh memory, later rounds in the same process would reuse the allocator's.
-measure() { # NAME INVENTORY THREADS
-  local out="$results/match-$1-t$3.jsonl"
+# Lazy DB (`stella scan`): one round per process, as a scan runs it — a
+# process's first match pays for fresh memory, later rounds in the same
+# process would reuse the allocator's. Loaded DB (a long-lived matcher):
+# one process loads the whole DB (FeedDb::load, its time recorded apart)
+# and matches ROUNDS times, as a service answering image after image.
+measure() { # NAME INVENTORY THREADS MODE
+  local out="$results/match-$1-t$3-$4.jsonl"
   : > "$out"
+  if [ "$4" = loaded ]; then
+    MATCH_BENCH_LOADED=1 MATCH_BENCH_THREADS=$3 "$MATCH_BENCH" "$cache" "$2" "$ROUNDS" > "$out.tmp"
+    grep -v '"summary"' "$out.tmp" >> "$out"
+    grep '"summary"' "$out.tmp" > "$results/match-$1-t$3-$4.summary.json"
+    rm -f "$out.tmp"
+    return
+  fi
   for _ in $(seq "$ROUNDS"); do
     MATCH_BENCH_THREADS=$3 "$MATCH_BENCH" "$cache" "$2" 1 | sed -n 1p >> "$out"
   done
@@ -90,25 +100,30 @@ fi
 if [ -n "$image" ]; then
   "$STELLA" scan "$image" -q -o json="$work/image-inventory.json"
 fi
-for threads in 1 0; do
-  for profile in worst current; do
-    measure "$profile" "$work/inventory-$profile-$N.json" "$threads"
+for mode in lazy loaded; do
+  for threads in 1 0; do
+    for profile in worst current; do
+      measure "$profile" "$work/inventory-$profile-$N.json" "$threads" "$mode"
+    done
+    [ -n "$image" ] && measure image "$work/image-inventory.json" "$threads" "$mode"
   done
-  [ -n "$image" ] && measure image "$work/image-inventory.json" "$threads"
 done
 
 python3 - "$results" "$image" "$(nproc)" "$(cut -d' ' -f1 /proc/loadavg)" <<'PY'
 import json, os, statistics, sys
 r, image, cores, load = sys.argv[1:]
 print(f"<!-- {cores} cores, load average {load} at the end -->")
-print("| inventory | threads | components | findings | keys | advisories | median wall | min wall | median CPU (all threads) |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| DB | inventory | threads | components | findings | keys | advisories | median wall | min wall | median CPU (all threads) |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 labels = [("worst", "synthetic worst case"), ("current", "synthetic up to date"), ("image", f"bench image ({image})")]
-for threads in ("1", "0"):
-    for name, label in labels:
-        path = f"{r}/match-{name}-t{threads}.jsonl"
+loads = []
+for mode, threads, (name, label) in [(m, t, l) for m in ("lazy", "loaded") for t in ("1", "0") for l in labels]:
+        path = f"{r}/match-{name}-t{threads}-{mode}.jsonl"
         if not os.path.exists(path):
             continue
+        summary = f"{r}/match-{name}-t{threads}-{mode}.summary.json"
+        if os.path.exists(summary):
+            loads.append(json.load(open(summary))["loadMs"])
         rows = [json.loads(l) for l in open(path) if l.strip()]
         if not rows:
             continue
@@ -116,6 +131,8 @@ for threads in ("1", "0"):
         cpus = [x["cpuMs"] for x in rows]
         first = rows[0]
         t = "all" if threads == "0" else threads
-        print(f"| {label} | {t} | {first['components']} | {first['findings']} | {first['keys']} | {first['advisories']} "
+        print(f"| {mode} | {label} | {t} | {first['components']} | {first['findings']} | {first['keys']} | {first['advisories']} "
               f"| {statistics.median(walls):.0f} ms | {min(walls):.0f} ms | {statistics.median(cpus):.0f} ms |")
+if loads:
+    print(f"\nLoading the whole DB (FeedDb::load): median {statistics.median(loads):.0f} ms over {len(loads)} loads.")
 PY

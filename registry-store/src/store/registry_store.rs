@@ -194,6 +194,38 @@ impl ArtifactStore for RegistryStore {
         })
     }
 
+    /// All digests checked first (nothing is sent when one is wrong), then
+    /// every blob's existence check and upload at once: each is a chain of
+    /// small requests the registry answers from its disk, and a first
+    /// attach sends four of them.
+    fn put_blobs(&self, blobs: &[(&Digest, &[u8])]) -> Result<(), StoreError> {
+        let mut owned = Vec::with_capacity(blobs.len());
+        for (expected, data) in blobs {
+            let actual = digest_of(data, expected.algorithm());
+            if actual != **expected {
+                return Err(StoreError::DigestMismatch {
+                    what: format!("blob to store in {}", self.location()),
+                    expected: (*expected).clone(),
+                    actual,
+                });
+            }
+            owned.push(((*expected).clone(), Bytes::copy_from_slice(data)));
+        }
+        self.run(|inner| async move {
+            let uploads = owned.into_iter().map(|(digest, data)| {
+                let inner = inner.clone();
+                async move {
+                    if upload::exists(&inner.http, &digest).await? {
+                        return Ok(());
+                    }
+                    upload::upload(&inner.http, &digest, data, inner.chunk_size, &inner.policy)
+                        .await
+                }
+            });
+            futures_util::future::try_join_all(uploads).await.map(drop)
+        })
+    }
+
     fn get_manifest(&self, reference: &ManifestRef) -> Result<ManifestBytes, StoreError> {
         let reference = reference.clone();
         self.run(|inner| async move { inner.get_manifest(&reference).await })
@@ -410,30 +442,47 @@ impl Inner {
     /// PUTs each manifest (under its tag, else its digest); referrers the
     /// registry did not index itself get their own tag and, per subject,
     /// one update of the fallback index.
+    /// Stores one manifest; for a referrer the registry does not index,
+    /// also under its own tag, and returns its subject and index entry.
+    async fn put_one_manifest(
+        &self,
+        manifest: &ManifestBytes,
+        tag: &Option<String>,
+    ) -> Result<Option<(Digest, Descriptor)>, StoreError> {
+        let reference = tag.clone().unwrap_or_else(|| manifest.digest.to_string());
+        let indexed_by_registry = self.put_manifest_bytes(manifest, &reference).await?;
+        let facts = ManifestFacts::parse(&manifest.bytes);
+        let Some(subject) = facts.subject.as_ref().map(|s| s.digest.clone()) else {
+            return Ok(None);
+        };
+        if indexed_by_registry {
+            self.referrers_api.store(API_YES, Ordering::SeqCst);
+            return Ok(None);
+        }
+        // The registry does not index referrers: keep the tag schema.
+        let own_tag = referrer_tag(&subject, &manifest.digest);
+        self.put_manifest_bytes(manifest, &own_tag).await?;
+        let entry = facts.referrer_descriptor(
+            &manifest.media_type,
+            manifest.digest.clone(),
+            manifest.bytes.len() as u64,
+        );
+        Ok(Some((subject, entry)))
+    }
+
     async fn put_manifests(
         &self,
         manifests: Vec<(ManifestBytes, Option<String>)>,
     ) -> Result<Vec<Descriptor>, StoreError> {
+        // Each manifest (and its own referrer tag, which must follow it)
+        // independently of the others; the fallback index after all of
+        // them, its entries in the order given.
+        let stored = futures_util::future::try_join_all(
+            manifests.iter().map(|(manifest, tag)| self.put_one_manifest(manifest, tag)),
+        )
+        .await?;
         let mut unindexed: Vec<(Digest, Vec<Descriptor>)> = Vec::new();
-        for (manifest, tag) in &manifests {
-            let reference = tag.clone().unwrap_or_else(|| manifest.digest.to_string());
-            let indexed_by_registry = self.put_manifest_bytes(manifest, &reference).await?;
-            let facts = ManifestFacts::parse(&manifest.bytes);
-            let Some(subject) = facts.subject.as_ref().map(|s| s.digest.clone()) else {
-                continue;
-            };
-            if indexed_by_registry {
-                self.referrers_api.store(API_YES, Ordering::SeqCst);
-                continue;
-            }
-            // The registry does not index referrers: keep the tag schema.
-            let own_tag = referrer_tag(&subject, &manifest.digest);
-            self.put_manifest_bytes(manifest, &own_tag).await?;
-            let entry = facts.referrer_descriptor(
-                &manifest.media_type,
-                manifest.digest.clone(),
-                manifest.bytes.len() as u64,
-            );
+        for (subject, entry) in stored.into_iter().flatten() {
             match unindexed.iter_mut().find(|(s, _)| s == &subject) {
                 Some((_, entries)) => entries.push(entry),
                 None => unindexed.push((subject, vec![entry])),
