@@ -224,6 +224,61 @@ fn load_verifying_keys(paths: &[PathBuf]) -> anyhow::Result<Vec<VerifyingKey>> {
         .collect()
 }
 
+/// Public keys and the names they are reported by (their paths).
+#[derive(Default)]
+pub struct TrustedKeys {
+    keys: Vec<VerifyingKey>,
+    names: Vec<String>,
+}
+
+impl TrustedKeys {
+    pub fn load(paths: &[PathBuf]) -> anyhow::Result<TrustedKeys> {
+        Ok(TrustedKeys {
+            keys: load_verifying_keys(paths)?,
+            names: paths.iter().map(|p| p.display().to_string()).collect(),
+        })
+    }
+}
+
+/// One attestation of a kind a reader asked for, attached to a subject:
+/// the manifest holding it, and its statement when one of the keys
+/// verified it (signature, subject = that manifest's subject, predicate
+/// type as claimed), else the stable code and reason why not.
+pub struct SignedStatement {
+    pub artifact: Descriptor,
+    pub statement: Result<stella_attest::statement::Statement, (&'static str, String)>,
+}
+
+/// The attestations attached to `subject` (Stella DSSE referrers, Sigstore
+/// bundle referrers, cosign's `.att` tag) whose predicate type — signed, or
+/// claimed when unverifiable — `wanted` accepts, each verified with `keys`
+/// as `stella verify` does. What signed VEX discovery reads.
+pub fn signed_statements(
+    store: &dyn ArtifactStore,
+    subject: &stella_model::Digest,
+    keys: &TrustedKeys,
+    wanted: impl Fn(&str) -> bool,
+) -> anyhow::Result<Vec<SignedStatement>> {
+    let subjects = [Descriptor::new(
+        "application/vnd.oci.image.manifest.v1+json",
+        subject.clone(),
+        0,
+    )];
+    let found = discover::find_all(store, &subjects)?;
+    let checked = discover::verify_all(found, &keys.keys, &keys.names, None, None);
+    Ok(checked
+        .into_iter()
+        .filter(|c| c.predicate_type.as_deref().is_some_and(&wanted))
+        .map(|c| SignedStatement {
+            artifact: c.artifact,
+            statement: match (c.verdict, c.statement) {
+                (discover::Verdict::Verified, Some(statement)) => Ok(statement),
+                _ => Err((c.code, c.reason)),
+            },
+        })
+        .collect())
+}
+
 /// Bundles with embedded SBOMs can be large, not unbounded.
 const MAX_BUNDLE_BYTES: u64 = 256 << 20;
 

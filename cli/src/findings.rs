@@ -43,6 +43,17 @@ pub struct FindingArgs {
     /// Do not look for VEX referrers of the image.
     #[arg(long = "no-vex-referrers")]
     pub no_vex_referrers: bool,
+    /// Public key (PEM) that signed VEX attestations of the image (OpenVEX
+    /// in DSSE: `stella attest`/`cosign attest --type openvex`) must verify
+    /// with. Repeatable. Signed VEX is never applied unverified.
+    #[arg(long = "vex-key", value_name = "PUB")]
+    pub vex_keys: Vec<PathBuf>,
+    /// Also match the Go toolchain of Go binaries that OS packages
+    /// installed against the Go vulnerability database (off by default:
+    /// a distro may patch its toolchain without the version saying so,
+    /// and its own advisories are the ones for its packages).
+    #[arg(long = "go-stdlib-of-os-packages")]
+    pub go_stdlib_of_os_packages: bool,
     /// "Now" for finding age and exception expiry (RFC 3339); default
     /// SOURCE_DATE_EPOCH, else the clock. Recorded in the verdict.
     #[arg(long, value_name = "TIME")]
@@ -154,6 +165,7 @@ pub fn run(
     let db = db.without_details();
     let options = MatchOptions {
         threads,
+        folded_go_stdlib: args.go_stdlib_of_os_packages,
         ..MatchOptions::default()
     };
     let report = match_inventory(inventory, &FeedSource(&db), &options)
@@ -179,7 +191,8 @@ pub fn run(
     // and the index it was picked from when the referrers say so.
     let mut image: Vec<Digest> = inventory.image.manifest_digest.iter().cloned().collect();
     if image_vex && !args.no_vex_referrers {
-        let (manifest, discovered) = crate::vex::discover_vex_of(source, open)
+        let keys = crate::attest::TrustedKeys::load(&args.vex_keys)?;
+        let (manifest, discovered) = crate::vex::discover_vex_of(source, open, &keys)
             .with_context(|| format!("looking for VEX referrers of {source}"))?;
         // The lookup resolves the reference again: a tag moved since the
         // scan would bring another image's VEX.

@@ -33,7 +33,10 @@ use stella_registry_store::{
     StoreOptions, Target,
 };
 
+use stella_attest::statement::PREDICATE_OPENVEX;
+
 use crate::artifacts::{open_options, ImageArgs, ListFormat};
+use crate::attest::TrustedKeys;
 
 /// Manifest annotation marking a VEX artifact; its value is the format.
 pub const ANNOTATION_VEX: &str = "dev.stellaops.vex";
@@ -75,6 +78,10 @@ pub struct ListArgs {
     /// table (default) or json.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = ListFormat::Table)]
     pub output: ListFormat,
+    /// Public key (PEM) that signed VEX attestations must verify with.
+    /// Repeatable. Without one, signed VEX is listed as skipped.
+    #[arg(long = "vex-key", value_name = "PUB")]
+    pub vex_keys: Vec<PathBuf>,
 }
 
 pub fn run(command: VexCommand) -> anyhow::Result<u8> {
@@ -163,11 +170,12 @@ pub fn resolve_image(image: &str, open: &OpenOptions) -> anyhow::Result<Resolved
 pub fn discover_vex_of(
     image: &str,
     open: &OpenOptions,
+    keys: &TrustedKeys,
 ) -> anyhow::Result<(Descriptor, DiscoveredVex)> {
     let resolved = resolve_image(image, open)?;
-    let mut found = discover_vex(resolved.store.as_ref(), &resolved.manifest.digest)?;
+    let mut found = discover_vex(resolved.store.as_ref(), &resolved.manifest.digest, keys)?;
     if let Some(index) = &resolved.index {
-        let more = discover_vex(resolved.store.as_ref(), index)?;
+        let more = discover_vex(resolved.store.as_ref(), index, keys)?;
         found.found.extend(more.found);
         found.skipped.extend(more.skipped);
         found.image.push(index.clone());
@@ -175,8 +183,15 @@ pub fn discover_vex_of(
     Ok((resolved.manifest, found))
 }
 
-/// The VEX documents attached to the manifest `subject` in `store`.
-pub fn discover_vex(store: &dyn ArtifactStore, subject: &Digest) -> anyhow::Result<DiscoveredVex> {
+/// The VEX documents attached to the manifest `subject` in `store`: VEX
+/// referrers, and OpenVEX predicates of in-toto attestations (`stella
+/// attest --type openvex`, `cosign attest --type openvex`) that one of
+/// `keys` verifies — signed VEX is never applied unverified.
+pub fn discover_vex(
+    store: &dyn ArtifactStore,
+    subject: &Digest,
+    keys: &TrustedKeys,
+) -> anyhow::Result<DiscoveredVex> {
     let referrers = store
         .referrers(subject, None)
         .with_context(|| format!("referrers of {subject} in {}", store.location()))?;
@@ -194,7 +209,62 @@ pub fn discover_vex(store: &dyn ArtifactStore, subject: &Digest) -> anyhow::Resu
                 .push(format!("{}@{}: {e:#}", store.location(), referrer.digest));
         }
     }
+    read_signed(store, subject, keys, &mut out)?;
     Ok(out)
+}
+
+/// OpenVEX's predicate type, unversioned (cosign's `--type openvex`) or
+/// versioned (`…/ns/v0.2.0`).
+fn is_openvex_predicate(predicate_type: &str) -> bool {
+    predicate_type == PREDICATE_OPENVEX
+        || predicate_type
+            .strip_prefix(PREDICATE_OPENVEX)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Signed VEX: each verified OpenVEX attestation's predicate is a VEX
+/// document; one that does not verify is reported, not applied.
+fn read_signed(
+    store: &dyn ArtifactStore,
+    subject: &Digest,
+    keys: &TrustedKeys,
+    out: &mut DiscoveredVex,
+) -> anyhow::Result<()> {
+    let location = store.location();
+    for signed in crate::attest::signed_statements(store, subject, keys, is_openvex_predicate)? {
+        let name = format!("{location}@{}", signed.artifact.digest);
+        let statement = match signed.statement {
+            Ok(statement) => statement,
+            Err(("no-keys", _)) => {
+                out.skipped.push(format!(
+                    "{name}: signed VEX not applied: no --vex-key to verify it with"
+                ));
+                continue;
+            }
+            Err((code, reason)) => {
+                out.skipped
+                    .push(format!("{name}: signed VEX not applied ({code}): {reason}"));
+                continue;
+            }
+        };
+        let parsed = serde_json::to_vec(&statement.predicate)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| vex::parse(&bytes).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(document) => out.found.push(AttachedVex {
+                source: ArtifactRef {
+                    name,
+                    digest: document.digest.clone(),
+                },
+                document,
+                artifact: signed.artifact,
+            }),
+            Err(e) => out
+                .skipped
+                .push(format!("{name}: signed VEX predicate: {e}")),
+        }
+    }
+    Ok(())
 }
 
 /// The parts of an artifact manifest discovery reads.
@@ -355,7 +425,8 @@ fn attach_file(args: AttachArgs) -> anyhow::Result<u8> {
 /// `stella vex list IMAGE`: exit 0, also when none is attached.
 fn list(args: ListArgs) -> anyhow::Result<u8> {
     let open = args.image.open_options()?;
-    let (subject, discovered) = discover_vex_of(&args.image.image, &open)?;
+    let keys = TrustedKeys::load(&args.vex_keys)?;
+    let (subject, discovered) = discover_vex_of(&args.image.image, &open, &keys)?;
     for why in &discovered.skipped {
         eprintln!("stella: skipped {why}");
     }

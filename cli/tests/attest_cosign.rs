@@ -486,3 +486,121 @@ fn scan_signs_the_verdict() {
         text(&out.stderr)
     );
 }
+
+/// Signed VEX: OpenVEX predicates of in-toto attestations — one made by
+/// `stella attest` (DSSE referrer), one by `cosign attest --type openvex`
+/// (cosign's `.att` tag) — are read by VEX discovery only when a
+/// `--vex-key` verifies them; otherwise they are listed as skipped with
+/// the reason. The documents found are the predicates cosign and stella
+/// were given (ids and statement counts read from the fixture files).
+#[test]
+fn signed_vex_is_read_only_when_a_key_verifies_it() {
+    let Some(cosign_bin) = cosign_bin() else {
+        return;
+    };
+    let registry = Distribution::start(None);
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let home = w.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let repo = format!("{}/stella/signed-vex", registry.addr);
+    let (_, digest) = push_image(w, &format!("{repo}:v1"), "signed-vex");
+    let image = format!("registry:{repo}:v1");
+    let vex_fixture = |name: &str| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../policy/tests/fixtures/vex")
+            .join(name)
+    };
+    let expected = |name: &str| {
+        let doc = read_json(&vex_fixture(name));
+        (
+            doc["@id"].as_str().unwrap().to_string(),
+            doc["statements"].as_array().unwrap().len() as u64,
+        )
+    };
+
+    ok(&stella(&[
+        "attest",
+        &image,
+        "--type",
+        "openvex",
+        "--predicate",
+        vex_fixture("alias.openvex.json").to_str().unwrap(),
+        "--key",
+        &key_arg("p256.pkcs8.pem"),
+    ]));
+    cosign_ok(
+        &cosign_bin,
+        &home,
+        &[
+            "attest",
+            "--tlog-upload=false",
+            "--allow-http-registry",
+            "--type",
+            "openvex",
+            "--predicate",
+            vex_fixture("versionless.openvex.json").to_str().unwrap(),
+            "--key",
+            key("cosign.key").to_str().unwrap(),
+            &format!("{repo}@{digest}"),
+        ],
+    );
+
+    let list = |keys: &[&str]| -> Value {
+        let mut args = vec!["vex", "list", image.as_str(), "-o", "json"];
+        for k in keys {
+            args.extend(["--vex-key", k]);
+        }
+        serde_json::from_str(&ok(&stella(&args))).unwrap()
+    };
+    let found = |v: &Value| -> Vec<(String, u64)> {
+        let mut f: Vec<(String, u64)> = v["vex"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["id"].as_str().unwrap().to_string(),
+                    d["statements"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        f.sort();
+        f
+    };
+    let skipped = |v: &Value| -> Vec<String> {
+        v["skipped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
+    };
+
+    // No key: nothing applied, both named as skipped.
+    let v = list(&[]);
+    assert!(found(&v).is_empty(), "{v:#}");
+    let s = skipped(&v);
+    assert_eq!(s.len(), 2, "{v:#}");
+    assert!(s.iter().all(|s| s.contains("no --vex-key")), "{s:?}");
+
+    // Both keys: both documents, as signed.
+    let p256 = key_arg("p256.pub.pem");
+    let cosign_pub = key_arg("cosign.pub");
+    let v = list(&[&p256, &cosign_pub]);
+    let mut want = vec![
+        expected("alias.openvex.json"),
+        expected("versionless.openvex.json"),
+    ];
+    want.sort();
+    assert_eq!(found(&v), want, "{v:#}");
+    assert!(skipped(&v).is_empty(), "{v:#}");
+
+    // Only stella's key: cosign's attestation does not verify.
+    let v = list(&[&p256]);
+    assert_eq!(found(&v), vec![expected("alias.openvex.json")], "{v:#}");
+    let s = skipped(&v);
+    assert_eq!(s.len(), 1, "{v:#}");
+    assert!(s[0].contains("(signature-mismatch)"), "{s:?}");
+    assert!(s[0].contains(".att") || s[0].contains("sha256:"), "{s:?}");
+}

@@ -10,7 +10,7 @@ use stella_attest::bundle::{Bundle, BundleError, BUNDLE_V03_MEDIA_TYPE};
 use stella_attest::dsse::ENVELOPE_MEDIA_TYPE;
 use stella_attest::keys::VerifyingKey;
 use stella_attest::sign::{verify_attestation, Expect, VerifyError};
-use stella_attest::statement::{StatementError, SHORT_NAMES};
+use stella_attest::statement::{Statement, StatementError, SHORT_NAMES};
 use stella_model::Digest;
 use stella_registry_store::oci::Descriptor;
 use stella_registry_store::{ArtifactStore, ManifestRef, StoreError};
@@ -41,7 +41,7 @@ pub struct Found {
     /// The manifest it is attached to: what its subject must name.
     subject: Digest,
     /// The referrer's manifest, or the `.att` manifest.
-    manifest: Digest,
+    manifest: Descriptor,
     tag: Option<String>,
     layer: Option<Digest>,
     /// The predicate type the (unsigned) annotations claim.
@@ -209,7 +209,7 @@ fn find_referrers(
         let base = |layer: Option<Digest>, claimed_type, envelope| Found {
             origin,
             subject: subject.clone(),
-            manifest: referrer.digest.clone(),
+            manifest: referrer.clone(),
             tag: None,
             layer,
             claimed_type,
@@ -266,7 +266,11 @@ fn find_referrers(
 /// attestation of `subject` (the image's platform manifest). `manifest`
 /// is the file's own sha256.
 pub fn found_in_bundle_file(path: &str, bytes: &[u8], subject: &Digest) -> Found {
-    let manifest = Digest::sha256_of(bytes);
+    let manifest = Descriptor::new(
+        BUNDLE_V03_MEDIA_TYPE,
+        Digest::sha256_of(bytes),
+        bytes.len() as u64,
+    );
     let (envelope, tlog_entries) = match envelope_of_bundle(bytes) {
         Ok((envelope, entries)) => (Ok(envelope), entries),
         Err(problem) => (Err(problem), Vec::new()),
@@ -312,7 +316,11 @@ fn find_cosign_tag(
     let base = |layer, claimed_type, envelope| Found {
         origin: Origin::CosignTag,
         subject: subject.clone(),
-        manifest: manifest.digest.clone(),
+        manifest: Descriptor::new(
+            manifest.media_type.clone(),
+            manifest.digest.clone(),
+            manifest.bytes.len() as u64,
+        ),
         tag: Some(tag.clone()),
         layer,
         claimed_type,
@@ -396,6 +404,12 @@ pub struct Checked {
     /// The transparency log check (with `--rekor-key`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tlog: Option<TlogStatus>,
+    /// The manifest holding it (for readers of the statement).
+    #[serde(skip)]
+    pub artifact: Descriptor,
+    /// The signed statement, when verified.
+    #[serde(skip)]
+    pub statement: Option<Statement>,
 }
 
 /// The predicate type an envelope's payload states, read without trusting
@@ -472,7 +486,7 @@ fn judge(f: Found, keys: &[VerifyingKey], key_names: &[String], wanted: Option<&
         reason: String::new(),
         origin: f.origin,
         subject: f.subject.to_string(),
-        manifest: f.manifest.to_string(),
+        manifest: f.manifest.digest.to_string(),
         tag: f.tag,
         layer: f.layer.as_ref().map(Digest::to_string),
         predicate_type: f.claimed_type.clone(),
@@ -480,6 +494,8 @@ fn judge(f: Found, keys: &[VerifyingKey], key_names: &[String], wanted: Option<&
         key_id: None,
         file: f.file,
         tlog: None,
+        artifact: f.manifest,
+        statement: None,
     };
     let envelope = match f.envelope {
         Ok(e) => e,
@@ -533,6 +549,7 @@ fn judge(f: Found, keys: &[VerifyingKey], key_names: &[String], wanted: Option<&
                 checked.key.as_deref().unwrap_or("-"),
                 key.algorithm()
             );
+            checked.statement = Some(verified.statement);
         }
         Err(e) => {
             checked.code = verify_error_code(&e);

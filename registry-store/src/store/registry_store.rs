@@ -478,7 +478,9 @@ impl Inner {
         // independently of the others; the fallback index after all of
         // them, its entries in the order given.
         let stored = futures_util::future::try_join_all(
-            manifests.iter().map(|(manifest, tag)| self.put_one_manifest(manifest, tag)),
+            manifests
+                .iter()
+                .map(|(manifest, tag)| self.put_one_manifest(manifest, tag)),
         )
         .await?;
         let mut unindexed: Vec<(Digest, Vec<Descriptor>)> = Vec::new();
