@@ -31,4 +31,4 @@ pub use inventory::{
     Component, ComponentKind, Distro, ImageInfo, Inventory, LayerInfo, SourcePackage, ToolInfo,
     Warning, INVENTORY_SCHEMA,
 };
-pub use purl::{pypi_name, Purl, PurlError};
+pub use purl::{pypi_name, pypi_name_is, Purl, PurlError};

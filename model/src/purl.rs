@@ -252,9 +252,76 @@ pub fn pypi_name(name: &str) -> String {
     out
 }
 
+/// Whether `name` normalizes (PEP 503, [`pypi_name`]) to `normalized`,
+/// without building the normalized string: matchers ask this for every
+/// advisory entry of every component.
+pub fn pypi_name_is(name: &str, normalized: &str) -> bool {
+    let mut want = normalized.chars();
+    let mut in_run = false;
+    for ch in name.chars() {
+        if matches!(ch, '-' | '_' | '.') {
+            if !in_run && want.next() != Some('-') {
+                return false;
+            }
+            in_run = true;
+        } else {
+            if !ch.to_lowercase().all(|lower| want.next() == Some(lower)) {
+                return false;
+            }
+            in_run = false;
+        }
+    }
+    want.next().is_none()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pypi_name_is_agrees_with_pypi_name() {
+        let names = [
+            "",
+            "-",
+            "_",
+            ".",
+            "a",
+            "A",
+            "a-b",
+            "a_b",
+            "a.b",
+            "a--b",
+            "a-_.b",
+            "A.B_C",
+            "-a-",
+            "__a__",
+            "zope.interface",
+            "Zope-Interface",
+            "zope-interface",
+            "zopeinterface",
+            "İstanbul",
+            "ǅemo",
+            "straße",
+            "STRASSE",
+            "a-",
+            "a-b-",
+            "PyYAML",
+            "pyyaml",
+            "py-yaml",
+            "ab",
+            "abc",
+        ];
+        for name in names {
+            for other in names {
+                let normalized = pypi_name(other);
+                assert_eq!(
+                    pypi_name_is(name, &normalized),
+                    pypi_name(name) == normalized,
+                    "{name:?} vs {other:?} ({normalized:?})"
+                );
+            }
+        }
+    }
 
     #[test]
     fn renders_spec_examples() {

@@ -1,7 +1,7 @@
 //! Component → the keys it is looked up by (the module table in
 //! [`super`]), or why it is not matched at all.
 
-use stella_model::{pypi_name, Component, ComponentKind, Purl};
+use stella_model::{pypi_name, pypi_name_is, Component, ComponentKind, Purl};
 
 use super::distro::{DistroFamily, Release};
 
@@ -53,7 +53,7 @@ impl Probe {
             return false;
         }
         match self.ecosystem.as_str() {
-            "PyPI" => pypi_name(name) == self.name,
+            "PyPI" => pypi_name_is(name, &self.name),
             "NuGet" => name.eq_ignore_ascii_case(&self.name),
             _ => name == self.name,
         }

@@ -45,11 +45,60 @@ mod severity;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use stella_model::{Advisory, Finding, Inventory};
+use stella_model::{Advisory, ComponentKind, Finding, Inventory};
 
 pub use distro::{release_ecosystems, DistroFamily};
 pub use keys::{go_stdlib_semver, KeyKind, Probe};
 pub use severity::rating_of_word;
+
+/// Order-preserving ranks of the findings' sort keys: for finding `i` of
+/// group `g`, (rank of its advisory id, rank of its group's component key).
+/// Equal keys get equal ranks.
+fn ranks(groups: &[Vec<Option<Finding>>]) -> impl Fn(usize, usize) -> (u32, u32) + '_ {
+    fn dense<K: Ord + Copy>(keys: &mut [(K, usize)], out: &mut [u32]) {
+        keys.sort_unstable();
+        let mut rank = 0u32;
+        for n in 0..keys.len() {
+            if n > 0 && keys[n].0 != keys[n - 1].0 {
+                rank += 1;
+            }
+            out[keys[n].1] = rank;
+        }
+    }
+    type ComponentKey<'f> = (&'f str, ComponentKind, &'f str, &'f str, Option<&'f str>);
+    fn component_key(group: &[Option<Finding>]) -> Option<ComponentKey<'_>> {
+        group.iter().flatten().next().map(|f| {
+            let (_, purl, kind, name, version, evidence) = f.sort_key();
+            (purl, kind, name, version, evidence)
+        })
+    }
+    let mut by_component: Vec<_> = groups
+        .iter()
+        .enumerate()
+        .map(|(g, group)| (component_key(group), g))
+        .collect();
+    let mut component_rank = vec![0u32; groups.len()];
+    dense(&mut by_component, &mut component_rank);
+    // Distinct ids first (hundreds of findings share one), then ranked.
+    let mut distinct: HashMap<&str, usize> = HashMap::new();
+    let id_slot: Vec<Vec<usize>> = groups
+        .iter()
+        .map(|group| {
+            group
+                .iter()
+                .map(|f| {
+                    let id = f.as_ref().map_or("", |f| f.id.as_str());
+                    let next = distinct.len();
+                    *distinct.entry(id).or_insert(next)
+                })
+                .collect()
+        })
+        .collect();
+    let mut ids: Vec<(&str, usize)> = distinct.into_iter().collect();
+    let mut id_rank = vec![0u32; ids.len()];
+    dense(&mut ids, &mut id_rank);
+    move |g, i| (id_rank[id_slot[g][i]], component_rank[g])
+}
 
 /// Where advisories come from (the CLI implements it over the feeds DB,
 /// which returns records already merged by alias). Asked from several
@@ -256,12 +305,15 @@ pub fn match_inventory(
         .flat_map(|(g, group)| (0..group.len()).map(move |i| (g, i)))
         .collect();
     {
-        let key_of = |&(g, i): &(usize, usize)| groups[g][i].as_ref().map(Finding::sort_key);
-        // Each key built once (they borrow from `groups`); stable, and
+        // `Finding::sort_key` is (advisory id, the component's key), and a
+        // group's findings share one component: each id and each group is
+        // ranked once, and the findings sort by the two ranks. Stable, and
         // dedup keeps the first of equals: the same order and choice as
-        // sorting the findings themselves.
-        order.sort_by_cached_key(key_of);
-        order.dedup_by(|a, b| key_of(a) == key_of(b));
+        // sorting the findings by their keys (158k findings: string tuples
+        // compared 2.7M times before).
+        let key_rank = ranks(&groups);
+        order.sort_by_cached_key(|&(g, i)| key_rank(g, i));
+        order.dedup_by(|a, b| key_rank(a.0, a.1) == key_rank(b.0, b.1));
     }
     let mut findings = Vec::with_capacity(order.len());
     for (g, i) in order {
