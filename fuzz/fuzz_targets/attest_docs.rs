@@ -1,5 +1,6 @@
 //! Attestation documents from untrusted bytes: DSSE envelopes, in-toto
-//! statements, Sigstore bundles, Rekor log entries and signed checkpoints.
+//! statements, Sigstore bundles, Rekor log entries (REST answers, bundle
+//! `tlogEntries`, cosign's `.att` bundle annotation) and signed checkpoints.
 //! Errors are fine; panics and hangs are not. What parses is also verified
 //! (against fixed test keys), so the verification paths meet hostile input
 //! too.
@@ -34,6 +35,16 @@ fuzz_target!(|data: &[u8]| {
                 let _ = entry.verify(log);
             }
         }
+    }
+    // cosign's `dev.sigstore.cosign/bundle` layer annotation (SET only),
+    // and what it round-trips to.
+    if let Ok(entry) = LogEntry::from_cosign_bundle_annotation(data) {
+        if let Some(log) = &log {
+            let _ = entry.verify_promise(log);
+        }
+        let _ =
+            LogEntry::from_cosign_bundle_annotation(entry.to_cosign_bundle_annotation().as_bytes());
+        let _ = entry.to_bundle_tlog_entry();
     }
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = SignedNote::parse(text);

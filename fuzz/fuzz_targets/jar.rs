@@ -31,7 +31,10 @@ fuzz_target!(|data: &[u8]| {
         .expect("problems are notes, never errors");
     for c in &report.components {
         assert!(!c.name.is_empty() && !c.version.is_empty(), "{c:?}");
-        assert_eq!(c.evidence.first().map(|e| e.starts_with("app.jar")), Some(true));
+        assert_eq!(
+            c.evidence.first().map(|e| e.starts_with("app.jar")),
+            Some(true)
+        );
         assert_eq!(c.properties.get(PROP_SHA1).map(String::len), Some(40));
         if let Some(p) = &c.purl {
             let _ = p.to_string();

@@ -8,8 +8,8 @@
 use libfuzzer_sys::fuzz_target;
 use stella_analyzers::fs::FsView;
 use stella_analyzers::layer::{read_layer, Interest, LayerLimits};
-use stella_analyzers::FileAnalyzer;
 use stella_analyzers::squash::SquashedFs;
+use stella_analyzers::FileAnalyzer;
 use stella_model::Digest;
 
 fuzz_target!(|data: &[u8]| {
