@@ -887,6 +887,15 @@ fn labeled_gate() {
     let vex_bytes = serde_json::to_vec_pretty(&vex).unwrap();
     let vex_file = w.join("labeled.openvex.json");
     std::fs::write(&vex_file, &vex_bytes).unwrap();
+    // A copy without the plain referrer, for the signed VEX of step 5.
+    let signed_layout = w.join("image-signed");
+    run(
+        Command::new("cp")
+            .arg("-a")
+            .arg(&layout)
+            .arg(&signed_layout),
+        "cp -a",
+    );
     let attached = stella(&["vex", "attach", vex_file.to_str().unwrap(), "--to", &image]);
     assert!(
         attached.status.success(),
@@ -958,6 +967,62 @@ fn labeled_gate() {
         json_file(&out4b.join("verdict.json"))["vex"][0]["digest"],
         sha256_hex(&vex_bytes).as_str()
     );
+
+    // 5. The same statements signed (`stella attest --type openvex`) on the
+    // copy without the plain referrer: applied only when --vex-key verifies
+    // them; another key leaves the findings active.
+    let signed_image = format!("oci-dir:{}:img", signed_layout.display());
+    let keys = Path::new(env!("CARGO_MANIFEST_DIR")).join("../attest/tests/fixtures/signing");
+    let key = |name: &str| keys.join(name).display().to_string();
+    let attested = stella(&[
+        "attest",
+        &signed_image,
+        "--type",
+        "openvex",
+        "--predicate",
+        &vex_arg,
+        "--key",
+        &key("p256.pkcs8.pem"),
+    ]);
+    assert!(
+        attested.status.success(),
+        "{}",
+        String::from_utf8_lossy(&attested.stderr)
+    );
+    let policy_args = ["--policy", p.as_str(), "--at", "2026-11-24T00:00:00Z"];
+    for (name, keys, expected) in [
+        ("run5-nokey", vec![], 2),
+        ("run5-otherkey", vec![key("ed25519.pub.pem")], 2),
+        ("run5-key", vec![key("p256.pub.pem")], 0),
+    ] {
+        let out = w.join(name);
+        std::fs::create_dir_all(&out).unwrap();
+        let mut extra: Vec<&str> = policy_args.to_vec();
+        for k in &keys {
+            extra.extend(["--vex-key", k.as_str()]);
+        }
+        let (code, err) = gate(&signed_image, &db, &cache, &out, &extra);
+        assert_eq!(code, expected, "{name}: {err}");
+        let findings = json_file(&out.join("findings.json"));
+        let list = findings["findings"].as_array().unwrap();
+        assert!(!list.is_empty(), "{name}");
+        let verdict_vex = findings["verdict"]["vex"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if expected == 0 {
+            assert!(
+                list.iter().all(|f| f["vex"]["state"] == "not_affected"),
+                "{name}"
+            );
+            assert_eq!(verdict_vex.len(), 1, "{name}");
+            let source = verdict_vex[0]["name"].as_str().unwrap_or_default();
+            assert!(source.contains("image-signed@sha256:"), "{name}: {source}");
+        } else {
+            assert!(list.iter().all(|f| f["vex"].is_null()), "{name}");
+            assert!(verdict_vex.is_empty(), "{name}");
+        }
+    }
 
     // Argument errors before any scanning: exit 1, naming what is missing.
     for (args, says) in [
