@@ -259,6 +259,7 @@ pub fn signed_statements(
     keys: &TrustedKeys,
     wanted: impl Fn(&str) -> bool,
 ) -> anyhow::Result<Vec<SignedStatement>> {
+    // Discovery reads only the subject's digest.
     let subjects = [Descriptor::new(
         "application/vnd.oci.image.manifest.v1+json",
         subject.clone(),
