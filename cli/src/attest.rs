@@ -265,7 +265,7 @@ pub fn signed_statements(
         subject.clone(),
         0,
     )];
-    let found = discover::find_all(store, &subjects)?;
+    let found = discover::find_claimed(store, &subjects, &wanted)?;
     let checked = discover::verify_all(found, &keys.keys, &keys.names, None, None);
     Ok(checked
         .into_iter()

@@ -603,4 +603,82 @@ fn signed_vex_is_read_only_when_a_key_verifies_it() {
     assert_eq!(s.len(), 1, "{v:#}");
     assert!(s[0].contains("(signature-mismatch)"), "{s:?}");
     assert!(s[0].contains(".att") || s[0].contains("sha256:"), "{s:?}");
+
+    // An SBOM attestation next to them (in both places) is not VEX: not
+    // reported, and its envelope blob is not even read — a proxy in front
+    // of the registry sees exactly the two VEX envelopes fetched.
+    ok(&stella(&[
+        "attest",
+        &image,
+        "--type",
+        "cyclonedx",
+        "--predicate",
+        key("predicate.cdx.json").to_str().unwrap(),
+        "--key",
+        &key_arg("cosign.key"),
+        "--cosign-compat",
+    ]));
+    let proxy = stella_testkit::proxy::Proxy::start(&registry.addr);
+    let through_proxy = format!("registry:{}/stella/signed-vex:v1", proxy.addr);
+    let out = stella(&[
+        "vex",
+        "list",
+        &through_proxy,
+        "-o",
+        "json",
+        "--vex-key",
+        &p256,
+        "--vex-key",
+        &cosign_pub,
+    ]);
+    let v: Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(found(&v), want, "{v:#}");
+    assert!(skipped(&v).is_empty(), "{v:#}");
+    let blob_reads: Vec<String> = proxy
+        .seen()
+        .into_iter()
+        .filter(|s| s.method == "GET" && s.target.contains("/blobs/"))
+        .map(|s| s.target)
+        .collect();
+    // The SBOM envelopes: the cyclonedx layer of the `.att` manifest and the
+    // layer of the cyclonedx referrer (both read with skopeo).
+    let raw_manifest = |reference: &str| -> Value {
+        serde_json::from_slice(&skopeo(&[
+            "inspect",
+            "--tls-verify=false",
+            "--raw",
+            &format!("docker://{reference}"),
+        ]))
+        .unwrap()
+    };
+    let cdx = "https://cyclonedx.org/bom";
+    let mut sbom_blobs: Vec<String> = Vec::new();
+    let att = raw_manifest(&format!(
+        "{repo}:sha256-{}.att",
+        digest.trim_start_matches("sha256:")
+    ));
+    for layer in att["layers"].as_array().unwrap() {
+        if layer["annotations"]["predicateType"] == cdx {
+            sbom_blobs.push(layer["digest"].as_str().unwrap().to_string());
+        }
+    }
+    let referrers: Value =
+        serde_json::from_str(&ok(&stella(&["referrers", &image, "-o", "json"]))).unwrap();
+    for r in referrers["referrers"].as_array().unwrap() {
+        if r["annotations"]["in-toto.io/predicate-type"] == cdx {
+            let m = raw_manifest(&format!("{repo}@{}", r["digest"].as_str().unwrap()));
+            for layer in m["layers"].as_array().unwrap() {
+                sbom_blobs.push(layer["digest"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    assert_eq!(sbom_blobs.len(), 2, "{sbom_blobs:?}");
+    // Read: the image config (opening the image) and the two VEX envelopes.
+    assert_eq!(blob_reads.len(), 3, "{blob_reads:#?}");
+    for sbom in &sbom_blobs {
+        assert!(
+            !blob_reads.iter().any(|t| t.ends_with(sbom.as_str())),
+            "{sbom} was read: {blob_reads:#?}"
+        );
+    }
 }

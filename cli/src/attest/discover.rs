@@ -110,10 +110,21 @@ fn read_blob(store: &dyn ArtifactStore, layer: &Descriptor) -> Result<Vec<u8>, S
 
 /// Every attestation attached to each subject, in a stable order.
 pub fn find_all(store: &dyn ArtifactStore, subjects: &[Descriptor]) -> anyhow::Result<Vec<Found>> {
+    find_claimed(store, subjects, &|_| true)
+}
+
+/// [`find_all`] without the attestations whose artifact claims a predicate
+/// type `wanted` refuses: their blobs are not read (an image's SBOM
+/// attestations can be large). Unclaimed ones are read and judged.
+pub fn find_claimed(
+    store: &dyn ArtifactStore,
+    subjects: &[Descriptor],
+    wanted: &dyn Fn(&str) -> bool,
+) -> anyhow::Result<Vec<Found>> {
     let mut out = Vec::new();
     for subject in subjects {
-        find_referrers(store, &subject.digest, &mut out)?;
-        find_cosign_tag(store, &subject.digest, &mut out)?;
+        find_referrers(store, &subject.digest, wanted, &mut out)?;
+        find_cosign_tag(store, &subject.digest, wanted, &mut out)?;
     }
     Ok(out)
 }
@@ -167,6 +178,7 @@ fn origin_of(artifact_type: Option<&str>) -> Option<Origin> {
 fn find_referrers(
     store: &dyn ArtifactStore,
     subject: &Digest,
+    wanted: &dyn Fn(&str) -> bool,
     out: &mut Vec<Found>,
 ) -> anyhow::Result<()> {
     let referrers = store.referrers(subject, None)?;
@@ -180,6 +192,13 @@ fn find_referrers(
             None | Some(EMPTY_JSON_MEDIA_TYPE)
         );
         if listed.is_none() && !ambiguous {
+            continue;
+        }
+        let listed_claim = referrer
+            .annotations
+            .get(ANNOTATION_PREDICATE_TYPE)
+            .or_else(|| referrer.annotations.get(BUNDLE_PREDICATE_TYPE));
+        if listed_claim.is_some_and(|c| !wanted(c)) {
             continue;
         }
         let fetched = store.get_manifest(&ManifestRef::Digest(referrer.digest.clone()));
@@ -239,6 +258,9 @@ fn find_referrers(
                 .get(ANNOTATION_PREDICATE_TYPE)
                 .cloned()
                 .or_else(|| manifest_claim.clone());
+            if claim.as_deref().is_some_and(|c| !wanted(c)) {
+                continue;
+            }
             let mut tlog_entries = Vec::new();
             let envelope = match read_blob(store, layer) {
                 Ok(bytes) if origin == Origin::BundleReferrer => {
@@ -307,6 +329,7 @@ fn envelope_of_bundle(bytes: &[u8]) -> Result<(Vec<u8>, Vec<Value>), Problem> {
 fn find_cosign_tag(
     store: &dyn ArtifactStore,
     subject: &Digest,
+    wanted: &dyn Fn(&str) -> bool,
     out: &mut Vec<Found>,
 ) -> anyhow::Result<()> {
     let Some(manifest) = cosign_tag::fetch(store, subject)? else {
@@ -339,6 +362,9 @@ fn find_cosign_tag(
         }
     };
     for layer in layers {
+        if layer.predicate_type.as_deref().is_some_and(|c| !wanted(c)) {
+            continue;
+        }
         let digest: Result<Digest, _> = layer.digest.parse();
         let envelope = match &digest {
             Ok(d) => {
