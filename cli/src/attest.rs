@@ -259,13 +259,7 @@ pub fn signed_statements(
     keys: &TrustedKeys,
     wanted: impl Fn(&str) -> bool,
 ) -> anyhow::Result<Vec<SignedStatement>> {
-    // Discovery reads only the subject's digest.
-    let subjects = [Descriptor::new(
-        "application/vnd.oci.image.manifest.v1+json",
-        subject.clone(),
-        0,
-    )];
-    let found = discover::find_claimed(store, &subjects, &wanted)?;
+    let found = discover::find_claimed(store, std::slice::from_ref(subject), &wanted)?;
     let checked = discover::verify_all(found, &keys.keys, &keys.names, None, None);
     Ok(checked
         .into_iter()
@@ -667,8 +661,8 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
         .transpose()?
         .map(str::to_string);
     let image = open_image(&args.image)?;
-    let mut subjects = vec![image.manifest.clone()];
-    subjects.extend(image.index.clone());
+    let mut subjects = vec![image.manifest.digest.clone()];
+    subjects.extend(image.index.iter().map(|d| d.digest.clone()));
     let mut found = discover::find_all(image.store.as_ref(), &subjects)?;
     for path in &args.bundles {
         let bytes = read_bundle_file(path)?;

@@ -10,50 +10,12 @@
 
 mod attest_support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use attest_support::*;
 use serde_json::{json, Value};
 use stella_testkit::distribution::Distribution;
-
-fn cosign_bin() -> Option<PathBuf> {
-    let found = std::env::var_os("STELLA_COSIGN")
-        .map(PathBuf::from)
-        .or_else(|| stella_testkit::buildkit::E2e::from_env().map(|e| e.cosign().to_path_buf()));
-    if found.is_none() {
-        if std::env::var("STELLA_REQUIRE_E2E").as_deref() == Ok("1") {
-            panic!("STELLA_REQUIRE_E2E=1 but no cosign (set STELLA_COSIGN)");
-        }
-        eprintln!("SKIPPED: no cosign");
-    }
-    found
-}
-
-/// cosign, offline: fixture password, no prompts, a private HOME/TUF root.
-fn cosign(bin: &Path, home: &Path, args: &[&str]) -> Output {
-    Command::new(bin)
-        .args(args)
-        .current_dir(home)
-        .env("COSIGN_PASSWORD", PASSWORD)
-        .env("COSIGN_YES", "true")
-        .env("SIGSTORE_NO_CACHE", "true")
-        .env("HOME", home)
-        .env("DOCKER_CONFIG", home)
-        .env("TUF_ROOT", home.join("tuf"))
-        .output()
-        .expect("run cosign")
-}
-
-fn cosign_ok(bin: &Path, home: &Path, args: &[&str]) {
-    let out = cosign(bin, home, args);
-    assert!(
-        out.status.success(),
-        "cosign {args:?}: {}\n{}",
-        text(&out.stderr),
-        text(&out.stdout)
-    );
-}
 
 fn cosign_verify(bin: &Path, home: &Path, type_: &str, pub_key: &Path, image: &str) -> Output {
     cosign(

@@ -12,42 +12,13 @@
 
 mod attest_support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use attest_support::*;
 use serde_json::{json, Value};
 use stella_testkit::distribution::Distribution;
 use stella_testkit::rfc6962_log::{TestLog, TestLogOptions};
-
-fn cosign_bin() -> Option<PathBuf> {
-    let found = std::env::var_os("STELLA_COSIGN")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| stella_testkit::buildkit::E2e::from_env().map(|e| e.cosign().to_path_buf()));
-    if found.is_none() {
-        if std::env::var("STELLA_REQUIRE_E2E").as_deref() == Ok("1") {
-            panic!("STELLA_REQUIRE_E2E=1 but no cosign (set STELLA_COSIGN)");
-        }
-        eprintln!("SKIPPED: no cosign");
-    }
-    found
-}
-
-/// cosign, offline: fixture password, no prompts, a private HOME/TUF root.
-fn cosign(bin: &Path, home: &Path, args: &[&str]) -> Output {
-    Command::new(bin)
-        .args(args)
-        .current_dir(home)
-        .env("COSIGN_PASSWORD", PASSWORD)
-        .env("COSIGN_YES", "true")
-        .env("SIGSTORE_NO_CACHE", "true")
-        .env("HOME", home)
-        .env("DOCKER_CONFIG", home)
-        .env("TUF_ROOT", home.join("tuf"))
-        .output()
-        .expect("run cosign")
-}
 
 /// A Sigstore trusted root (protobuf JSON, v0.1) whose only transparency
 /// log is the test log: its SPKI DER, log ID = SHA-256 of it.

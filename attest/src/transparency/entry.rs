@@ -195,6 +195,21 @@ fn hash32(field: &'static str, bytes: Vec<u8>) -> Result<Hash, EntryParseError> 
         })
 }
 
+/// An inclusion proof's `hashes`, each decoded by `decode` (hex in REST
+/// answers, base64 in bundles).
+fn proof_hashes(
+    proof: &Value,
+    decode: impl Fn(&str) -> Result<Hash, EntryParseError>,
+) -> Result<Vec<Hash>, EntryParseError> {
+    let missing = EntryParseError::MissingField { field: "hashes" };
+    field(proof, "hashes")?
+        .as_array()
+        .ok_or(missing.clone())?
+        .iter()
+        .map(|h| h.as_str().ok_or(missing.clone()).and_then(&decode))
+        .collect()
+}
+
 fn hex32(field: &'static str, s: &str) -> Result<Hash, EntryParseError> {
     let bytes = hex::decode(s).map_err(|e| EntryParseError::BadEncoding {
         field,
@@ -233,16 +248,7 @@ impl LogEntry {
                 log_index: uint_field(p, "logIndex")?,
                 root_hash: hex32("rootHash", str_field(p, "rootHash")?)?,
                 tree_size: uint_field(p, "treeSize")?,
-                hashes: field(p, "hashes")?
-                    .as_array()
-                    .ok_or(EntryParseError::MissingField { field: "hashes" })?
-                    .iter()
-                    .map(|h| {
-                        h.as_str()
-                            .ok_or(EntryParseError::MissingField { field: "hashes" })
-                            .and_then(|s| hex32("hashes", s))
-                    })
-                    .collect::<Result<_, _>>()?,
+                hashes: proof_hashes(p, |s| hex32("hashes", s))?,
                 checkpoint: p
                     .get("checkpoint")
                     .and_then(Value::as_str)
@@ -288,17 +294,7 @@ impl LogEntry {
                 log_index: uint_field(p, "logIndex")?,
                 root_hash: hash32("rootHash", b64("rootHash", str_field(p, "rootHash")?)?)?,
                 tree_size: uint_field(p, "treeSize")?,
-                hashes: field(p, "hashes")?
-                    .as_array()
-                    .ok_or(EntryParseError::MissingField { field: "hashes" })?
-                    .iter()
-                    .map(|h| {
-                        h.as_str()
-                            .ok_or(EntryParseError::MissingField { field: "hashes" })
-                            .and_then(|s| b64("hashes", s))
-                            .and_then(|b| hash32("hashes", b))
-                    })
-                    .collect::<Result<_, _>>()?,
+                hashes: proof_hashes(p, |s| hash32("hashes", b64("hashes", s)?))?,
                 checkpoint: p
                     .get("checkpoint")
                     .and_then(|c| c.get("envelope"))

@@ -109,7 +109,7 @@ fn read_blob(store: &dyn ArtifactStore, layer: &Descriptor) -> Result<Vec<u8>, S
 }
 
 /// Every attestation attached to each subject, in a stable order.
-pub fn find_all(store: &dyn ArtifactStore, subjects: &[Descriptor]) -> anyhow::Result<Vec<Found>> {
+pub fn find_all(store: &dyn ArtifactStore, subjects: &[Digest]) -> anyhow::Result<Vec<Found>> {
     find_claimed(store, subjects, &|_| true)
 }
 
@@ -118,13 +118,13 @@ pub fn find_all(store: &dyn ArtifactStore, subjects: &[Descriptor]) -> anyhow::R
 /// attestations can be large). Unclaimed ones are read and judged.
 pub fn find_claimed(
     store: &dyn ArtifactStore,
-    subjects: &[Descriptor],
+    subjects: &[Digest],
     wanted: &dyn Fn(&str) -> bool,
 ) -> anyhow::Result<Vec<Found>> {
     let mut out = Vec::new();
     for subject in subjects {
-        find_referrers(store, &subject.digest, wanted, &mut out)?;
-        find_cosign_tag(store, &subject.digest, wanted, &mut out)?;
+        find_referrers(store, subject, wanted, &mut out)?;
+        find_cosign_tag(store, subject, wanted, &mut out)?;
     }
     Ok(out)
 }

@@ -174,3 +174,44 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 pub fn read_json(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
+
+/// cosign: `STELLA_COSIGN`, else the e2e harness's; none prints SKIPPED
+/// (a failure with `STELLA_REQUIRE_E2E=1`).
+pub fn cosign_bin() -> Option<PathBuf> {
+    let found = std::env::var_os("STELLA_COSIGN")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| stella_testkit::buildkit::E2e::from_env().map(|e| e.cosign().to_path_buf()));
+    if found.is_none() {
+        if std::env::var("STELLA_REQUIRE_E2E").as_deref() == Ok("1") {
+            panic!("STELLA_REQUIRE_E2E=1 but no cosign (set STELLA_COSIGN)");
+        }
+        eprintln!("SKIPPED: no cosign");
+    }
+    found
+}
+
+/// cosign, offline: fixture password, no prompts, a private HOME/TUF root.
+pub fn cosign(bin: &Path, home: &Path, args: &[&str]) -> Output {
+    Command::new(bin)
+        .args(args)
+        .current_dir(home)
+        .env("COSIGN_PASSWORD", PASSWORD)
+        .env("COSIGN_YES", "true")
+        .env("SIGSTORE_NO_CACHE", "true")
+        .env("HOME", home)
+        .env("DOCKER_CONFIG", home)
+        .env("TUF_ROOT", home.join("tuf"))
+        .output()
+        .expect("run cosign")
+}
+
+pub fn cosign_ok(bin: &Path, home: &Path, args: &[&str]) {
+    let out = cosign(bin, home, args);
+    assert!(
+        out.status.success(),
+        "cosign {args:?}: {}\n{}",
+        text(&out.stderr),
+        text(&out.stdout)
+    );
+}

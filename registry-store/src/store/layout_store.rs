@@ -30,7 +30,6 @@ use crate::oci::{
     Descriptor, ANNOTATION_REF_NAME, MAX_MANIFEST_BYTES, MEDIA_DOCKER_LIST, MEDIA_DOCKER_MANIFEST,
     MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST,
 };
-use crate::registry::digest_of;
 use crate::verify::{read_verified, VerifyingReader};
 use crate::StoreError;
 
@@ -413,14 +412,7 @@ impl ArtifactStore for OciLayoutStore {
     }
 
     fn put_blob(&self, expected: &Digest, data: &[u8]) -> Result<(), StoreError> {
-        let actual = digest_of(data, expected.algorithm());
-        if &actual != expected {
-            return Err(StoreError::DigestMismatch {
-                what: format!("blob to store in {}", self.location()),
-                expected: expected.clone(),
-                actual,
-            });
-        }
+        super::check_blob_to_store(&self.location(), expected, data)?;
         let path = self.blob_file(expected);
         // A blob already there is kept when it is intact, else replaced.
         if fs::metadata(&path).is_ok_and(|m| m.len() == data.len() as u64)

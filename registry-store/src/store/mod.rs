@@ -87,6 +87,24 @@ impl fmt::Display for ManifestRef {
 }
 
 /// Tags as the distribution spec allows them: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
+/// A blob about to be stored is what its digest says, else nothing is
+/// written: `location` names the store in the error.
+pub(crate) fn check_blob_to_store(
+    location: &str,
+    expected: &Digest,
+    data: &[u8],
+) -> Result<(), StoreError> {
+    let actual = crate::registry::digest_of(data, expected.algorithm());
+    if &actual != expected {
+        return Err(StoreError::DigestMismatch {
+            what: format!("blob to store in {location}"),
+            expected: expected.clone(),
+            actual,
+        });
+    }
+    Ok(())
+}
+
 pub(crate) fn check_tag(tag: &str) -> Result<(), StoreError> {
     let ok = !tag.is_empty()
         && tag.len() <= 128
@@ -228,14 +246,7 @@ pub trait ArtifactStore: Send + Sync {
     /// when any is wrong.
     fn put_blobs(&self, blobs: &[(&Digest, &[u8])]) -> Result<(), StoreError> {
         for (expected, data) in blobs {
-            let actual = crate::registry::digest_of(data, expected.algorithm());
-            if actual != **expected {
-                return Err(StoreError::DigestMismatch {
-                    what: format!("blob to store in {}", self.location()),
-                    expected: (*expected).clone(),
-                    actual,
-                });
-            }
+            check_blob_to_store(&self.location(), expected, data)?;
         }
         blobs
             .iter()

@@ -176,14 +176,7 @@ impl ArtifactStore for RegistryStore {
     }
 
     fn put_blob(&self, expected: &Digest, data: &[u8]) -> Result<(), StoreError> {
-        let actual = digest_of(data, expected.algorithm());
-        if &actual != expected {
-            return Err(StoreError::DigestMismatch {
-                what: format!("blob to store in {}", self.location()),
-                expected: expected.clone(),
-                actual,
-            });
-        }
+        super::check_blob_to_store(&self.location(), expected, data)?;
         let digest = expected.clone();
         let data = Bytes::copy_from_slice(data);
         self.run(|inner| async move {
@@ -201,14 +194,7 @@ impl ArtifactStore for RegistryStore {
     fn put_blobs(&self, blobs: &[(&Digest, &[u8])]) -> Result<(), StoreError> {
         let mut owned = Vec::with_capacity(blobs.len());
         for (expected, data) in blobs {
-            let actual = digest_of(data, expected.algorithm());
-            if actual != **expected {
-                return Err(StoreError::DigestMismatch {
-                    what: format!("blob to store in {}", self.location()),
-                    expected: (*expected).clone(),
-                    actual,
-                });
-            }
+            super::check_blob_to_store(&self.location(), expected, data)?;
             owned.push(((*expected).clone(), Bytes::copy_from_slice(data)));
         }
         self.run(|inner| async move {
